@@ -1,0 +1,119 @@
+//! Runtime-level checks: presets build a working genesis, pallet integrity, documented metadata.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use crate::{
+	genesis_config_presets::{self, DEV_ENDOWMENT},
+	AllPalletsWithSystem, Aura, Balances, Grandpa, Runtime, RuntimeGenesisConfig, Session, Sudo,
+	System,
+};
+use polkadot_sdk::{
+	frame_support::{
+		__private::metadata::{RuntimeMetadata, RuntimeMetadataPrefixed},
+		genesis_builder_helper::build_state,
+		traits::IntegrityTest,
+	},
+	sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
+	sp_io::TestExternalities,
+	sp_keyring::Sr25519Keyring,
+};
+use serde_json::Value;
+
+/// Applies a preset patch onto the default genesis config, as the node's chain-spec builder does.
+fn merge(base: &mut Value, patch: Value) {
+	match (base, patch) {
+		(Value::Object(base), Value::Object(patch)) => {
+			for (key, value) in patch {
+				merge(base.entry(key).or_insert(Value::Null), value);
+			}
+		},
+		(base, patch) => *base = patch,
+	}
+}
+
+fn externalities_for_preset(name: &str) -> TestExternalities {
+	let patch = genesis_config_presets::get_preset(&PresetId::from(name))
+		.unwrap_or_else(|| panic!("preset {name} missing"));
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, serde_json::from_slice(&patch).unwrap());
+	let json = serde_json::to_vec(&config).unwrap();
+	let mut ext = TestExternalities::default();
+	ext.execute_with(|| build_state::<RuntimeGenesisConfig>(json).unwrap());
+	ext
+}
+
+fn assert_genesis(preset: &str, authorities: &[Sr25519Keyring]) {
+	externalities_for_preset(preset).execute_with(|| {
+		let expected: Vec<_> = authorities.iter().map(|k| k.to_account_id()).collect();
+		assert_eq!(Session::validators(), expected, "session validators of {preset}");
+		let aura: Vec<_> = pallet_aura_authorities();
+		let expected_aura: Vec<crate::AuraId> =
+			authorities.iter().map(|k| k.public().into()).collect();
+		assert_eq!(aura, expected_aura, "aura authorities of {preset}");
+		assert_eq!(Grandpa::grandpa_authorities().len(), authorities.len());
+		for account in Sr25519Keyring::well_known() {
+			assert_eq!(Balances::free_balance(account.to_account_id()), DEV_ENDOWMENT);
+		}
+		assert_eq!(Sudo::key(), Some(Sr25519Keyring::Alice.to_account_id()));
+		assert_eq!(System::block_number(), 0);
+	});
+}
+
+fn pallet_aura_authorities() -> Vec<crate::AuraId> {
+	polkadot_sdk::pallet_aura::Authorities::<Runtime>::get().into_inner()
+}
+
+#[test]
+fn development_preset_builds_genesis_with_alice_alone() {
+	assert_genesis(DEV_RUNTIME_PRESET, &[Sr25519Keyring::Alice]);
+}
+
+#[test]
+fn local_testnet_preset_builds_genesis_with_four_authorities() {
+	use Sr25519Keyring::*;
+	assert_genesis(LOCAL_TESTNET_RUNTIME_PRESET, &[Alice, Bob, Charlie, Dave]);
+}
+
+#[test]
+fn unknown_preset_is_refused() {
+	assert!(genesis_config_presets::get_preset(&PresetId::from("mainnet")).is_none());
+	assert_eq!(genesis_config_presets::preset_names().len(), 2);
+}
+
+#[test]
+fn aura_slot_matches_block_time() {
+	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(Aura::slot_duration(), crate::SLOT_DURATION);
+	});
+}
+
+#[test]
+fn integrity_test_passes() {
+	TestExternalities::default().execute_with(AllPalletsWithSystem::integrity_test);
+}
+
+#[test]
+fn every_call_in_metadata_is_documented() {
+	let RuntimeMetadataPrefixed(_, RuntimeMetadata::V14(metadata)) = Runtime::metadata() else {
+		panic!("expected metadata V14 from Runtime::metadata()");
+	};
+	let mut checked = 0;
+	for pallet in &metadata.pallets {
+		let Some(calls) = &pallet.calls else { continue };
+		let ty = metadata.types.resolve(calls.ty.id).expect("call type is registered");
+		let scale_info::TypeDef::Variant(variants) =
+			&ty.type_def
+		else {
+			panic!("calls of {} are not an enum", pallet.name);
+		};
+		for call in &variants.variants {
+			assert!(
+				call.docs.iter().any(|line| !line.trim().is_empty()),
+				"{}::{} has no documentation",
+				pallet.name,
+				call.name
+			);
+			checked += 1;
+		}
+	}
+	assert!(checked > 10, "only {checked} calls found in metadata");
+}
