@@ -11,6 +11,7 @@ use polkadot_sdk::{
 use crate::{
 	chain_spec,
 	cli::{Cli, Subcommand},
+	ports,
 	service,
 };
 
@@ -130,6 +131,7 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			ports::ensure_free(runner.config()).map_err(sc_cli::Error::Input)?;
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<

@@ -3,10 +3,11 @@
 
 use crate::{
 	genesis_config_presets::{self, DEV_ENDOWMENT},
-	AllPalletsWithSystem, Aura, Balances, Grandpa, Runtime, RuntimeGenesisConfig, Session, Sudo,
+	AllPalletsWithSystem, Aura, Balances, Grandpa, Runtime, RuntimeGenesisConfig, Session,
 	System,
 };
 use polkadot_sdk::{
+	pallet_sudo,
 	frame_support::{
 		__private::metadata::{RuntimeMetadata, RuntimeMetadataPrefixed},
 		genesis_builder_helper::build_state,
@@ -53,7 +54,7 @@ fn assert_genesis(preset: &str, authorities: &[Sr25519Keyring]) {
 		for account in Sr25519Keyring::well_known() {
 			assert_eq!(Balances::free_balance(account.to_account_id()), DEV_ENDOWMENT);
 		}
-		assert_eq!(Sudo::key(), Some(Sr25519Keyring::Alice.to_account_id()));
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
 		assert_eq!(System::block_number(), 0);
 	});
 }

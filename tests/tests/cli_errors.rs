@@ -66,7 +66,7 @@ fn rpc_port_in_use_is_refused() -> Result<()> {
 	let port = listener.local_addr()?.port().to_string();
 	assert_clean_error(
 		&["--dev", "--tmp", "--rpc-port", &port, "--no-prometheus", "--port", "0"],
-		"Address already in use",
+		"is already in use",
 	)
 }
 
@@ -76,6 +76,6 @@ fn validator_without_node_key_is_refused() -> Result<()> {
 	let base = dir.path().to_str().context("temp path is not UTF-8")?;
 	assert_clean_error(
 		&["--chain", "local", "--validator", "--base-path", base, "--no-prometheus", "--rpc-port", "0"],
-		"node key",
+		"without network key",
 	)
 }
