@@ -17,11 +17,15 @@ step() {
 }
 
 no_rocksdb() {
-	# The node stores state in ParityDB; RocksDB (a 10-minute C++ build) must never creep in.
-	if grep -q '^name = "librocksdb-sys"' Cargo.lock; then
-		echo "librocksdb-sys is in Cargo.lock; some dependency enabled RocksDB" >&2
+	# The node stores state in ParityDB; RocksDB (a 10-minute C++ build) must never creep in,
+	# with any feature combination. (Cargo.lock lists it anyway, as an unused optional dependency.)
+	local tree
+	tree=$(cargo tree --locked --workspace --all-features -e normal,build --prefix none)
+	if grep -q '^librocksdb-sys' <<<"$tree"; then
+		echo "librocksdb-sys is in the dependency graph; some dependency enabled RocksDB" >&2
 		return 1
 	fi
+	grep -q '^parity-db' <<<"$tree"
 }
 step "no RocksDB in the dependency graph" no_rocksdb
 # One package set and feature set for build and test, so both share every compiled artifact.
