@@ -30,6 +30,9 @@ no_rocksdb() {
 step "no RocksDB in the dependency graph" no_rocksdb
 # One package set and feature set for build and test, so both share every compiled artifact.
 step "build workspace" cargo build --workspace --locked
+# The workspace lints (no unwrap/expect/indexing/unchecked arithmetic) bind runtime and pallet
+# code; clippy is what enforces them.
+step "clippy (runtime and pallets)" cargo clippy --locked -p pot-runtime --all-targets -- -D warnings
 step "test workspace" cargo test --workspace --locked
 # Starts the checked-in raw spec, which the chain_specs test has just proven current.
 step "zombienet smoke test" env POT_CHAIN_SPEC="$repo/chain-spec/local-raw.json" bash scripts/zombienet-smoke.sh

@@ -3,8 +3,8 @@
 
 use crate::{
 	genesis_config_presets::{self, DEV_ENDOWMENT},
-	AllPalletsWithSystem, Aura, Balances, Grandpa, Runtime, RuntimeGenesisConfig, Session,
-	System,
+	AllPalletsWithSystem, Aura, Balances, Executive, Grandpa, Runtime, RuntimeGenesisConfig,
+	Session, System,
 };
 use polkadot_sdk::{
 	pallet_sudo,
@@ -13,9 +13,13 @@ use polkadot_sdk::{
 		genesis_builder_helper::build_state,
 		traits::IntegrityTest,
 	},
+	frame_system::offchain::CreateSignedTransaction,
+	sp_core::{crypto::key_types, sr25519},
 	sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
 	sp_io::TestExternalities,
 	sp_keyring::Sr25519Keyring,
+	sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt},
+	sp_runtime::{transaction_validity::TransactionSource, AccountId32, MultiSigner},
 };
 use serde_json::Value;
 
@@ -117,4 +121,41 @@ fn every_call_in_metadata_is_documented() {
 		}
 	}
 	assert!(checked > 10, "only {checked} calls found in metadata");
+}
+
+/// Signs offchain-worker transactions with the Aura key of the node's keystore.
+struct AuraSigner;
+
+impl polkadot_sdk::frame_system::offchain::AppCrypto<MultiSigner, crate::Signature> for AuraSigner {
+	type RuntimeAppPublic = crate::AuraId;
+	type GenericPublic = sr25519::Public;
+	type GenericSignature = sr25519::Signature;
+}
+
+fn offchain_signed_remark(public: sr25519::Public, nonce: crate::Nonce) -> Option<crate::UncheckedExtrinsic> {
+	let call = polkadot_sdk::frame_system::Call::<Runtime>::remark { remark: b"from offchain".to_vec() };
+	<Runtime as CreateSignedTransaction<polkadot_sdk::frame_system::Call<Runtime>>>::create_signed_transaction::<
+		AuraSigner,
+	>(call.into(), MultiSigner::from(public), AccountId32::from(public), nonce)
+}
+
+#[test]
+fn offchain_workers_can_sign_valid_transactions() {
+	let keystore = MemoryKeystore::new();
+	let alice = keystore.sr25519_generate_new(key_types::AURA, Some("//Alice")).unwrap();
+	let mut ext = externalities_for_preset(DEV_RUNTIME_PRESET);
+	ext.register_extension(KeystoreExt::new(keystore));
+	ext.execute_with(|| {
+		let genesis = System::block_hash(0);
+		let valid = offchain_signed_remark(alice, 0).expect("Alice's key is in the keystore");
+		let validity = Executive::validate_transaction(TransactionSource::Local, valid, genesis);
+		assert!(validity.is_ok(), "signed offchain transaction rejected: {validity:?}");
+
+		let stale_nonce = offchain_signed_remark(alice, 7).unwrap();
+		assert!(Executive::validate_transaction(TransactionSource::Local, stale_nonce, genesis)
+			.is_ok_and(|v| v.requires.len() == 1), "a future nonce must wait for its predecessor");
+
+		let bob = Sr25519Keyring::Bob.public();
+		assert!(offchain_signed_remark(bob, 0).is_none(), "signed without the key in the keystore");
+	});
 }

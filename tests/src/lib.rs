@@ -23,6 +23,8 @@
 //! # }
 //! ```
 
+pub mod wasm_fingerprint;
+
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::ArrayParams;
