@@ -32,7 +32,7 @@ step "no RocksDB in the dependency graph" no_rocksdb
 step "build workspace" cargo build --workspace --locked
 # The workspace lints (no unwrap/expect/indexing/unchecked arithmetic) bind runtime and pallet
 # code; clippy is what enforces them.
-step "clippy (runtime and pallets)" cargo clippy --locked -p pot-runtime --all-targets -- -D warnings
+step "clippy (runtime and pallets)" cargo clippy --locked -p pot-runtime -p pot-primitives -p pallet-pot-market -p pallet-pot-market-runtime-api --all-targets -- -D warnings
 step "test workspace" cargo test --workspace --locked
 # Starts the checked-in raw spec, which the chain_specs test has just proven current.
 step "zombienet smoke test" env POT_CHAIN_SPEC="$repo/chain-spec/local-raw.json" bash scripts/zombienet-smoke.sh

@@ -1,0 +1,23 @@
+//! # PoT primitives
+//!
+//! Types and traits shared by the PoT pallets, the runtime, its runtime APIs and off-chain
+//! clients: ids and units ([`OrderId`], [`AskId`], [`WorkUnits`], ...), the task of a training
+//! order ([`TaskSpec`]), market records ([`OrderConditions`], [`Assignment`], views), and the
+//! traits through which pallets meet ([`ValidatorInspect`], [`OrderSettlement`]).
+//!
+//! Pallets never take another pallet's `Config` as a supertrait: each names the trait it needs
+//! here, and the runtime plugs in the pallet that implements it.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+mod ids;
+mod market;
+mod task;
+mod traits;
+
+pub use ids::*;
+pub use market::*;
+pub use task::*;
+pub use traits::*;
