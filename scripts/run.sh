@@ -52,9 +52,11 @@ else
 	done
 fi
 
+# Prints Alice's JSON-RPC answer, or nothing while her node is not up yet.
 rpc() {
 	curl -s -H 'Content-Type: application/json' \
-		-d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$1\",\"params\":[${2:-}]}" http://127.0.0.1:9944
+		-d "{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"$1\",\"params\":[${2:-}]}" \
+		http://127.0.0.1:9944 || true
 }
 number_of() { sed -n 's/.*"number":"\(0x[0-9a-f]*\)".*/\1/p'; }
 
