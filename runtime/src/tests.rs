@@ -159,3 +159,35 @@ fn offchain_workers_can_sign_valid_transactions() {
 		assert!(offchain_signed_remark(bob, 0).is_none(), "signed without the key in the keystore");
 	});
 }
+
+#[test]
+fn transaction_fees_go_to_the_block_author() {
+	use codec::Encode;
+	use polkadot_sdk::{
+		frame_support::traits::{fungible::Balanced, OnUnbalanced},
+		sp_consensus_aura::{Slot, AURA_ENGINE_ID},
+		sp_runtime::{Digest, DigestItem},
+	};
+	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		let digest = Digest {
+			logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, Slot::from(7u64).encode())],
+		};
+		System::initialize(&1, &System::parent_hash(), &digest);
+		let alice = Sr25519Keyring::Alice.to_account_id();
+		assert_eq!(crate::Authorship::author(), Some(alice.clone()));
+
+		let before = Balances::free_balance(&alice);
+		let issuance = Balances::total_issuance();
+		let fee = <Balances as Balanced<crate::AccountId>>::withdraw(
+			&Sr25519Keyring::Bob.to_account_id(),
+			5 * crate::MILLI_UNIT,
+			polkadot_sdk::frame_support::traits::tokens::Precision::Exact,
+			polkadot_sdk::frame_support::traits::tokens::Preservation::Preserve,
+			polkadot_sdk::frame_support::traits::tokens::Fortitude::Polite,
+		)
+		.unwrap();
+		crate::configs::FeesToBlockAuthor::on_unbalanced(fee);
+		assert_eq!(Balances::free_balance(&alice), before + 5 * crate::MILLI_UNIT);
+		assert_eq!(Balances::total_issuance(), issuance, "fees must not leave circulation");
+	});
+}
