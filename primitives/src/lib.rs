@@ -12,6 +12,8 @@
 
 extern crate alloc;
 
+#[cfg(any(feature = "fixtures", feature = "runtime-benchmarks"))]
+pub mod fixtures;
 mod ids;
 mod market;
 mod task;

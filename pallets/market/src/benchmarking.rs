@@ -14,15 +14,11 @@ use polkadot_sdk::{
 	frame_benchmarking::v2::*,
 	frame_support::traits::{fungible::Mutate, Get},
 	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
-	sp_runtime::{
-		traits::{One, Saturating},
-		FixedU64,
-	},
+	sp_runtime::traits::{One, Saturating},
 };
 use pot_primitives::{
-	AggregationRule, ContentHash, HardwareClass, HyperParams, OptimizerKind, OrderConditionsInput,
-	OrderId, OrderSettlement, PolParams, RegionTag, TaskSpec, ToleranceClass, ValidatorInspect,
-	WorkUnits,
+	HardwareClass, OrderConditionsInput, OrderId, OrderSettlement, RegionTag, TaskSpec,
+	ValidatorInspect, WorkUnits,
 };
 
 const SEED: u32 = 0;
@@ -85,25 +81,7 @@ fn cheaper_asks<T: Config>(a: u32) {
 
 /// A task of `rounds` work units with one provider.
 fn task(rounds: u32) -> TaskSpec {
-	TaskSpec {
-		model: ContentHash::repeat_byte(1),
-		initial_weights: ContentHash::repeat_byte(2),
-		dataset: ContentHash::repeat_byte(3),
-		samples: 1_000,
-		hyper: HyperParams {
-			optimizer: OptimizerKind::AdamW,
-			learning_rate: FixedU64::from_rational(1, 1_000),
-			batch_size: 32,
-			local_steps: 1,
-			rounds: rounds.max(1),
-		},
-		pol: PolParams {
-			checkpoint_interval: 1,
-			verification_samples: 1,
-			tolerance: ToleranceClass::BitwiseExact,
-		},
-		aggregation: AggregationRule::Mean,
-	}
+	pot_primitives::fixtures::sample_task(rounds.max(1), 1)
 }
 
 /// Conditions at the good price, for the good region (as many regions as allowed), `ahead`

@@ -187,15 +187,9 @@ impl<T: Config> Pallet<T> {
 			regions,
 			placed_at: frame_system::Pallet::<T>::block_number(),
 		};
-		Self::list_ask(&validator, &ask)?;
-		Asks::<T>::insert(&validator, ask);
-		Self::deposit_event(Event::AskPlaced {
-			validator: validator.clone(),
-			ask: id,
-			price_per_unit,
-			capacity,
-		});
-		Ok(Self::match_waiting(&validator))
+		let placed =
+			Event::AskPlaced { validator: validator.clone(), ask: id, price_per_unit, capacity };
+		Self::store_listed_ask(&validator, ask, placed)
 	}
 
 	/// Replaces the terms of `validator`'s ask and matches waiting orders it can serve.
@@ -224,16 +218,26 @@ impl<T: Config> Pallet<T> {
 			regions,
 			..old
 		};
-		Self::list_ask(&validator, &ask)?;
-		let id = ask.id;
-		Asks::<T>::insert(&validator, ask);
-		Self::deposit_event(Event::AskUpdated {
+		let updated = Event::AskUpdated {
 			validator: validator.clone(),
-			ask: id,
+			ask: ask.id,
 			price_per_unit,
 			capacity,
-		});
-		Ok(Self::match_waiting(&validator))
+		};
+		Self::store_listed_ask(&validator, ask, updated)
+	}
+
+	/// Lists `ask` in the books of its classes, stores it, emits `event` and matches waiting
+	/// orders the ask can serve.
+	fn store_listed_ask(
+		validator: &T::AccountId,
+		ask: Ask<T>,
+		event: Event<T>,
+	) -> Result<MatchStats, DispatchError> {
+		Self::list_ask(validator, &ask)?;
+		Asks::<T>::insert(validator, ask);
+		Self::deposit_event(event);
+		Ok(Self::match_waiting(validator))
 	}
 
 	/// Withdraws `validator`'s ask; refused while orders hold capacity on it.

@@ -14,11 +14,10 @@ use polkadot_sdk::{
 		traits::{ConstU32, ConstU64},
 	},
 	frame_system, pallet_balances, sp_io,
-	sp_runtime::{BuildStorage, FixedU64, Perbill},
+	sp_runtime::{BuildStorage, Perbill},
 };
 use pot_primitives::{
-	AggregationRule, ContentHash, HardwareClass, HyperParams, OptimizerKind, OrderConditionsInput,
-	PolParams, RegionTag, TaskSpec, ToleranceClass, ValidatorInspect, WorkUnits,
+	HardwareClass, OrderConditionsInput, RegionTag, TaskSpec, ValidatorInspect, WorkUnits,
 };
 use std::collections::BTreeMap;
 
@@ -183,25 +182,7 @@ pub fn run_to_block(n: BlockNumber) {
 
 /// A small valid task: `rounds × local_steps` steps per provider.
 pub fn task(rounds: u32, local_steps: u32) -> TaskSpec {
-	TaskSpec {
-		model: ContentHash::repeat_byte(1),
-		initial_weights: ContentHash::repeat_byte(2),
-		dataset: ContentHash::repeat_byte(3),
-		samples: 1_000,
-		hyper: HyperParams {
-			optimizer: OptimizerKind::Sgd,
-			learning_rate: FixedU64::from_rational(1, 100),
-			batch_size: 32,
-			local_steps,
-			rounds,
-		},
-		pol: PolParams {
-			checkpoint_interval: 1,
-			verification_samples: 1,
-			tolerance: ToleranceClass::BitwiseExact,
-		},
-		aggregation: AggregationRule::Mean,
-	}
+	pot_primitives::fixtures::sample_task(rounds, local_steps)
 }
 
 /// Conditions for class `class`, one provider, deadline block 50, no region restriction.
