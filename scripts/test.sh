@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: sets the machine up, builds, and runs every test:
-# runtime unit tests, chain-spec drift, node CLI errors, the 4-validator network test, and the
-# zombienet smoke test.
+# pallet and runtime unit tests (benchmarks as tests, try-state), metadata and chain-spec drift,
+# node CLI errors, the 4-validator network test, and the zombienet smoke test.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -32,8 +32,13 @@ step "no RocksDB in the dependency graph" no_rocksdb
 step "build workspace" cargo build --workspace --locked
 # The workspace lints (no unwrap/expect/indexing/unchecked arithmetic) bind runtime and pallet
 # code; clippy is what enforces them.
-step "clippy (runtime and pallets)" cargo clippy --locked -p pot-runtime -p pot-primitives -p pallet-pot-market -p pallet-pot-market-runtime-api --all-targets -- -D warnings
+step "clippy (runtime)" cargo clippy --locked -p pot-runtime --all-targets -- -D warnings
+# Pallets and primitives with their benchmark and try-runtime code compiled in.
+pallets=(-p pot-primitives -p pallet-pot-market -p pallet-pot-market-runtime-api)
+step "clippy (pallets, with benchmarks and try-runtime)" cargo clippy --locked "${pallets[@]}" --all-targets --features runtime-benchmarks,try-runtime -- -D warnings
 step "test workspace" cargo test --workspace --locked
+# Benchmarks run as tests against the mock runtimes, with `try_state` after every test.
+step "pallet benchmarks and try-state" cargo test --locked "${pallets[@]}" --features runtime-benchmarks,try-runtime
 # Starts the checked-in raw spec, which the chain_specs test has just proven current.
 step "zombienet smoke test" env POT_CHAIN_SPEC="$repo/chain-spec/local-raw.json" bash scripts/zombienet-smoke.sh
 printf '\033[1;32m[test]\033[0m all tests passed in %ss\n' "$SECONDS"

@@ -20,9 +20,11 @@ use polkadot_sdk::{
 	sp_session, sp_transaction_pool, sp_version::RuntimeVersion,
 };
 
+use pot_primitives::{AskView, OrderConditionsInput, OrderId, OrderView};
+
 use crate::{
-	genesis_config_presets, AccountId, Aura, AuraId, Balance, Block, Executive, Grandpa,
-	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
+	genesis_config_presets, AccountId, Aura, AuraId, Balance, Block, BlockNumber, Executive,
+	Grandpa, InherentDataExt, Market, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
 	TransactionPayment, VERSION,
 };
 
@@ -197,6 +199,23 @@ sp_api::impl_runtime_apis! {
 
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_pot_market_runtime_api::MarketApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn best_asks(
+			conditions: OrderConditionsInput<Balance, BlockNumber>,
+			n: u32,
+		) -> Vec<AskView<AccountId, Balance>> {
+			Market::best_asks(conditions, n)
+		}
+
+		fn order(id: OrderId) -> Option<OrderView<AccountId, Balance, BlockNumber>> {
+			Market::order(id)
+		}
+
+		fn orders_of(who: AccountId) -> Vec<OrderView<AccountId, Balance, BlockNumber>> {
+			Market::orders_of(who)
 		}
 	}
 

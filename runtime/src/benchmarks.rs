@@ -23,6 +23,7 @@ define_benchmarks!(
 	[pallet_balances, crate::Balances]
 	[pallet_timestamp, crate::Timestamp]
 	[pallet_sudo, crate::Sudo]
+	[pallet_pot_market, crate::Market]
 );
 
 /// Every benchmark this runtime offers and the storage it touches.

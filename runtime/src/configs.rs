@@ -4,7 +4,7 @@ use crate::{
 	AccountId, Address, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, SessionKeys, Signature, SignedPayload, System, TxExtension, UncheckedExtrinsic,
-	EXISTENTIAL_DEPOSIT, MINUTES, SLOT_DURATION, VERSION,
+	DAYS, EXISTENTIAL_DEPOSIT, MILLI_UNIT, MINUTES, SLOT_DURATION, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -42,6 +42,7 @@ use polkadot_sdk::{
 use codec::Encode;
 
 use crate::{AuraId, Authorship};
+use pot_primitives::{ValidatorInspect, WorkUnits};
 
 /// Normal (user) extrinsics may fill 75% of a block; the rest is kept for operational ones.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -268,4 +269,69 @@ where
 		let (call, extension, _implicit) = payload.deconstruct();
 		Some(UncheckedExtrinsic::new_signed(call, Address::Id(account), signature, extension))
 	}
+}
+
+/// Stands in for validator staking until it exists: the session's validators are the active
+/// validators, an account's free balance counts as its bond, and every
+/// [`BOND_PER_WORK_UNIT`] of it allows one work unit on sale.
+pub struct SessionValidators;
+
+/// Bond a validator needs per work unit it offers at once.
+pub const BOND_PER_WORK_UNIT: Balance = MILLI_UNIT;
+
+impl ValidatorInspect<AccountId, Balance> for SessionValidators {
+	fn is_active_validator(who: &AccountId) -> bool {
+		pallet_session::Validators::<Runtime>::get().contains(who)
+	}
+
+	fn bond_of(who: &AccountId) -> Balance {
+		if Self::is_active_validator(who) {
+			Balances::free_balance(who)
+		} else {
+			0
+		}
+	}
+
+	fn capacity_allowed(who: &AccountId) -> WorkUnits {
+		let units = Self::bond_of(who).checked_div(BOND_PER_WORK_UNIT).unwrap_or(0);
+		WorkUnits(units.saturated_into())
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_active_validator(who: &AccountId, bond: Balance, capacity: WorkUnits) {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		pallet_session::Validators::<Runtime>::mutate(|validators| {
+			if !validators.contains(who) {
+				validators.push(who.clone());
+			}
+		});
+		let needed = BOND_PER_WORK_UNIT.saturating_mul(Balance::from(capacity.0));
+		let _ = Balances::set_balance(who, bond.max(needed));
+	}
+}
+
+parameter_types! {
+	/// The validator's share of every payment for work on its orders.
+	pub const ValidatorFeeShare: Perbill = Perbill::from_percent(10);
+	/// Longest time an order may wait for a match.
+	pub const MaxOrderLifetime: BlockNumber = 30 * DAYS;
+}
+
+impl pallet_pot_market::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Validators = SessionValidators;
+	type ValidatorFeeShare = ValidatorFeeShare;
+	type MaxAsks = ConstU32<MAX_AUTHORITIES>;
+	type MaxHardwareClasses = ConstU32<8>;
+	type MaxRegions = ConstU32<8>;
+	type MaxMetadataLen = ConstU32<256>;
+	type MaxOrdersPerAccount = ConstU32<32>;
+	type MaxOrdersPerValidator = ConstU32<64>;
+	type MaxWaitingOrders = ConstU32<256>;
+	type MaxOrdersPerDeadline = ConstU32<16>;
+	type MaxOrderLifetime = MaxOrderLifetime;
+	type MaxProvidersPerOrder = ConstU32<64>;
+	type MaxMatchAttemptsPerAsk = ConstU32<8>;
+	type WeightInfo = crate::weights::pallet_pot_market::WeightInfo<Runtime>;
 }

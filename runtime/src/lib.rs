@@ -23,6 +23,7 @@ pub mod configs;
 pub mod genesis_config_presets;
 #[cfg(feature = "try-runtime")]
 mod try_runtime;
+pub mod weights;
 
 #[cfg(test)]
 mod tests;
@@ -70,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("pot"),
 	impl_name: alloc::borrow::Cow::Borrowed("pot-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -193,6 +194,10 @@ mod runtime {
 	pub type Balances = pallet_balances;
 	#[runtime::pallet_index(11)]
 	pub type TransactionPayment = pallet_transaction_payment;
+
+	/// The training market: orders with escrowed budgets, validator asks, matching, settlement.
+	#[runtime::pallet_index(50)]
+	pub type Market = pallet_pot_market;
 
 	/// Development-only governance: one key may dispatch root calls. Replaced before any
 	/// public network.

@@ -191,3 +191,111 @@ fn transaction_fees_go_to_the_block_author() {
 		assert_eq!(Balances::total_issuance(), issuance, "fees must not leave circulation");
 	});
 }
+
+#[test]
+fn market_matches_an_order_to_a_session_validators_ask_and_serves_it_through_the_api() {
+	use crate::{
+		MILLI_UNIT, RuntimeCall, RuntimeHoldReason, RuntimeOrigin, UNIT,
+	};
+	use pallet_pot_market::Call as MarketCall;
+	use pallet_pot_market_runtime_api::runtime_decl_for_market_api::MarketApiV1;
+	use polkadot_sdk::frame_support::{
+		assert_noop, assert_ok,
+		dispatch::GetDispatchInfo,
+		traits::{fungible::InspectHold, UnfilteredDispatchable},
+	};
+	use pot_primitives::{
+		fixtures::sample_task, HardwareClass, OrderConditionsInput, OrderState, WorkUnits,
+	};
+
+	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		System::set_block_number(1);
+		let alice = Sr25519Keyring::Alice.to_account_id();
+		let bob = Sr25519Keyring::Bob.to_account_id();
+		let charlie = Sr25519Keyring::Charlie.to_account_id();
+		let gpu = HardwareClass(1);
+		let place_ask = MarketCall::<Runtime>::place_ask {
+			price_per_unit: MILLI_UNIT,
+			capacity: WorkUnits(1_000),
+			hardware_classes: vec![gpu],
+			regions: vec![],
+		};
+		assert!(RuntimeCall::Market(place_ask.clone()).get_dispatch_info().call_weight.ref_time() > 0);
+
+		assert_noop!(
+			place_ask.clone().dispatch_bypass_filter(RuntimeOrigin::signed(charlie)),
+			pallet_pot_market::Error::<Runtime>::NotActiveValidator
+		);
+		let too_big = MarketCall::<Runtime>::place_ask {
+			price_per_unit: MILLI_UNIT,
+			capacity: WorkUnits(u64::MAX),
+			hardware_classes: vec![gpu],
+			regions: vec![],
+		};
+		assert_noop!(
+			too_big.dispatch_bypass_filter(RuntimeOrigin::signed(alice.clone())),
+			pallet_pot_market::Error::<Runtime>::CapacityAboveBond
+		);
+		assert_ok!(place_ask.dispatch_bypass_filter(RuntimeOrigin::signed(alice.clone())));
+
+		let conditions = OrderConditionsInput {
+			max_price_per_unit: 2 * MILLI_UNIT,
+			deadline: 100,
+			min_providers: 1,
+			max_providers: 1,
+			hardware_class: gpu,
+			regions: vec![],
+		};
+		let offered = Runtime::best_asks(conditions.clone(), 5);
+		assert_eq!(offered.len(), 1);
+		assert_eq!(offered[0].validator, alice);
+
+		let budget = UNIT;
+		assert_ok!(MarketCall::<Runtime>::create_order {
+			task: sample_task(2, 5),
+			conditions,
+			budget,
+			metadata: b"digits".to_vec(),
+		}
+		.dispatch_bypass_filter(RuntimeOrigin::signed(bob.clone())));
+
+		let held = Balances::balance_on_hold(
+			&RuntimeHoldReason::Market(pallet_pot_market::HoldReason::OrderEscrow),
+			&bob,
+		);
+		assert_eq!(held, budget, "the whole budget is held on the consumer's account");
+		let order = Runtime::order(pot_primitives::OrderId(0)).expect("order 0 is live");
+		let OrderState::Matched(assignment) = order.state else {
+			panic!("order not matched: {:?}", order.state)
+		};
+		assert_eq!(assignment.validator, alice);
+		assert_eq!(assignment.price_per_unit, MILLI_UNIT);
+		assert_eq!(assignment.work_units, WorkUnits(10));
+		assert_eq!(Runtime::orders_of(bob).len(), 1);
+		assert_eq!(Runtime::orders_of(alice).len(), 1);
+	});
+}
+
+/// Clients (subxt) generate their types from `metadata/pot.scale`; this fails when the runtime's
+/// metadata moved away from it. `POT_UPDATE_METADATA=1 cargo test -p pot-runtime metadata`
+/// rewrites the file (see `scripts/gen-metadata.sh`).
+#[test]
+fn checked_in_metadata_matches_the_runtime() {
+	use codec::Decode;
+	const VERSION: u32 = 16;
+	// Read at run time: checkouts sharing a target dir share test binaries (see docs/building.md).
+	let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+	let path = std::path::Path::new(&manifest).join("../metadata/pot.scale");
+	let metadata = Runtime::metadata_at_version(VERSION).expect("metadata v16 is supported");
+	let current: &[u8] = &metadata;
+	if std::env::var_os("POT_UPDATE_METADATA").is_some() {
+		std::fs::write(&path, current).expect("metadata/pot.scale is writable");
+	}
+	let checked_in = std::fs::read(&path).expect("metadata/pot.scale exists");
+	assert!(
+		checked_in == current,
+		"metadata/pot.scale is stale: run `bash scripts/gen-metadata.sh` and commit it"
+	);
+	let prefixed = RuntimeMetadataPrefixed::decode(&mut &checked_in[..]).expect("decodes");
+	assert!(matches!(prefixed.1, RuntimeMetadata::V16(_)));
+}

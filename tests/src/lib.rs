@@ -51,9 +51,13 @@ pub const DEV_KEYS: [&str; 8] = ["alice", "bob", "charlie", "dave", "eve", "ferd
 /// Upper bound for one JSON-RPC request; a debug node on a busy machine can be slow.
 const RPC_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Root of the cargo workspace (the parent of this package).
+/// Root of the cargo workspace (the parent of this package). Read at run time (`cargo test` sets
+/// `CARGO_MANIFEST_DIR`): checkouts that share one target dir share test binaries, so a path
+/// compiled in would point at whichever checkout built them.
 pub fn workspace_root() -> PathBuf {
-	let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+	let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
 	manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| manifest.join(".."))
 }
 

@@ -5,7 +5,7 @@
 //! it contains): the wasm embeds the checkout path in panic locations and symbol hashes, so the
 //! same commit built in another directory yields different bytes (see `docs/building.md`).
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 use anyhow::{ensure, Context, Result};
 use pot_tests::wasm_fingerprint::WasmFingerprint;
@@ -30,7 +30,7 @@ fn generated_spec(chain: &str, raw: bool) -> Result<Value> {
 }
 
 fn checked_in_spec(file: &str) -> Result<Value> {
-	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../chain-spec").join(file);
+	let path = pot_tests::workspace_root().join("chain-spec").join(file);
 	let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path:?}"))?;
 	serde_json::from_str(&text).with_context(|| format!("parsing {path:?}"))
 }
