@@ -66,7 +66,8 @@ pub fn chunk_sizes(samples: u32, capacities: &[u64]) -> Result<Vec<u32>, AssignE
 	let mut remainders = Vec::with_capacity(capacities.len());
 	let mut given: u32 = 0;
 	for (position, &capacity) in capacities.iter().enumerate() {
-		let share = u128::from(samples).checked_mul(u128::from(capacity)).ok_or(AssignError::Overflow)?;
+		let share =
+			u128::from(samples).checked_mul(u128::from(capacity)).ok_or(AssignError::Overflow)?;
 		let floor = share.checked_div(total).ok_or(AssignError::NoCapacity)?;
 		let remainder = share.checked_rem(total).ok_or(AssignError::NoCapacity)?;
 		let floor = u32::try_from(floor).map_err(|_| AssignError::Overflow)?;
@@ -86,7 +87,11 @@ pub fn chunk_sizes(samples: u32, capacities: &[u64]) -> Result<Vec<u32>, AssignE
 }
 
 /// The sample indices of every provider's chunk, in list order.
-pub fn chunks(key: &RoundKey, samples: u32, capacities: &[u64]) -> Result<Vec<Vec<u32>>, AssignError> {
+pub fn chunks(
+	key: &RoundKey,
+	samples: u32,
+	capacities: &[u64],
+) -> Result<Vec<Vec<u32>>, AssignError> {
 	let sizes = chunk_sizes(samples, capacities)?;
 	let permutation = SeededRng::new(CHUNK_DOMAIN, &key.encode()).permutation(samples);
 	let mut rest = permutation.as_slice();
@@ -124,7 +129,12 @@ pub struct Minibatches {
 
 impl Minibatches {
 	/// The minibatch order of `provider`'s `chunk` in the round `key`.
-	pub fn new(key: &RoundKey, provider: u32, chunk: Vec<u32>, batch_size: u32) -> Result<Self, AssignError> {
+	pub fn new(
+		key: &RoundKey,
+		provider: u32,
+		chunk: Vec<u32>,
+		batch_size: u32,
+	) -> Result<Self, AssignError> {
 		if chunk.is_empty() {
 			return Err(AssignError::EmptyChunk);
 		}
@@ -187,7 +197,10 @@ mod tests {
 		assert_eq!(chunk_sizes(1, &[5, 5]), Ok(vec![1, 0]));
 		assert_eq!(chunk_sizes(10, &[0, 0]), Err(AssignError::NoCapacity));
 		assert_eq!(chunk_sizes(10, &[]), Err(AssignError::NoCapacity));
-		assert_eq!(chunk_sizes(u32::MAX, &[u64::MAX, u64::MAX]), Ok(vec![u32::MAX / 2 + 1, u32::MAX / 2]));
+		assert_eq!(
+			chunk_sizes(u32::MAX, &[u64::MAX, u64::MAX]),
+			Ok(vec![u32::MAX / 2 + 1, u32::MAX / 2])
+		);
 	}
 
 	#[test]
@@ -219,7 +232,10 @@ mod tests {
 		assert_eq!(fresh.batch(3).unwrap(), stream[12..16].to_vec());
 		// Another provider with the same chunk gets another order.
 		let mut other = Minibatches::new(&key(1), 1, chunk.clone(), 4).unwrap();
-		assert_ne!((0..3).flat_map(|t| other.batch(t).unwrap()).collect::<Vec<_>>(), stream[..12].to_vec());
+		assert_ne!(
+			(0..3).flat_map(|t| other.batch(t).unwrap()).collect::<Vec<_>>(),
+			stream[..12].to_vec()
+		);
 		assert_eq!(Minibatches::new(&key(1), 0, vec![], 4).err(), Some(AssignError::EmptyChunk));
 		assert_eq!(Minibatches::new(&key(1), 0, chunk, 0).err(), Some(AssignError::ZeroBatch));
 	}

@@ -94,10 +94,7 @@ mod tests {
 		assert_eq!(xs, ys);
 		assert_ne!(xs, zs);
 		// The domain is length-prefixed: ("ab", "c") and ("a", "bc") differ.
-		assert_ne!(
-			SeededRng::new(b"ab", b"c").next_u64(),
-			SeededRng::new(b"a", b"bc").next_u64()
-		);
+		assert_ne!(SeededRng::new(b"ab", b"c").next_u64(), SeededRng::new(b"a", b"bc").next_u64());
 	}
 
 	#[test]

@@ -80,9 +80,15 @@ mod tests {
 			assert_eq!(s.len(), 3);
 			assert!(s.contains(&2) && s.contains(&5), "{s:?}");
 		}
-		assert_eq!(select_segments(8, 8, &norms, &[0; 32], &[0; 32]).unwrap(), (0..8).collect::<Vec<_>>());
+		assert_eq!(
+			select_segments(8, 8, &norms, &[0; 32], &[0; 32]).unwrap(),
+			(0..8).collect::<Vec<_>>()
+		);
 		assert_eq!(select_segments(0, 1, &[], &[0; 32], &[0; 32]), Err(SelectError::NoSegments));
-		assert_eq!(select_segments(3, 1, &[1], &[0; 32], &[0; 32]), Err(SelectError::NormCountMismatch));
+		assert_eq!(
+			select_segments(3, 1, &[1], &[0; 32], &[0; 32]),
+			Err(SelectError::NormCountMismatch)
+		);
 	}
 
 	#[test]
