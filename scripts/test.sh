@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: sets the machine up, builds, and runs every test:
-# runtime unit tests, chain-spec drift, node CLI errors, the 4-validator network test, and the
+# runtime unit tests, chain-spec drift, node CLI errors, the 4-validator network test, the
+# Proof-of-Learning core (unit, property, wasm build) and trainer tests (libtorch, CPU), and the
 # zombienet smoke test.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +34,9 @@ step "build workspace" cargo build --workspace --locked
 # The workspace lints (no unwrap/expect/indexing/unchecked arithmetic) bind runtime and pallet
 # code; clippy is what enforces them.
 step "clippy (runtime and pallets)" cargo clippy --locked -p pot-runtime -p pot-primitives -p pallet-pot-market -p pallet-pot-market-runtime-api --all-targets -- -D warnings
+# pot-pol-core is consensus code shared with the runtime: same lints, and it must build without std.
+step "clippy (pol-core, trainer)" cargo clippy --locked -p pot-pol-core -p pot-trainer --all-targets -- -D warnings
+step "pol-core builds for wasm32v1-none" cargo build --locked -p pot-pol-core --no-default-features --target wasm32v1-none
 step "test workspace" cargo test --workspace --locked
 # Starts the checked-in raw spec, which the chain_specs test has just proven current.
 step "zombienet smoke test" env POT_CHAIN_SPEC="$repo/chain-spec/local-raw.json" bash scripts/zombienet-smoke.sh
