@@ -24,6 +24,10 @@ struct Cli {
 	/// Intra-op threads of libtorch (part of the compute profile; recorded in proofs).
 	#[arg(long, global = true, default_value_t = 1)]
 	threads: u32,
+	/// Run under the inherited environment instead of the cpu-avx2-strict profile (for
+	/// measuring distances between profiles; such proofs never pass a bitwise-exact verifier).
+	#[arg(long, global = true)]
+	inherit_env: bool,
 	#[command(subcommand)]
 	command: Command,
 }
@@ -140,8 +144,9 @@ fn train_set() -> anyhow::Result<Dataset> {
 }
 
 fn main() -> anyhow::Result<()> {
+	let cli = Cli::parse();
 	// libtorch reads the profile's variables when it starts: get them in first.
-	if !profile::env_is_set() {
+	if !cli.inherit_env && !profile::env_is_set() {
 		return Err(profile::reexec_with_profile())
 			.context("re-executing with the compute profile's environment");
 	}
@@ -151,8 +156,11 @@ fn main() -> anyhow::Result<()> {
 		)
 		.with_writer(std::io::stderr)
 		.init();
-	let cli = Cli::parse();
-	profile::apply_in_process(cli.threads);
+	if cli.inherit_env {
+		tch::set_num_threads(i32::try_from(cli.threads)?);
+	} else {
+		profile::apply_in_process(cli.threads);
+	}
 	match cli.command {
 		Command::NewTask {
 			task,
@@ -219,7 +227,12 @@ fn main() -> anyhow::Result<()> {
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
 			let started = std::time::Instant::now();
-			let outcome = proof::train(&t, &train_set()?, initial, &out, cli.threads)?;
+			let profile = if cli.inherit_env {
+				profile::ComputeProfile::inherited(cli.threads)
+			} else {
+				profile::ComputeProfile::cpu(cli.threads)
+			};
+			let outcome = proof::train_under(&t, &train_set()?, initial, &out, profile)?;
 			let m = &outcome.manifest;
 			tracing::info!(steps = m.steps, seconds = started.elapsed().as_secs_f64(), "trained");
 			println!(

@@ -47,6 +47,23 @@ impl ComputeProfile {
 	}
 }
 
+impl ComputeProfile {
+	/// Whatever the environment says (`--inherit-env`, for measuring distances between
+	/// profiles): the name lists the profile variables' values, so no bitwise verifier takes it
+	/// for [`CPU_PROFILE`].
+	pub fn inherited(threads: u32) -> Self {
+		let values: Vec<String> = CPU_PROFILE_ENV
+			.iter()
+			.map(|(k, _)| format!("{k}={}", std::env::var(k).unwrap_or_else(|_| "unset".into())))
+			.collect();
+		Self {
+			name: format!("inherited({})", values.join(" ")),
+			torch: TORCH_VERSION.into(),
+			threads,
+		}
+	}
+}
+
 /// Whether the process environment already has every variable of the CPU profile.
 pub fn env_is_set() -> bool {
 	CPU_PROFILE_ENV.iter().all(|(k, v)| std::env::var(k).map(|got| got == *v).unwrap_or(false))

@@ -107,13 +107,25 @@ pub struct TrainOutcome {
 	pub final_params: Params,
 }
 
-/// Trains `task` from `initial` on `train`, writing the proof directory `out`.
+/// Trains `task` from `initial` on `train` under the CPU profile with `threads` threads,
+/// writing the proof directory `out`.
 pub fn train(
 	task: &TrainTask,
 	train: &Dataset,
 	initial: Params,
 	out: &Path,
 	threads: u32,
+) -> Result<TrainOutcome> {
+	train_under(task, train, initial, out, ComputeProfile::cpu(threads))
+}
+
+/// [`train`], recording `profile` in the manifest (the caller has set it up).
+pub fn train_under(
+	task: &TrainTask,
+	train: &Dataset,
+	initial: Params,
+	out: &Path,
+	profile: ComputeProfile,
 ) -> Result<TrainOutcome> {
 	if weights_hash(&initial)? != task.initial_weights.0 {
 		return Err(Error::Task(
@@ -146,7 +158,7 @@ pub fn train(
 	save_weights(&checkpoint.params, &out.join("final.safetensors"))?;
 	let manifest = Manifest {
 		version: MANIFEST_VERSION,
-		profile: ComputeProfile::cpu(threads),
+		profile,
 		model_hash: task.model_hash,
 		dataset: task.dataset,
 		initial_weights: task.initial_weights,

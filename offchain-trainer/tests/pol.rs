@@ -328,3 +328,15 @@ fn training_beats_the_initial_model_on_held_out_digits() {
 	assert!(before < 0.2, "{before}");
 	assert!(after > 0.9, "{after}");
 }
+
+#[test]
+fn bitwise_verifier_rejects_proofs_from_another_profile() {
+	let train = setup();
+	let (task, init) = small(&train);
+	let dir = tempfile::tempdir().unwrap();
+	let inherited = profile::ComputeProfile::inherited(1);
+	proof::train_under(&task, &train, copy_params(&init), dir.path(), inherited).unwrap();
+	let report = check(&task, &train, &init, dir.path());
+	assert_rejected(&report, "other profile");
+	assert!(report.failures[0].contains("profile"), "{report:?}");
+}
