@@ -48,10 +48,53 @@ enum Opt {
 	AdamW,
 }
 
+/// The data set: the embedded digits (default) or an MNIST-format IDX pair.
+#[derive(clap::Args, Clone)]
+struct DataArgs {
+	/// IDX images file (`…-images-idx3-ubyte`); with `--idx-labels`. For `eval`, the held-out set.
+	#[arg(long, requires = "idx_labels")]
+	idx_images: Option<PathBuf>,
+	/// IDX labels file (`…-labels-idx1-ubyte`).
+	#[arg(long, requires = "idx_images")]
+	idx_labels: Option<PathBuf>,
+}
+
+impl DataArgs {
+	fn idx(&self) -> anyhow::Result<Option<Dataset>> {
+		match (&self.idx_images, &self.idx_labels) {
+			(Some(images), Some(labels)) => {
+				let read = |p: &PathBuf| {
+					std::fs::read(p).with_context(|| format!("reading {}", p.display()))
+				};
+				Ok(Some(data::from_idx(&read(images)?, &read(labels)?)?))
+			}
+			_ => Ok(None),
+		}
+	}
+
+	/// The training set: the IDX files, or the digits' training split.
+	fn train(&self) -> anyhow::Result<Dataset> {
+		match self.idx()? {
+			Some(set) => Ok(set),
+			None => Ok(data::digits_split()?.0),
+		}
+	}
+
+	/// The evaluation set: the IDX files, or the digits' held-out split.
+	fn held_out(&self) -> anyhow::Result<Dataset> {
+		match self.idx()? {
+			Some(set) => Ok(set),
+			None => Ok(data::digits_split()?.1),
+		}
+	}
+}
+
 #[derive(Subcommand)]
 enum Command {
-	/// Write a task for the embedded digits data set and its seeded initial weights.
+	/// Write a task (digits data set by default, or IDX files) and its seeded initial weights.
 	NewTask {
+		#[command(flatten)]
+		data: DataArgs,
 		/// Where to write the task JSON.
 		#[arg(long)]
 		task: PathBuf,
@@ -97,6 +140,8 @@ enum Command {
 	},
 	/// Train a task and write the proof directory.
 	Train {
+		#[command(flatten)]
+		data: DataArgs,
 		#[arg(long)]
 		task: PathBuf,
 		#[arg(long)]
@@ -107,6 +152,8 @@ enum Command {
 	},
 	/// Verify a proof directory: check hashes and re-execute the selected segments.
 	Verify {
+		#[command(flatten)]
+		data: DataArgs,
 		#[arg(long)]
 		task: PathBuf,
 		#[arg(long)]
@@ -125,6 +172,8 @@ enum Command {
 	},
 	/// Held-out loss and accuracy of weights on the digits set.
 	Eval {
+		#[command(flatten)]
+		data: DataArgs,
 		#[arg(long)]
 		task: PathBuf,
 		#[arg(long)]
@@ -137,10 +186,6 @@ fn hash_arg(s: &str) -> anyhow::Result<[u8; 32]> {
 	hex::decode_to_slice(s.trim_start_matches("0x"), &mut out)
 		.with_context(|| format!("{s:?} is not 64 hex digits"))?;
 	Ok(out)
-}
-
-fn train_set() -> anyhow::Result<Dataset> {
-	Ok(data::digits_split()?.0)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -163,6 +208,7 @@ fn main() -> anyhow::Result<()> {
 	}
 	match cli.command {
 		Command::NewTask {
+			data,
 			task,
 			initial_weights,
 			model,
@@ -179,9 +225,17 @@ fn main() -> anyhow::Result<()> {
 			capacities,
 			provider,
 		} => {
+			let train = data.train()?;
 			let spec = match model {
-				Arch::Mlp => ModelSpec::Mlp { inputs: 64, hidden: vec![64], classes: 10 },
-				Arch::Cnn => ModelSpec::Cnn { side: 8, channels: [8, 16], classes: 10 },
+				Arch::Mlp => ModelSpec::Mlp {
+					inputs: train.rows.checked_mul(train.cols).context("images too large")?,
+					hidden: vec![64],
+					classes: train.classes,
+				},
+				Arch::Cnn if train.rows == train.cols => {
+					ModelSpec::Cnn { side: train.rows, channels: [8, 16], classes: train.classes }
+				}
+				Arch::Cnn => bail!("the CNN needs square images"),
 			};
 			let kind = match optimizer {
 				Opt::Sgd => OptimizerKind::Sgd,
@@ -194,7 +248,6 @@ fn main() -> anyhow::Result<()> {
 			}
 			let params = spec.build()?.init(init_seed)?;
 			save_weights(&params, &initial_weights)?;
-			let train = train_set()?;
 			let t = TrainTask {
 				model_hash: HexHash(spec.hash()),
 				model: spec,
@@ -222,7 +275,7 @@ fn main() -> anyhow::Result<()> {
 				t.model_hash, t.initial_weights, t.dataset
 			);
 		}
-		Command::Train { task, initial_weights, out } => {
+		Command::Train { data, task, initial_weights, out } => {
 			let t = TrainTask::read(&task)?;
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
@@ -232,7 +285,7 @@ fn main() -> anyhow::Result<()> {
 			} else {
 				profile::ComputeProfile::cpu(cli.threads)
 			};
-			let outcome = proof::train_under(&t, &train_set()?, initial, &out, profile)?;
+			let outcome = proof::train_under(&t, &data.train()?, initial, &out, profile)?;
 			let m = &outcome.manifest;
 			tracing::info!(steps = m.steps, seconds = started.elapsed().as_secs_f64(), "trained");
 			println!(
@@ -243,13 +296,13 @@ fn main() -> anyhow::Result<()> {
 				m.losses.last().copied().unwrap_or(f32::NAN)
 			);
 		}
-		Command::Verify { task, initial_weights, proof, seed, committed_root, json } => {
+		Command::Verify { data, task, initial_weights, proof, seed, committed_root, json } => {
 			let t = TrainTask::read(&task)?;
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
 			let committed = committed_root.as_deref().map(hash_arg).transpose()?;
 			let report =
-				verify(&t, &train_set()?, initial, &proof, &hash_arg(&seed)?, committed.as_ref())?;
+				verify(&t, &data.train()?, initial, &proof, &hash_arg(&seed)?, committed.as_ref())?;
 			if json {
 				println!("{}", serde_json::to_string_pretty(&report)?);
 			} else {
@@ -275,11 +328,11 @@ fn main() -> anyhow::Result<()> {
 				std::process::exit(2);
 			}
 		}
-		Command::Eval { task, weights } => {
+		Command::Eval { data, task, weights } => {
 			let t = TrainTask::read(&task)?;
 			let model = t.model.build()?;
 			let params = load_weights(&weights, model.as_ref())?;
-			let (_, held_out) = data::digits_split()?;
+			let held_out = data.held_out()?;
 			let (loss, accuracy) = evaluate(model.as_ref(), &params, &held_out)?;
 			println!("held-out loss {loss:.4} accuracy {:.2}%", accuracy * 100.0);
 		}

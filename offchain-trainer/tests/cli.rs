@@ -45,7 +45,15 @@ fn train_twice_verify_and_reject_a_tampered_proof() {
 	let train = |out: &str| {
 		pot_trainer(
 			d,
-			&["train", "--task", "task.json", "--initial-weights", "init.safetensors", "--out", out],
+			&[
+				"train",
+				"--task",
+				"task.json",
+				"--initial-weights",
+				"init.safetensors",
+				"--out",
+				out,
+			],
 		)
 	};
 	let (a, b) = (train("a"), train("b"));
@@ -86,4 +94,70 @@ fn train_twice_verify_and_reject_a_tampered_proof() {
 	std::fs::write(&file, bytes).unwrap();
 	let bad = verify("b", &root);
 	assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
+
+fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
+	let mut out = vec![0, 0, 0x08, dims.len() as u8];
+	for d in dims {
+		out.extend_from_slice(&d.to_be_bytes());
+	}
+	out.extend_from_slice(data);
+	std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn idx_files_train_verify_and_evaluate() {
+	// The first 600 digits as an MNIST-format pair, pixels stretched to 0..255.
+	let digits = pot_trainer::data::digits().unwrap();
+	let dir = tempfile::tempdir().unwrap();
+	let d = dir.path();
+	let pixels: Vec<u8> = digits.pixels[..600 * 64].iter().map(|&p| p * 15).collect();
+	write_idx(&d.join("images"), &[600, 8, 8], &pixels);
+	write_idx(&d.join("labels"), &[600], &digits.labels[..600]);
+	let data = ["--idx-images", "images", "--idx-labels", "labels"];
+	let run = |args: &[&str]| pot_trainer(d, &[args, &data[..]].concat());
+	let new = run(&[
+		"new-task",
+		"--model",
+		"cnn",
+		"--task",
+		"task.json",
+		"--initial-weights",
+		"init.safetensors",
+		"--steps",
+		"20",
+		"--checkpoint-interval",
+		"10",
+	]);
+	assert!(new.status.success(), "{new:?}");
+	let train = run(&[
+		"train",
+		"--task",
+		"task.json",
+		"--initial-weights",
+		"init.safetensors",
+		"--out",
+		"p",
+	]);
+	assert!(train.status.success(), "{train:?}");
+	let verify = run(&[
+		"verify",
+		"--task",
+		"task.json",
+		"--initial-weights",
+		"init.safetensors",
+		"--proof",
+		"p",
+		"--seed",
+		SEED,
+	]);
+	assert_eq!(verify.status.code(), Some(0), "{verify:?}");
+	let eval = run(&["eval", "--task", "task.json", "--weights", "p/final.safetensors"]);
+	assert!(String::from_utf8_lossy(&eval.stdout).contains("accuracy"), "{eval:?}");
+	// The digits' training split is another data set: the task does not accept it.
+	let wrong = pot_trainer(
+		d,
+		&["train", "--task", "task.json", "--initial-weights", "init.safetensors", "--out", "q"],
+	);
+	assert!(!wrong.status.success());
 }
