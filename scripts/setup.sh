@@ -51,4 +51,28 @@ if [ -f "$repo/zombienet/package-lock.json" ]; then
 	fi
 fi
 
+# libtorch for pot-trainer (tch 0.26 needs PyTorch 2.13.0 exactly), from PyPI into a venv outside
+# the work tree. PyPI's torch is the CUDA build; for CPU use we install it without its
+# dependencies plus the only two CUDA runtime wheels libtorch_cpu.so loads (libcudart,
+# libcupti), at the versions torch 2.13.0's `cuda-toolkit[cudart,cupti]==13.0.3` pins.
+# About 540 MB download, 1.2 GB installed, instead of 2.6 GB and 4.7 GB for the full CUDA stack.
+# `import torch` does not work in this venv (torch/__init__ loads libtorch_cuda.so, which needs
+# cuDNN and friends); scripts/env.sh points tch at the wheel's libtorch with LIBTORCH instead.
+torch_version=2.13.0
+torch_venv="${POT_TORCH_VENV:-$HOME/.cache/pot/torch-venv}"
+torch_wheels=("torch==$torch_version" nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85)
+torch_stamp="$torch_venv/.pot-torch-${torch_version}"
+if [ ! -f "$torch_stamp" ]; then
+	log "installing torch $torch_version (CPU use, no CUDA stack) into $torch_venv"
+	command -v python3 >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+	[ -x "$torch_venv/bin/pip" ] || python3 -m venv "$torch_venv"
+	"$torch_venv/bin/pip" install --quiet --no-deps "${torch_wheels[@]}"
+	installed=$(sed -n "s/^__version__ = '\([^+']*\).*/\1/p" "$torch_venv"/lib/python3*/site-packages/torch/version.py)
+	if [ "$installed" != "$torch_version" ]; then
+		echo "setup: expected torch $torch_version in $torch_venv, found '$installed'" >&2
+		exit 1
+	fi
+	touch "$torch_stamp"
+fi
+
 log "ready"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: sets the machine up, builds, and runs every test:
 # pallet and runtime unit tests (benchmarks as tests, try-state), metadata and chain-spec drift,
-# node CLI errors, the 4-validator network test, and the zombienet smoke test.
+# node CLI errors, the 4-validator network test, the Proof-of-Learning core (unit, property,
+# wasm build) and trainer tests (libtorch, CPU), and the zombienet smoke test.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -36,6 +37,9 @@ step "clippy (runtime)" cargo clippy --locked -p pot-runtime --all-targets -- -D
 # Pallets and primitives with their benchmark and try-runtime code compiled in.
 pallets=(-p pot-primitives -p pallet-pot-market -p pallet-pot-market-runtime-api)
 step "clippy (pallets, with benchmarks and try-runtime)" cargo clippy --locked "${pallets[@]}" --all-targets --features runtime-benchmarks,try-runtime -- -D warnings
+# pot-pol-core is consensus code shared with the runtime: same lints, and it must build without std.
+step "clippy (pol-core, trainer)" cargo clippy --locked -p pot-pol-core -p pot-trainer --all-targets -- -D warnings
+step "pol-core builds for wasm32v1-none" cargo build --locked -p pot-pol-core --no-default-features --target wasm32v1-none
 step "test workspace" cargo test --workspace --locked
 # Benchmarks run as tests against the mock runtimes, with `try_state` after every test.
 step "pallet benchmarks and try-state" cargo test --locked "${pallets[@]}" --features runtime-benchmarks,try-runtime

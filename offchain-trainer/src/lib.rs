@@ -1,0 +1,18 @@
+//! `pot-trainer`: the provider's trainer and the validator's verifier (PROTOCOL.md steps 4–5).
+//!
+//! libtorch through `tch` 0.26 (PyTorch 2.13.0). One training loop ([`train::Session`]) serves
+//! training and re-execution; data assignment, minibatch order, Merkle commitments and segment
+//! selection come from `pot-pol-core`, so they match what the chain computes.
+
+pub mod checkpoint;
+pub mod data;
+pub mod error;
+pub mod model;
+pub mod optim;
+pub mod profile;
+pub mod proof;
+pub mod task;
+pub mod train;
+pub mod verify;
+
+pub use error::{Error, Result};

@@ -1,0 +1,341 @@
+//! `pot-trainer` command line.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use pot_trainer::{
+	checkpoint::{load_weights, save_weights, weights_hash},
+	data::{self, Dataset},
+	model::ModelSpec,
+	optim::{OptimizerConfig, OptimizerKind, ONE},
+	profile, proof,
+	task::{HexHash, RoundContext, Tolerance, TrainTask},
+	train::evaluate,
+	verify::verify,
+};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+	name = "pot-trainer",
+	version,
+	about = "PoT trainer and Proof-of-Learning verifier (libtorch 2.13.0, CPU profile cpu-avx2-strict)"
+)]
+struct Cli {
+	/// Intra-op threads of libtorch (part of the compute profile; recorded in proofs).
+	#[arg(long, global = true, default_value_t = 1)]
+	threads: u32,
+	/// Run under the inherited environment instead of the cpu-avx2-strict profile (for
+	/// measuring distances between profiles; such proofs never pass a bitwise-exact verifier).
+	#[arg(long, global = true)]
+	inherit_env: bool,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Arch {
+	/// MLP 64-64-10.
+	Mlp,
+	/// CNN with 8 and 16 channels.
+	Cnn,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Opt {
+	Sgd,
+	SgdMomentum,
+	Adam,
+	AdamW,
+}
+
+/// The data set: the embedded digits (default) or an MNIST-format IDX pair.
+#[derive(clap::Args, Clone)]
+struct DataArgs {
+	/// IDX images file (`…-images-idx3-ubyte`); with `--idx-labels`. For `eval`, the held-out set.
+	#[arg(long, requires = "idx_labels")]
+	idx_images: Option<PathBuf>,
+	/// IDX labels file (`…-labels-idx1-ubyte`).
+	#[arg(long, requires = "idx_images")]
+	idx_labels: Option<PathBuf>,
+}
+
+impl DataArgs {
+	fn idx(&self) -> anyhow::Result<Option<Dataset>> {
+		match (&self.idx_images, &self.idx_labels) {
+			(Some(images), Some(labels)) => {
+				let read = |p: &PathBuf| {
+					std::fs::read(p).with_context(|| format!("reading {}", p.display()))
+				};
+				Ok(Some(data::from_idx(&read(images)?, &read(labels)?)?))
+			}
+			_ => Ok(None),
+		}
+	}
+
+	/// The training set: the IDX files, or the digits' training split.
+	fn train(&self) -> anyhow::Result<Dataset> {
+		match self.idx()? {
+			Some(set) => Ok(set),
+			None => Ok(data::digits_split()?.0),
+		}
+	}
+
+	/// The evaluation set: the IDX files, or the digits' held-out split.
+	fn held_out(&self) -> anyhow::Result<Dataset> {
+		match self.idx()? {
+			Some(set) => Ok(set),
+			None => Ok(data::digits_split()?.1),
+		}
+	}
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Write a task (digits data set by default, or IDX files) and its seeded initial weights.
+	NewTask {
+		#[command(flatten)]
+		data: DataArgs,
+		/// Where to write the task JSON.
+		#[arg(long)]
+		task: PathBuf,
+		/// Where to write the initial weights (safetensors).
+		#[arg(long)]
+		initial_weights: PathBuf,
+		#[arg(long, value_enum, default_value = "mlp")]
+		model: Arch,
+		#[arg(long, value_enum, default_value = "adam")]
+		optimizer: Opt,
+		/// Learning rate (decimal; stored with 9 decimals).
+		#[arg(long, default_value_t = 0.001)]
+		lr: f64,
+		#[arg(long, default_value_t = 32)]
+		batch_size: u32,
+		/// Local steps H.
+		#[arg(long, default_value_t = 200)]
+		steps: u32,
+		/// Checkpoint interval k.
+		#[arg(long, default_value_t = 20)]
+		checkpoint_interval: u32,
+		/// Segments re-executed per submission Q.
+		#[arg(long, default_value_t = 2)]
+		verification_samples: u32,
+		/// Seed of the initial weights.
+		#[arg(long, default_value_t = 0)]
+		init_seed: u64,
+		#[arg(long, default_value_t = 0)]
+		order: u64,
+		#[arg(long, default_value_t = 0)]
+		round: u32,
+		/// Round seed (64 hex digits).
+		#[arg(
+			long,
+			default_value = "0000000000000000000000000000000000000000000000000000000000000000"
+		)]
+		round_seed: String,
+		/// Provider capacities (comma separated) and this provider's position.
+		#[arg(long, value_delimiter = ',', default_value = "1")]
+		capacities: Vec<u64>,
+		#[arg(long, default_value_t = 0)]
+		provider: u32,
+	},
+	/// Train a task and write the proof directory.
+	Train {
+		#[command(flatten)]
+		data: DataArgs,
+		#[arg(long)]
+		task: PathBuf,
+		#[arg(long)]
+		initial_weights: PathBuf,
+		/// Proof directory to write.
+		#[arg(long)]
+		out: PathBuf,
+	},
+	/// Verify a proof directory: check hashes and re-execute the selected segments.
+	Verify {
+		#[command(flatten)]
+		data: DataArgs,
+		#[arg(long)]
+		task: PathBuf,
+		#[arg(long)]
+		initial_weights: PathBuf,
+		#[arg(long)]
+		proof: PathBuf,
+		/// Verification seed (64 hex digits).
+		#[arg(long)]
+		seed: String,
+		/// Merkle root committed on chain (64 hex digits), if known.
+		#[arg(long)]
+		committed_root: Option<String>,
+		/// Print the report as JSON.
+		#[arg(long)]
+		json: bool,
+	},
+	/// Held-out loss and accuracy of weights on the digits set.
+	Eval {
+		#[command(flatten)]
+		data: DataArgs,
+		#[arg(long)]
+		task: PathBuf,
+		#[arg(long)]
+		weights: PathBuf,
+	},
+}
+
+fn hash_arg(s: &str) -> anyhow::Result<[u8; 32]> {
+	let mut out = [0u8; 32];
+	hex::decode_to_slice(s.trim_start_matches("0x"), &mut out)
+		.with_context(|| format!("{s:?} is not 64 hex digits"))?;
+	Ok(out)
+}
+
+fn main() -> anyhow::Result<()> {
+	let cli = Cli::parse();
+	// libtorch reads the profile's variables when it starts: get them in first.
+	if !cli.inherit_env && !profile::env_is_set() {
+		return Err(profile::reexec_with_profile())
+			.context("re-executing with the compute profile's environment");
+	}
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+		)
+		.with_writer(std::io::stderr)
+		.init();
+	if cli.inherit_env {
+		tch::set_num_threads(i32::try_from(cli.threads)?);
+	} else {
+		profile::apply_in_process(cli.threads);
+	}
+	match cli.command {
+		Command::NewTask {
+			data,
+			task,
+			initial_weights,
+			model,
+			optimizer,
+			lr,
+			batch_size,
+			steps,
+			checkpoint_interval,
+			verification_samples,
+			init_seed,
+			order,
+			round,
+			round_seed,
+			capacities,
+			provider,
+		} => {
+			let train = data.train()?;
+			let spec = match model {
+				Arch::Mlp => ModelSpec::Mlp {
+					inputs: train.rows.checked_mul(train.cols).context("images too large")?,
+					hidden: vec![64],
+					classes: train.classes,
+				},
+				Arch::Cnn if train.rows == train.cols => {
+					ModelSpec::Cnn { side: train.rows, channels: [8, 16], classes: train.classes }
+				}
+				Arch::Cnn => bail!("the CNN needs square images"),
+			};
+			let kind = match optimizer {
+				Opt::Sgd => OptimizerKind::Sgd,
+				Opt::SgdMomentum => OptimizerKind::SgdMomentum,
+				Opt::Adam => OptimizerKind::Adam,
+				Opt::AdamW => OptimizerKind::AdamW,
+			};
+			if !(lr > 0.0 && lr < 1e9) {
+				bail!("learning rate must be positive");
+			}
+			let params = spec.build()?.init(init_seed)?;
+			save_weights(&params, &initial_weights)?;
+			let t = TrainTask {
+				model_hash: HexHash(spec.hash()),
+				model: spec,
+				initial_weights: HexHash(weights_hash(&params)?),
+				dataset: HexHash(train.hash()),
+				samples: u32::try_from(train.len())?,
+				optimizer: OptimizerConfig::new(kind, (lr * ONE as f64).round() as u64),
+				batch_size,
+				local_steps: steps,
+				checkpoint_interval,
+				verification_samples,
+				tolerance: Tolerance::BitwiseExact,
+				round: RoundContext {
+					order,
+					round,
+					seed: HexHash(hash_arg(&round_seed)?),
+					capacities,
+					provider,
+				},
+			};
+			t.validate()?;
+			t.write(&task)?;
+			println!(
+				"model {}\ninitial_weights {}\ndataset {}",
+				t.model_hash, t.initial_weights, t.dataset
+			);
+		}
+		Command::Train { data, task, initial_weights, out } => {
+			let t = TrainTask::read(&task)?;
+			let model = t.model.build()?;
+			let initial = load_weights(&initial_weights, model.as_ref())?;
+			let started = std::time::Instant::now();
+			let profile = if cli.inherit_env {
+				profile::ComputeProfile::inherited(cli.threads)
+			} else {
+				profile::ComputeProfile::cpu(cli.threads)
+			};
+			let outcome = proof::train_under(&t, &data.train()?, initial, &out, profile)?;
+			let m = &outcome.manifest;
+			tracing::info!(steps = m.steps, seconds = started.elapsed().as_secs_f64(), "trained");
+			println!(
+				"merkle_root {}\nfinal_weights {}\nloss {:.4} -> {:.4}",
+				m.merkle_root,
+				m.final_weights,
+				m.losses.first().copied().unwrap_or(f32::NAN),
+				m.losses.last().copied().unwrap_or(f32::NAN)
+			);
+		}
+		Command::Verify { data, task, initial_weights, proof, seed, committed_root, json } => {
+			let t = TrainTask::read(&task)?;
+			let model = t.model.build()?;
+			let initial = load_weights(&initial_weights, model.as_ref())?;
+			let committed = committed_root.as_deref().map(hash_arg).transpose()?;
+			let report =
+				verify(&t, &data.train()?, initial, &proof, &hash_arg(&seed)?, committed.as_ref())?;
+			if json {
+				println!("{}", serde_json::to_string_pretty(&report)?);
+			} else {
+				for s in &report.segments {
+					println!(
+						"segment {:>3} steps {:>5}..{:<5} l2 {:.3e} l∞ {:.3e} cosine {:.6} hash {} -> {}",
+						s.index,
+						s.start,
+						s.end,
+						s.l2,
+						s.linf,
+						s.cosine,
+						if s.hash_matches { "same" } else { "differs" },
+						if s.accepted { "ok" } else { "REJECTED" }
+					);
+				}
+				for f in &report.failures {
+					println!("failure: {f}");
+				}
+				println!("{}", if report.accepted { "ACCEPTED" } else { "REJECTED" });
+			}
+			if !report.accepted {
+				std::process::exit(2);
+			}
+		}
+		Command::Eval { data, task, weights } => {
+			let t = TrainTask::read(&task)?;
+			let model = t.model.build()?;
+			let params = load_weights(&weights, model.as_ref())?;
+			let held_out = data.held_out()?;
+			let (loss, accuracy) = evaluate(model.as_ref(), &params, &held_out)?;
+			println!("held-out loss {loss:.4} accuracy {:.2}%", accuracy * 100.0);
+		}
+	}
+	Ok(())
+}

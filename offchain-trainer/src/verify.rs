@@ -1,0 +1,308 @@
+//! The verifier (PROTOCOL.md step 5): checks a proof directory against the task and
+//! re-executes the selected segments.
+//!
+//! Checks, in order: the manifest names the task's model, dataset, initial weights, order,
+//! round, provider, H and k; the initial weights given to the verifier hash to the task's
+//! `initial_weights`, and checkpoint 0 is exactly those weights with zero optimizer state;
+//! there is one checkpoint per scheduled step and each file hashes to its manifest entry; the
+//! Merkle root over those hashes is the manifest's (and the committed one, when given); the final
+//! weights hash is the last checkpoint's; the recorded minibatches are the ones `(order, round,
+//! seed, provider)` fix. Then `pot-pol-core` selects Q segments (half by largest update norm,
+//! the rest at random from the verification seed and the Merkle root), and each is re-executed
+//! from its first checkpoint and compared with its last: l2 and l∞ distance of the weights,
+//! cosine similarity of the two segment updates, equality of the checkpoint hash and of the
+//! recorded losses. The submission is accepted only if every check passes.
+
+use crate::{
+	checkpoint::{flat_params, weights_hash, Checkpoint},
+	data::Dataset,
+	error::{Error, Result},
+	model::{Model, Params},
+	proof::{entry_path, Manifest},
+	task::{Tolerance, TrainTask},
+	train::Session,
+};
+use pot_pol_core::{merkle, schedule, select::select_segments, Hash};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tch::Device;
+
+/// Re-execution of one segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentReport {
+	/// Segment index.
+	pub index: u32,
+	/// First step.
+	pub start: u64,
+	/// End step (exclusive).
+	pub end: u64,
+	/// l2 distance of re-executed and committed weights.
+	pub l2: f64,
+	/// l∞ distance of re-executed and committed weights.
+	pub linf: f64,
+	/// Cosine similarity of the re-executed and the committed update over the segment.
+	pub cosine: f64,
+	/// Whether the re-executed checkpoint hashes to the committed one.
+	pub hash_matches: bool,
+	/// Whether the re-executed losses equal the recorded ones bit for bit.
+	pub losses_match: bool,
+	/// Within the tolerance.
+	pub accepted: bool,
+}
+
+/// The verdict on a submission.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+	/// Every check passed.
+	pub accepted: bool,
+	/// What failed (empty when accepted).
+	pub failures: Vec<String>,
+	/// Segments selected for re-execution.
+	pub selected: Vec<u32>,
+	/// Their re-execution.
+	pub segments: Vec<SegmentReport>,
+	/// Update norm (l2) of every segment, as measured from the checkpoints.
+	pub update_norms: Vec<f64>,
+}
+
+/// l2, l∞ and cosine of `(a − start)` vs `(b − start)`; `a` re-executed, `b` committed.
+pub fn distances(start: &[f32], a: &[f32], b: &[f32]) -> (f64, f64, f64) {
+	let (mut l2, mut linf, mut dot, mut na, mut nb) = (0f64, 0f64, 0f64, 0f64, 0f64);
+	for ((&s, &x), &y) in start.iter().zip(a).zip(b) {
+		let d = f64::from(x) - f64::from(y);
+		l2 += d * d;
+		linf = linf.max(d.abs());
+		let (ua, ub) = (f64::from(x) - f64::from(s), f64::from(y) - f64::from(s));
+		dot += ua * ub;
+		na += ua * ua;
+		nb += ub * ub;
+	}
+	let cosine = if na == 0.0 && nb == 0.0 {
+		1.0
+	} else if na == 0.0 || nb == 0.0 {
+		0.0
+	} else {
+		dot / (na.sqrt() * nb.sqrt())
+	};
+	(l2.sqrt(), linf, cosine)
+}
+
+fn l2_norm_of_difference(a: &[f32], b: &[f32]) -> f64 {
+	a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>().sqrt()
+}
+
+/// Verifies the proof in `dir` for `task` on `train`, given the round's initial weights, the
+/// verification seed and, optionally, the Merkle root committed on chain.
+pub fn verify(
+	task: &TrainTask,
+	train: &Dataset,
+	initial: Params,
+	dir: &Path,
+	seed: &Hash,
+	committed_root: Option<&Hash>,
+) -> Result<Report> {
+	let mut failures = Vec::new();
+	let manifest = match Manifest::read(dir) {
+		Ok(m) => m,
+		Err(e) => return Ok(rejected(vec![format!("manifest: {e}")])),
+	};
+	let mut session = Session::new(task, train, Device::Cpu)?;
+	let model_box = task.model.build()?;
+	let model: &dyn Model = model_box.as_ref();
+	let steps = u64::from(task.local_steps);
+	let k = u64::from(task.checkpoint_interval);
+
+	let header = [
+		("model", manifest.model_hash == task.model_hash),
+		("dataset", manifest.dataset == task.dataset),
+		("initial weights", manifest.initial_weights == task.initial_weights),
+		("order", manifest.order == task.round.order),
+		("round", manifest.round == task.round.round),
+		("provider", manifest.provider == task.round.provider),
+		("steps", manifest.steps == steps),
+		("checkpoint interval", manifest.checkpoint_interval == k),
+	];
+	let same_profile = manifest.profile.name == crate::profile::CPU_PROFILE
+		&& manifest.profile.torch == crate::profile::TORCH_VERSION;
+	if task.tolerance == Tolerance::BitwiseExact && !same_profile {
+		failures.push(format!(
+			"proof computed under profile {:?}, bitwise re-execution needs {}",
+			manifest.profile,
+			crate::profile::CPU_PROFILE
+		));
+	}
+	for (what, ok) in header {
+		if !ok {
+			failures.push(format!("manifest {what} differs from the task"));
+		}
+	}
+	if weights_hash(&initial)? != task.initial_weights.0 {
+		return Err(Error::Task("the verifier's initial weights do not match the task".into()));
+	}
+	let count = schedule::checkpoint_count(steps, k).map_err(|e| Error::Pol(format!("{e:?}")))?;
+	if manifest.checkpoints.len() != count as usize {
+		failures
+			.push(format!("{} checkpoints, the schedule has {count}", manifest.checkpoints.len()));
+		return Ok(rejected(failures));
+	}
+	if !failures.is_empty() {
+		return Ok(rejected(failures));
+	}
+
+	// Every checkpoint: schedule, file hash; update norms between neighbours.
+	let mut norms = Vec::new();
+	let mut previous: Option<Vec<f32>> = None;
+	let mut last_params_hash = None;
+	for (index, entry) in (0u32..).zip(&manifest.checkpoints) {
+		if Some(entry.step) != schedule::checkpoint_step(steps, k, index) {
+			failures.push(format!(
+				"checkpoint {index} claims step {}, the schedule says otherwise",
+				entry.step
+			));
+			continue;
+		}
+		let loaded =
+			entry_path(dir, entry).and_then(|p| Checkpoint::load(&p, model, &task.optimizer));
+		let checkpoint = match loaded {
+			Ok(c) => c,
+			Err(e) => {
+				failures.push(format!("checkpoint {index}: {e}"));
+				continue;
+			}
+		};
+		if checkpoint.step != entry.step || checkpoint.hash()? != entry.hash.0 {
+			failures.push(format!("checkpoint {index} does not hash to its manifest entry"));
+		}
+		let flat = flat_params(&checkpoint.params)?;
+		if let Some(prev) = &previous {
+			norms.push(l2_norm_of_difference(&flat, prev));
+		}
+		previous = Some(flat);
+		last_params_hash = Some(weights_hash(&checkpoint.params)?);
+	}
+	let initial_checkpoint = Checkpoint::initial(&task.optimizer, initial)?;
+	if manifest.checkpoints.first().map(|c| c.hash.0) != Some(initial_checkpoint.hash()?) {
+		failures.push(
+			"checkpoint 0 is not the task's initial weights with fresh optimizer state".into(),
+		);
+	}
+	let root = merkle::root(&manifest.hashes()).map_err(|e| Error::Pol(format!("{e:?}")))?;
+	if root != manifest.merkle_root.0 {
+		failures.push("the Merkle root is not the root of the checkpoint hashes".into());
+	}
+	if committed_root.is_some_and(|c| *c != root) {
+		failures.push("the checkpoints are not the ones committed on chain".into());
+	}
+	if last_params_hash != Some(manifest.final_weights.0) {
+		failures.push("final_weights is not the hash of the last checkpoint's weights".into());
+	}
+	if manifest.losses.len() != steps as usize || manifest.batches.len() != steps as usize {
+		failures.push("losses or minibatches not recorded for every step".into());
+	} else {
+		for (step, recorded) in (0u64..).zip(&manifest.batches) {
+			if session.batch(step)? != *recorded {
+				failures.push(format!(
+					"step {step} used other samples than (order, round, seed, provider) assign"
+				));
+				break;
+			}
+		}
+	}
+	if !failures.is_empty() {
+		return Ok(Report {
+			accepted: false,
+			failures,
+			selected: vec![],
+			segments: vec![],
+			update_norms: norms,
+		});
+	}
+
+	// Re-execute under the prover's thread count: within the CPU profile, results of
+	// convolutions depend on it (measured: l∞ ≈ 3e-8 after 20 CNN steps, 1 vs 2 threads).
+	let threads = tch::get_num_threads();
+	tch::set_num_threads(i32::try_from(manifest.profile.threads.clamp(1, 256)).unwrap_or(1));
+	let outcome = reexecute(task, &manifest, &mut session, model, dir, &norms, seed, &root);
+	tch::set_num_threads(threads);
+	let (selected, reports) = outcome?;
+	failures.extend(reports.iter().filter(|r| !r.accepted).map(|r| {
+		format!(
+			"segment {} (steps {}..{}) does not reproduce: l2 {:.3e}, l∞ {:.3e}, cosine {:.6}",
+			r.index, r.start, r.end, r.l2, r.linf, r.cosine
+		)
+	}));
+	Ok(Report {
+		accepted: failures.is_empty(),
+		failures,
+		selected,
+		segments: reports,
+		update_norms: norms,
+	})
+}
+
+/// Selects the segments and re-executes them.
+#[allow(clippy::too_many_arguments)]
+fn reexecute(
+	task: &TrainTask,
+	manifest: &Manifest,
+	session: &mut Session,
+	model: &dyn Model,
+	dir: &Path,
+	norms: &[f64],
+	seed: &Hash,
+	root: &Hash,
+) -> Result<(Vec<u32>, Vec<SegmentReport>)> {
+	let steps = u64::from(task.local_steps);
+	let k = u64::from(task.checkpoint_interval);
+	let segments = schedule::segment_count(steps, k).map_err(|e| Error::Pol(format!("{e:?}")))?;
+	let norm_keys: Vec<u64> = norms.iter().map(|n| n.to_bits()).collect();
+	let selected = select_segments(segments, task.verification_samples, &norm_keys, seed, root)
+		.map_err(|e| Error::Pol(format!("{e:?}")))?;
+	let mut reports = Vec::new();
+	for &index in &selected {
+		let (start, end) =
+			schedule::segment_steps(steps, k, index).ok_or_else(|| Error::Pol("segment".into()))?;
+		let (first, last) = match (
+			manifest.checkpoints.get(index as usize),
+			manifest.checkpoints.get((index as usize).saturating_add(1)),
+		) {
+			(Some(a), Some(b)) => (a, b),
+			_ => return Err(Error::Pol("segment outside the manifest".into())),
+		};
+		let mut checkpoint = Checkpoint::load(&entry_path(dir, first)?, model, &task.optimizer)?;
+		let committed = Checkpoint::load(&entry_path(dir, last)?, model, &task.optimizer)?;
+		let start_flat = flat_params(&checkpoint.params)?;
+		let log = session.run(&mut checkpoint, end)?;
+		let (l2, linf, cosine) = distances(
+			&start_flat,
+			&flat_params(&checkpoint.params)?,
+			&flat_params(&committed.params)?,
+		);
+		let hash_matches = checkpoint.hash()? == last.hash.0;
+		let recorded = manifest.losses.get(start as usize..end as usize).unwrap_or_default();
+		let losses_match =
+			log.losses.iter().map(|l| l.to_bits()).eq(recorded.iter().map(|l| l.to_bits()));
+		let accepted = match task.tolerance {
+			Tolerance::BitwiseExact => hash_matches && losses_match,
+			Tolerance::Bounds { max_l2, max_linf, min_cosine } => {
+				l2 <= max_l2 && linf <= max_linf && cosine >= min_cosine
+			}
+		};
+		reports.push(SegmentReport {
+			index,
+			start,
+			end,
+			l2,
+			linf,
+			cosine,
+			hash_matches,
+			losses_match,
+			accepted,
+		});
+	}
+	Ok((selected, reports))
+}
+
+fn rejected(failures: Vec<String>) -> Report {
+	Report { accepted: false, failures, selected: vec![], segments: vec![], update_norms: vec![] }
+}

@@ -1,0 +1,163 @@
+//! The `pot-trainer` binary as a provider and a validator run it: it finds libtorch by itself
+//! (rpath), re-executes itself under the compute profile, gives identical proofs in separate
+//! processes, and its exit status says whether a proof was accepted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::{path::Path, process::Command};
+
+fn pot_trainer(dir: &Path, args: &[&str]) -> std::process::Output {
+	Command::new(env!("CARGO_BIN_EXE_pot-trainer"))
+		.args(args)
+		.current_dir(dir)
+		// Nothing inherited: no LD_LIBRARY_PATH, no profile variables, no RUST_LOG.
+		.env_clear()
+		.output()
+		.unwrap()
+}
+
+fn stdout_line(out: &std::process::Output, key: &str) -> String {
+	let text = String::from_utf8_lossy(&out.stdout);
+	text.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_default().trim().to_owned()
+}
+
+const SEED: &str = "0202020202020202020202020202020202020202020202020202020202020202";
+
+#[test]
+fn train_twice_verify_and_reject_a_tampered_proof() {
+	let dir = tempfile::tempdir().unwrap();
+	let d = dir.path();
+	let new = pot_trainer(
+		d,
+		&[
+			"new-task",
+			"--task",
+			"task.json",
+			"--initial-weights",
+			"init.safetensors",
+			"--steps",
+			"30",
+			"--checkpoint-interval",
+			"10",
+		],
+	);
+	assert!(new.status.success(), "{new:?}");
+	let train = |out: &str| {
+		pot_trainer(
+			d,
+			&[
+				"train",
+				"--task",
+				"task.json",
+				"--initial-weights",
+				"init.safetensors",
+				"--out",
+				out,
+			],
+		)
+	};
+	let (a, b) = (train("a"), train("b"));
+	assert!(a.status.success(), "{a:?}");
+	let root = stdout_line(&a, "merkle_root ");
+	assert_eq!(root.len(), 64);
+	assert_eq!(root, stdout_line(&b, "merkle_root "));
+
+	let verify = |proof: &str, root: &str| {
+		pot_trainer(
+			d,
+			&[
+				"verify",
+				"--task",
+				"task.json",
+				"--initial-weights",
+				"init.safetensors",
+				"--proof",
+				proof,
+				"--seed",
+				SEED,
+				"--committed-root",
+				root,
+				"--json",
+			],
+		)
+	};
+	let ok = verify("a", &root);
+	assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+	let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+	assert_eq!(report["accepted"], true);
+
+	// Flip one bit of a weight in the last checkpoint.
+	let file = d.join("b/ckpt-000003.safetensors");
+	let mut bytes = std::fs::read(&file).unwrap();
+	let last = bytes.len() - 1;
+	bytes[last] ^= 1;
+	std::fs::write(&file, bytes).unwrap();
+	let bad = verify("b", &root);
+	assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
+
+fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
+	let mut out = vec![0, 0, 0x08, dims.len() as u8];
+	for d in dims {
+		out.extend_from_slice(&d.to_be_bytes());
+	}
+	out.extend_from_slice(data);
+	std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn idx_files_train_verify_and_evaluate() {
+	// The first 600 digits as an MNIST-format pair, pixels stretched to 0..255.
+	let digits = pot_trainer::data::digits().unwrap();
+	let dir = tempfile::tempdir().unwrap();
+	let d = dir.path();
+	let pixels: Vec<u8> = digits.pixels[..600 * 64].iter().map(|&p| p * 15).collect();
+	write_idx(&d.join("images"), &[600, 8, 8], &pixels);
+	write_idx(&d.join("labels"), &[600], &digits.labels[..600]);
+	let data = ["--idx-images", "images", "--idx-labels", "labels"];
+	let run = |args: &[&str]| pot_trainer(d, &[args, &data[..]].concat());
+	let new = run(&[
+		"new-task",
+		"--model",
+		"cnn",
+		"--task",
+		"task.json",
+		"--initial-weights",
+		"init.safetensors",
+		"--steps",
+		"20",
+		"--checkpoint-interval",
+		"10",
+	]);
+	assert!(new.status.success(), "{new:?}");
+	let train = run(&[
+		"train",
+		"--task",
+		"task.json",
+		"--initial-weights",
+		"init.safetensors",
+		"--out",
+		"p",
+	]);
+	assert!(train.status.success(), "{train:?}");
+	let verify = run(&[
+		"verify",
+		"--task",
+		"task.json",
+		"--initial-weights",
+		"init.safetensors",
+		"--proof",
+		"p",
+		"--seed",
+		SEED,
+	]);
+	assert_eq!(verify.status.code(), Some(0), "{verify:?}");
+	let eval = run(&["eval", "--task", "task.json", "--weights", "p/final.safetensors"]);
+	assert!(String::from_utf8_lossy(&eval.stdout).contains("accuracy"), "{eval:?}");
+	// The digits' training split is another data set: the task does not accept it.
+	let wrong = pot_trainer(
+		d,
+		&["train", "--task", "task.json", "--initial-weights", "init.safetensors", "--out", "q"],
+	);
+	assert!(!wrong.status.success());
+}
