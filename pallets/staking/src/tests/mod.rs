@@ -12,6 +12,7 @@ mod clusters;
 mod genesis;
 mod governance;
 mod inspect;
+mod invariants;
 mod session;
 mod slashing;
 mod validators;
