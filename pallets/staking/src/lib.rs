@@ -55,6 +55,7 @@ extern crate alloc;
 use polkadot_sdk::{frame_support, frame_system};
 
 pub use pallet::*;
+pub use session::NextSessionKeys;
 pub use types::*;
 pub use weights::WeightInfo;
 

@@ -85,3 +85,28 @@ impl<T: Config> SessionManager<T::AccountId> for Pallet<T> {
 
 	fn end_session(_end_index: u32) {}
 }
+
+/// [`HasSessionKeys`] read from pallet-session's `NextKeys`, for runtimes whose session
+/// `ValidatorId` is the account id (`ValidatorIdOf = ConvertInto`).
+pub struct NextSessionKeys<T>(core::marker::PhantomData<T>);
+
+impl<T> HasSessionKeys<T::AccountId> for NextSessionKeys<T>
+where
+	T: polkadot_sdk::pallet_session::Config<
+		ValidatorId = <T as polkadot_sdk::frame_system::Config>::AccountId,
+	>,
+{
+	fn has_keys(who: &T::AccountId) -> bool {
+		polkadot_sdk::pallet_session::NextKeys::<T>::contains_key(who)
+	}
+
+	/// Stores all-zero keys for `who` (benchmarks only need `has_keys` to hold).
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_keys(who: &T::AccountId) {
+		use codec::Decode;
+		use polkadot_sdk::sp_runtime::traits::TrailingZeroInput;
+		if let Ok(keys) = T::Keys::decode(&mut TrailingZeroInput::zeroes()) {
+			polkadot_sdk::pallet_session::NextKeys::<T>::insert(who, keys);
+		}
+	}
+}

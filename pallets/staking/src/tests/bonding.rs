@@ -62,6 +62,10 @@ fn bond_extra_errors() {
 			Staking::bond_extra(RuntimeOrigin::signed(ALICE), INITIAL),
 			TokenError::FundsUnavailable
 		);
+		assert_noop!(
+			Staking::bond_extra(RuntimeOrigin::signed(ALICE), Balance::MAX),
+			Error::<Test>::Overflow
+		);
 	});
 }
 

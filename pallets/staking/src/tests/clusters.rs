@@ -124,6 +124,10 @@ fn kick_errors() {
 			Staking::kick(RuntimeOrigin::signed(V2), P1),
 			Error::<Test>::NotClusterValidator
 		);
+		assert_noop!(
+			Staking::kick(RuntimeOrigin::signed(ALICE), P1),
+			Error::<Test>::NotClusterValidator
+		);
 	});
 }
 

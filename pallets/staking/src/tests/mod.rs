@@ -16,6 +16,7 @@ mod invariants;
 mod session;
 mod slashing;
 mod validators;
+mod with_session;
 
 use crate::{mock::*, *};
 use polkadot_sdk::frame_support::assert_ok;
@@ -50,4 +51,11 @@ pub(crate) fn ledger(who: AccountId) -> Option<(Balance, Vec<(Balance, BlockNumb
 /// The last event of staking.
 pub(crate) fn last_event() -> Event<Test> {
 	staking_events().pop().expect("an event")
+}
+
+impl<T: Config> Pallet<T> {
+	/// The current authority set as this pallet tracks it.
+	pub(crate) fn authorities_for_test() -> Vec<T::AccountId> {
+		Authorities::<T>::get().into_inner()
+	}
 }
