@@ -212,7 +212,21 @@ mod benchmarks {
 
 	#[benchmark]
 	fn register_validator() {
+		// A full list whose only idle validator is the last one, with a full cluster; both
+		// authority sets are full of others. Registering evicts it and kicks its providers.
 		fill_validators::<T>(T::MaxValidators::get() - 1);
+		let (idle, _) = cluster::<T>(T::MaxClusterSize::get());
+		let others = BoundedVec::truncate_from(
+			RegisteredValidators::<T>::get()
+				.into_iter()
+				.filter(|v| *v != idle)
+				.take(T::MaxAuthorities::get() as usize)
+				.collect(),
+		);
+		Authorities::<T>::put(&others);
+		QueuedAuthorities::<T>::put(&others);
+		let active = Ledger::<T>::get(&idle).unwrap().active;
+		Pallet::<T>::do_unbond(&idle, active).unwrap();
 		let caller = bonded::<T>("caller", 0);
 		let mut url = b"http://".to_vec();
 		url.resize(T::MaxEndpointLen::get() as usize, b'a');
@@ -221,6 +235,7 @@ mod benchmarks {
 		_(RawOrigin::Signed(caller.clone()), url);
 
 		assert!(ValidatorInfo::<T>::contains_key(&caller));
+		assert!(!ValidatorInfo::<T>::contains_key(&idle));
 	}
 
 	#[benchmark]

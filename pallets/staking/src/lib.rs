@@ -291,6 +291,10 @@ pub mod pallet {
 		Chilled { validator: T::AccountId },
 		/// `validator` gave up its registration; its bond is untouched.
 		ValidatorUnregistered { validator: T::AccountId },
+		/// The registration of `validator`, bonded below the minimum and in no authority set,
+		/// was given to `by` because the validator list was full; its bond is untouched and its
+		/// providers were kicked.
+		ValidatorEvicted { validator: T::AccountId, by: T::AccountId },
 		/// `provider` joined the cluster of `validator`.
 		ProviderJoined {
 			provider: T::AccountId,
@@ -353,7 +357,8 @@ pub mod pallet {
 		/// The endpoint is not an `http://` or `https://` URL with a host, optional port and
 		/// path, without whitespace or control characters.
 		InvalidEndpoint,
-		/// `MaxValidators` validators are already registered.
+		/// `MaxValidators` validators are already registered and none of them is idle (bonded
+		/// below the minimum and in no authority set).
 		TooManyValidators,
 		/// The account is a provider; a provider cannot be a validator.
 		IsProvider,
@@ -465,7 +470,9 @@ pub mod pallet {
 		/// `https://` URL: host, optional port and path, at most `MaxEndpointLen` bytes). Needs
 		/// an active bond of at least `MinValidatorBond`. Called again, it replaces the endpoint
 		/// and resumes a chilled validator. Set session keys with `session.setKeys` to be
-		/// elected. Emits `ValidatorRegistered` or `ValidatorUpdated`.
+		/// elected. If `MaxValidators` are registered, the first one bonded below the minimum
+		/// and in no authority set is evicted (`ValidatorEvicted`, its providers kicked).
+		/// Emits `ValidatorRegistered` or `ValidatorUpdated`.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::register_validator())]
 		pub fn register_validator(origin: OriginFor<T>, endpoint: Vec<u8>) -> DispatchResult {

@@ -6,7 +6,7 @@ use crate::{
 };
 use alloc::vec::Vec;
 use polkadot_sdk::{
-	frame_support::ensure,
+	frame_support::{ensure, traits::Get},
 	sp_runtime::{traits::Zero, DispatchResult},
 };
 
@@ -27,12 +27,42 @@ impl<T: Config> Pallet<T> {
 			ValidatorInfo::<T>::insert(who, record);
 			Self::deposit_event(Event::ValidatorUpdated { validator: who.clone(), endpoint });
 		} else {
+			if RegisteredValidators::<T>::decode_len().unwrap_or(0)
+				>= T::MaxValidators::get() as usize
+			{
+				let idle = Self::idle_validator().ok_or(Error::<T>::TooManyValidators)?;
+				Self::evict(&idle, who);
+			}
 			RegisteredValidators::<T>::try_mutate(|list| list.try_push(who.clone()))
 				.map_err(|_| Error::<T>::TooManyValidators)?;
 			ValidatorInfo::<T>::insert(who, record);
 			Self::deposit_event(Event::ValidatorRegistered { validator: who.clone(), endpoint });
 		}
 		Ok(())
+	}
+
+	/// The first registered validator (in registration order) that holds its slot without
+	/// being able to use it: bonded below the minimum and in neither authority set.
+	fn idle_validator() -> Option<T::AccountId> {
+		let current = Authorities::<T>::get();
+		let queued = QueuedAuthorities::<T>::get();
+		RegisteredValidators::<T>::get()
+			.into_iter()
+			.find(|v| !Self::meets_validator_min(v) && !current.contains(v) && !queued.contains(v))
+	}
+
+	/// Unregisters the idle validator `idle` to make room for `by`; its providers are kicked
+	/// (their bonds stay bonded), its own bond is untouched.
+	fn evict(idle: &T::AccountId, by: &T::AccountId) {
+		for provider in Clusters::<T>::take(idle) {
+			Providers::<T>::remove(&provider);
+			Self::drop_empty_ledger(&provider);
+			Self::deposit_event(Event::ProviderKicked { provider, validator: idle.clone() });
+		}
+		RegisteredValidators::<T>::mutate(|list| list.retain(|v| v != idle));
+		ValidatorInfo::<T>::remove(idle);
+		Self::drop_empty_ledger(idle);
+		Self::deposit_event(Event::ValidatorEvicted { validator: idle.clone(), by: by.clone() });
 	}
 
 	/// Marks `who` as chilled.

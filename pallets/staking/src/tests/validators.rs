@@ -65,6 +65,72 @@ fn the_validator_list_is_bounded() {
 		}
 		bond(EVE, 100);
 		assert_noop!(register(EVE, ENDPOINT), Error::<Test>::TooManyValidators);
+		// Chilled validators with their bond keep their slots.
+		assert_ok!(Staking::chill(RuntimeOrigin::signed(ALICE)));
+		assert_noop!(register(EVE, ENDPOINT), Error::<Test>::TooManyValidators);
+	});
+}
+
+#[test]
+fn a_full_list_evicts_the_first_idle_validator() {
+	ExtBuilder::default().build_and_execute(|| {
+		for who in [ALICE, BOB, CHARLIE, DAVE] {
+			validator(who, 100);
+		}
+		provider(P1, 100, BOB);
+		provider(P2, 100, BOB);
+		// Bob and Dave unbond below the minimum; Bob registered first.
+		assert_ok!(Staking::unbond(RuntimeOrigin::signed(BOB), 1));
+		assert_ok!(Staking::unbond(RuntimeOrigin::signed(DAVE), 1));
+		bond(EVE, 100);
+		assert_ok!(register(EVE, ENDPOINT));
+		assert_eq!(
+			RegisteredValidators::<Test>::get().into_inner(),
+			vec![V1, V2, ALICE, CHARLIE, DAVE, EVE]
+		);
+		assert!(ValidatorInfo::<Test>::get(BOB).is_none());
+		assert!(Providers::<Test>::get(P1).is_none() && Providers::<Test>::get(P2).is_none());
+		assert!(!Clusters::<Test>::contains_key(BOB));
+		// Bonds are untouched.
+		assert_eq!(ledger(BOB), Some((99, vec![(1, 11)])));
+		assert_eq!(ledger(P1), Some((100, vec![])));
+		let events = staking_events();
+		assert_eq!(
+			events[events.len() - 4..],
+			[
+				Event::ProviderKicked { provider: P1, validator: BOB },
+				Event::ProviderKicked { provider: P2, validator: BOB },
+				Event::ValidatorEvicted { validator: BOB, by: EVE },
+				Event::ValidatorRegistered { validator: EVE, endpoint: ENDPOINT.to_vec() },
+			]
+		);
+	});
+}
+
+#[test]
+fn an_idle_authority_is_not_evicted() {
+	ExtBuilder::default().build_and_execute(|| {
+		for who in [ALICE, BOB, CHARLIE, DAVE] {
+			validator(who, 100);
+		}
+		// Every validator but V1 is below the minimum; V1 is queued, then current.
+		for who in [V2, ALICE, BOB, CHARLIE, DAVE] {
+			let bond = ledger(who).unwrap().0;
+			assert_ok!(Staking::unbond(RuntimeOrigin::signed(who), bond));
+		}
+		assert_ok!(Staking::unbond(RuntimeOrigin::signed(V1), 901));
+		assert_ok!(Staking::rebond(RuntimeOrigin::signed(V1), 901));
+		assert_eq!(rotate(1), Some(vec![V1]));
+		assert_ok!(Staking::unbond(RuntimeOrigin::signed(V1), 901));
+		bond(EVE, 100);
+		// V1 is idle but queued; V2 is the first idle non-authority.
+		assert_ok!(register(EVE, ENDPOINT));
+		assert!(ValidatorInfo::<Test>::get(V1).is_some());
+		assert!(ValidatorInfo::<Test>::get(V2).is_none());
+		// An empty ledger of an evicted validator is dropped.
+		run_to_block(11);
+		assert_ok!(Staking::withdraw_unbonded(RuntimeOrigin::signed(V2)));
+		assert_eq!(ledger(V2), None);
 	});
 }
 
