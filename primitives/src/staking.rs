@@ -108,12 +108,16 @@ pub trait ReportOffence<AccountId, Balance> {
 		evidence: ContentHash,
 	) -> Result<Slashed<Balance>, OffenceError>;
 
+	/// What a report against `who` could take at most: its bonded plus unbonding funds (zero
+	/// if not bonded). Lets the caller require a bond before it accepts, say, a challenge.
+	fn slashable(who: &AccountId) -> Balance;
+
 	/// Upper bound of the weight of [`report_offence`](Self::report_offence).
 	fn report_weight() -> Weight;
 }
 
 /// Nobody is bonded: every report is refused.
-impl<AccountId, Balance> ReportOffence<AccountId, Balance> for () {
+impl<AccountId, Balance: Default> ReportOffence<AccountId, Balance> for () {
 	fn report_offence(
 		_: &AccountId,
 		_: OffenceKind,
@@ -121,6 +125,9 @@ impl<AccountId, Balance> ReportOffence<AccountId, Balance> for () {
 		_: ContentHash,
 	) -> Result<Slashed<Balance>, OffenceError> {
 		Err(OffenceError::NotBonded)
+	}
+	fn slashable(_: &AccountId) -> Balance {
+		Balance::default()
 	}
 	fn report_weight() -> Weight {
 		Weight::zero()

@@ -87,6 +87,11 @@ impl<T: Config> ReportOffence<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Self::do_slash(offender, kind, reporter, evidence)
 	}
 
+	/// Active bond plus unbonding chunks.
+	fn slashable(who: &T::AccountId) -> BalanceOf<T> {
+		Ledger::<T>::get(who).and_then(|l| l.total()).unwrap_or_else(Zero::zero)
+	}
+
 	fn report_weight() -> Weight {
 		T::WeightInfo::report_offence()
 	}

@@ -171,3 +171,15 @@ fn the_report_weight_is_the_benchmarked_one() {
 		);
 	});
 }
+
+#[test]
+fn slashable_is_bonded_plus_unbonding() {
+	ExtBuilder::default().build_and_execute(|| {
+		let slashable = |who| <Staking as ReportOffence<AccountId, Balance>>::slashable(&who);
+		assert_eq!(slashable(ALICE), 0);
+		assert_ok!(Staking::unbond(RuntimeOrigin::signed(V1), 300));
+		assert_eq!(slashable(V1), 1_000);
+		assert_eq!(report(V1, OffenceKind::InvalidWork, None).unwrap().amount, 100);
+		assert_eq!(slashable(V1), 900);
+	});
+}
