@@ -17,10 +17,14 @@
 //! - **Validators** [`register_validator`](Pallet::register_validator) with an artifact endpoint
 //!   (needs an active bond of at least [`MinValidatorBond`]); calling it again updates the
 //!   endpoint and resumes a chilled validator. [`chill`](Pallet::chill) stops validating (the
-//!   registration, endpoint and cluster stay). [`unregister_validator`](Pallet::unregister_validator)
-//!   frees the registration once the validator is in no authority set and its cluster is empty.
+//!   registration, endpoint and cluster stay).
+//!   [`unregister_validator`](Pallet::unregister_validator) frees the registration once the
+//!   validator is in no authority set and its cluster is empty.
+//!   When [`Config::MaxValidators`] are registered, a newcomer takes the slot of the first
+//!   validator bonded below the minimum and in no authority set (its providers are kicked).
 //!   Session keys are set through `pallet_session::set_keys`; this pallet only asks
-//!   [`Config::SessionKeys`] whether an account has them.
+//!   [`Config::SessionKeys`] whether an account has them ([`NextSessionKeys`] reads
+//!   pallet-session's `NextKeys`).
 //! - **Providers** [`join_cluster`](Pallet::join_cluster) of one active validator (needs an
 //!   active bond of at least [`MinProviderBond`]), declaring a hardware class and the capacity
 //!   their trainer measured. [`leave_cluster`](Pallet::leave_cluster) is refused while
