@@ -634,6 +634,14 @@ pub mod pallet {
 					panic!("genesis validator cannot register: {e:?}");
 				}
 			}
+			// Built after pallet-session's genesis, whose set came from its own `keys`: track
+			// the validators that would be elected with those keys as the genesis set. (Built
+			// before it, nobody has keys yet and `new_session_genesis` sets both.)
+			let elected = Self::elect();
+			if !elected.is_empty() {
+				Authorities::<T>::put(&elected);
+				QueuedAuthorities::<T>::put(&elected);
+			}
 		}
 	}
 }

@@ -40,6 +40,19 @@ fn genesis_bonds_and_registers_the_validators() {
 }
 
 #[test]
+fn genesis_tracks_the_set_the_keys_allow() {
+	// Keys exist before staking's genesis in the mock: the elected set is tracked.
+	ExtBuilder::default().build_and_execute(|| {
+		assert_eq!(Authorities::<Test>::get().into_inner(), vec![V2, V1]);
+		assert_eq!(QueuedAuthorities::<Test>::get().into_inner(), vec![V2, V1]);
+	});
+	// No validators: nothing to track.
+	ExtBuilder::default().validators(vec![]).build_and_execute(|| {
+		assert!(Authorities::<Test>::get().is_empty());
+	});
+}
+
+#[test]
 fn genesis_max_authorities_zero_means_the_bound() {
 	ExtBuilder::default().max_authorities(0).build_and_execute(|| {
 		assert_eq!(MaxAuthorityCount::<Test>::get(), 4);

@@ -118,12 +118,14 @@ fn an_idle_authority_is_not_evicted() {
 			let bond = ledger(who).unwrap().0;
 			assert_ok!(Staking::unbond(RuntimeOrigin::signed(who), bond));
 		}
-		assert_ok!(Staking::unbond(RuntimeOrigin::signed(V1), 901));
-		assert_ok!(Staking::rebond(RuntimeOrigin::signed(V1), 901));
+		// V2 leaves the sets in two rotations; V1 is then elected alone.
 		assert_eq!(rotate(1), Some(vec![V1]));
+		assert!(Authorities::<Test>::get().contains(&V2));
 		assert_ok!(Staking::unbond(RuntimeOrigin::signed(V1), 901));
+		assert_eq!(rotate(2), None);
+		assert_eq!(Authorities::<Test>::get().into_inner(), vec![V1]);
 		bond(EVE, 100);
-		// V1 is idle but queued; V2 is the first idle non-authority.
+		// V1 is idle but an authority; V2 is the first idle non-authority.
 		assert_ok!(register(EVE, ENDPOINT));
 		assert!(ValidatorInfo::<Test>::get(V1).is_some());
 		assert!(ValidatorInfo::<Test>::get(V2).is_none());
