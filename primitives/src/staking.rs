@@ -1,0 +1,186 @@
+//! Staking records and the traits through which the PoL pallet and the market meet validator
+//! staking: offences and slashing ([`ReportOffence`]), cluster membership ([`ClusterInspect`])
+//! and a provider's open work ([`OpenWorkInspect`]).
+
+use crate::{ContentHash, HardwareClass, WorkUnits};
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use polkadot_sdk::sp_runtime::Weight;
+use scale_info::TypeInfo;
+
+/// What a bonded account did wrong (PROTOCOL.md, "Staking, clusters, consensus set" and the
+/// challenge window). Each kind has its own slash fraction, set by governance.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
+)]
+pub enum OffenceKind {
+	/// A provider committed work that failed re-execution (forged or wrong checkpoints).
+	#[codec(index = 0)]
+	InvalidWork,
+	/// A validator (or a committee member) published a verdict that a challenge overturned.
+	#[codec(index = 1)]
+	WrongVerdict,
+	/// A validator rejected or ignored valid work (proven through a challenge).
+	#[codec(index = 2)]
+	Censorship,
+	/// A validator or provider missed a round or settlement deadline it had committed to.
+	#[codec(index = 3)]
+	MissedDeadline,
+	/// A challenger lost its challenge (the challenged work or verdict was upheld).
+	#[codec(index = 4)]
+	UnfoundedChallenge,
+}
+
+impl OffenceKind {
+	/// Every kind, in index order.
+	pub const ALL: [OffenceKind; 5] = [
+		OffenceKind::InvalidWork,
+		OffenceKind::WrongVerdict,
+		OffenceKind::Censorship,
+		OffenceKind::MissedDeadline,
+		OffenceKind::UnfoundedChallenge,
+	];
+}
+
+/// What one slash took.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct Slashed<Balance> {
+	/// Taken from the offender's bonded and unbonding funds, in total.
+	pub amount: Balance,
+	/// The part of `amount` paid to the reporter; the rest went to the slash handler.
+	pub reporter_reward: Balance,
+}
+
+/// Why an offence report was refused. Nothing changed when one is returned.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum OffenceError {
+	/// The offender has no bond at all (never bonded, or everything withdrawn).
+	NotBonded,
+}
+
+/// Slashing of bonded accounts, in the spirit of `sp_staking::offence::ReportOffence`: the
+/// pallet that proves an offence (PoL verification, challenge committees) reports it; validator
+/// staking slashes the kind's fraction of the offender's bonded and unbonding funds, never more
+/// than it holds, pays the reporter its share and hands the rest to the runtime's handler
+/// (treasury or burn).
+pub trait ReportOffence<AccountId, Balance> {
+	/// Slashes `offender` for an offence of `kind`. `evidence` is the hash of the evidence the
+	/// caller checked (it appears in the event); `reporter`, if any and not the offender, gets
+	/// the configured reporter share of the slash.
+	fn report_offence(
+		offender: &AccountId,
+		kind: OffenceKind,
+		reporter: Option<&AccountId>,
+		evidence: ContentHash,
+	) -> Result<Slashed<Balance>, OffenceError>;
+
+	/// What a report against `who` could take at most: its bonded plus unbonding funds (zero
+	/// if not bonded). Lets the caller require a bond before it accepts, say, a challenge.
+	fn slashable(who: &AccountId) -> Balance;
+
+	/// Upper bound of the weight of [`report_offence`](Self::report_offence).
+	fn report_weight() -> Weight;
+}
+
+/// Nobody is bonded: every report is refused.
+impl<AccountId, Balance: Default> ReportOffence<AccountId, Balance> for () {
+	fn report_offence(
+		_: &AccountId,
+		_: OffenceKind,
+		_: Option<&AccountId>,
+		_: ContentHash,
+	) -> Result<Slashed<Balance>, OffenceError> {
+		Err(OffenceError::NotBonded)
+	}
+	fn slashable(_: &AccountId) -> Balance {
+		Balance::default()
+	}
+	fn report_weight() -> Weight {
+		Weight::zero()
+	}
+}
+
+/// A provider in a validator's cluster.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct ClusterMember<AccountId> {
+	/// The provider's account.
+	pub provider: AccountId,
+	/// The hardware class (compute profile) it declared.
+	pub hardware_class: HardwareClass,
+	/// The throughput its trainer measured: work units per hour.
+	pub capacity: WorkUnits,
+}
+
+/// Cluster membership, for the pallet that assigns and verifies work.
+pub trait ClusterInspect<AccountId> {
+	/// The validator whose cluster `provider` is in, if any.
+	fn cluster_of(provider: &AccountId) -> Option<AccountId>;
+
+	/// The members of `validator`'s cluster that may receive work (bonded at least the minimum
+	/// provider bond), in joining order. At most [`max_members`](Self::max_members).
+	fn members(validator: &AccountId) -> Vec<ClusterMember<AccountId>>;
+
+	/// The most members one cluster can have.
+	fn max_members() -> u32;
+}
+
+/// No clusters.
+impl<AccountId> ClusterInspect<AccountId> for () {
+	fn cluster_of(_: &AccountId) -> Option<AccountId> {
+		None
+	}
+	fn members(_: &AccountId) -> Vec<ClusterMember<AccountId>> {
+		Vec::new()
+	}
+	fn max_members() -> u32 {
+		0
+	}
+}
+
+/// Whether a provider still has work it must finish or that may still be challenged. Implemented
+/// by the PoL pallet; validator staking refuses `leave_cluster` while it is true.
+pub trait OpenWorkInspect<AccountId> {
+	/// Whether `provider` has open (unsettled) work.
+	fn has_open_work(provider: &AccountId) -> bool;
+}
+
+/// No open work anywhere.
+impl<AccountId> OpenWorkInspect<AccountId> for () {
+	fn has_open_work(_: &AccountId) -> bool {
+		false
+	}
+}
