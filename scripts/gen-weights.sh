@@ -11,7 +11,7 @@ cd "$repo"
 source scripts/env.sh
 pallets=("$@")
 if [ ${#pallets[@]} -eq 0 ]; then
-	pallets=(pallet_pot_market)
+	pallets=(pallet_pot_market pallet_pot_staking)
 fi
 cargo build -p pot-node --locked --features runtime-benchmarks
 wasm="$CARGO_TARGET_DIR/debug/wbuild/pot-runtime/pot_runtime.wasm"

@@ -24,6 +24,7 @@ define_benchmarks!(
 	[pallet_timestamp, crate::Timestamp]
 	[pallet_sudo, crate::Sudo]
 	[pallet_pot_market, crate::Market]
+	[pallet_pot_staking, crate::Staking]
 );
 
 /// Every benchmark this runtime offers and the storage it touches.

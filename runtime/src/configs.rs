@@ -4,7 +4,7 @@ use crate::{
 	AccountId, Address, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, SessionKeys, Signature, SignedPayload, System, TxExtension, UncheckedExtrinsic,
-	DAYS, EXISTENTIAL_DEPOSIT, MILLI_UNIT, MINUTES, SLOT_DURATION, VERSION,
+	DAYS, EXISTENTIAL_DEPOSIT, MILLI_UNIT, Staking, MINUTES, SLOT_DURATION, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -13,7 +13,7 @@ use polkadot_sdk::{
 		parameter_types,
 		traits::{
 			fungible::{Balanced, Credit},
-			ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, OnUnbalanced, VariantCountOf,
+			ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, Get, OnUnbalanced, VariantCountOf,
 		},
 		weights::{
 			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
@@ -22,6 +22,7 @@ use polkadot_sdk::{
 	},
 	frame_system::{
 		self,
+		EnsureRoot,
 		limits::{BlockLength, BlockWeights},
 		offchain::{
 			AppCrypto, CreateBare, CreateSignedTransaction, CreateTransaction,
@@ -42,7 +43,6 @@ use polkadot_sdk::{
 use codec::Encode;
 
 use crate::{AuraId, Authorship};
-use pot_primitives::{ValidatorInspect, WorkUnits};
 
 /// Normal (user) extrinsics may fill 75% of a block; the rest is kept for operational ones.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -103,9 +103,21 @@ impl pallet_authorship::Config for Runtime {
 }
 
 parameter_types! {
-	/// Length of a session: the authority set can change at every session boundary.
-	pub const SessionPeriod: BlockNumber = 10 * MINUTES;
+	/// Blocks per session as stored under the raw key `twox_128(":SessionLength:")`, 10 minutes
+	/// unless set: root (`System::set_storage`) or a chain spec's genesis storage can change it
+	/// without a runtime upgrade; test networks use short sessions this way.
+	pub storage SessionLength: BlockNumber = 10 * MINUTES;
 	pub const SessionOffset: BlockNumber = 0;
+}
+
+/// Length of a session (the authority set can change at every session boundary):
+/// [`SessionLength`], at least one block, since pallet-session divides by it.
+pub struct SessionPeriod;
+
+impl Get<BlockNumber> for SessionPeriod {
+	fn get() -> BlockNumber {
+		SessionLength::get().max(1)
+	}
 }
 
 impl pallet_session::Config for Runtime {
@@ -114,8 +126,8 @@ impl pallet_session::Config for Runtime {
 	type ValidatorIdOf = ConvertInto;
 	type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
 	type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
-	/// Keeps the genesis authorities until validator staking provides a session manager.
-	type SessionManager = ();
+	/// The top validators by bond with session keys form the next session's authorities.
+	type SessionManager = Staking;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = ();
@@ -271,45 +283,6 @@ where
 	}
 }
 
-/// Stands in for validator staking until it exists: the session's validators are the active
-/// validators, an account's free balance counts as its bond, and every
-/// [`BOND_PER_WORK_UNIT`] of it allows one work unit on sale.
-pub struct SessionValidators;
-
-/// Bond a validator needs per work unit it offers at once.
-pub const BOND_PER_WORK_UNIT: Balance = MILLI_UNIT;
-
-impl ValidatorInspect<AccountId, Balance> for SessionValidators {
-	fn is_active_validator(who: &AccountId) -> bool {
-		pallet_session::Validators::<Runtime>::get().contains(who)
-	}
-
-	fn bond_of(who: &AccountId) -> Balance {
-		if Self::is_active_validator(who) {
-			Balances::free_balance(who)
-		} else {
-			0
-		}
-	}
-
-	fn capacity_allowed(who: &AccountId) -> WorkUnits {
-		let units = Self::bond_of(who).checked_div(BOND_PER_WORK_UNIT).unwrap_or(0);
-		WorkUnits(units.saturated_into())
-	}
-
-	#[cfg(feature = "runtime-benchmarks")]
-	fn set_active_validator(who: &AccountId, bond: Balance, capacity: WorkUnits) {
-		use polkadot_sdk::frame_support::traits::fungible::Mutate;
-		pallet_session::Validators::<Runtime>::mutate(|validators| {
-			if !validators.contains(who) {
-				validators.push(who.clone());
-			}
-		});
-		let needed = BOND_PER_WORK_UNIT.saturating_mul(Balance::from(capacity.0));
-		let _ = Balances::set_balance(who, bond.max(needed));
-	}
-}
-
 parameter_types! {
 	/// The validator's share of every payment for work on its orders.
 	pub const ValidatorFeeShare: Perbill = Perbill::from_percent(10);
@@ -320,7 +293,7 @@ parameter_types! {
 impl pallet_pot_market::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type Validators = SessionValidators;
+	type Validators = Staking;
 	type ValidatorFeeShare = ValidatorFeeShare;
 	type MaxAsks = ConstU32<MAX_AUTHORITIES>;
 	type MaxHardwareClasses = ConstU32<8>;
@@ -334,4 +307,35 @@ impl pallet_pot_market::Config for Runtime {
 	type MaxProvidersPerOrder = ConstU32<64>;
 	type MaxMatchAttemptsPerAsk = ConstU32<8>;
 	type WeightInfo = crate::weights::pallet_pot_market::WeightInfo<Runtime>;
+}
+
+parameter_types! {
+	/// Unbonding funds stay held and slashable this long: longer than two sessions and any PoL
+	/// challenge window, so an offence found late still reaches the bond.
+	pub const UnbondingPeriod: BlockNumber = DAYS;
+	/// Share of a slash paid to whoever reported the offence.
+	pub const ReporterShare: Perbill = Perbill::from_percent(10);
+	/// Bond a validator needs per work unit it offers at once in the market.
+	pub const BondPerWorkUnit: Balance = MILLI_UNIT;
+}
+
+impl pallet_pot_staking::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type SessionKeys = pallet_pot_staking::NextSessionKeys<Runtime>;
+	/// Until the PoL pallet tracks providers' work, nobody has open work.
+	type OpenWork = ();
+	/// Slashed funds are burned (there is no treasury yet).
+	type Slash = ();
+	type ReporterShare = ReporterShare;
+	type UnbondingPeriod = UnbondingPeriod;
+	type MaxUnbondingChunks = ConstU32<32>;
+	/// Room for every ask the market's book can hold plus the genesis validators.
+	type MaxValidators = ConstU32<256>;
+	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
+	type MaxClusterSize = ConstU32<64>;
+	type MaxEndpointLen = ConstU32<256>;
+	type BondPerWorkUnit = BondPerWorkUnit;
+	type WeightInfo = crate::weights::pallet_pot_staking::WeightInfo<Runtime>;
 }

@@ -3,7 +3,7 @@
 
 use crate::{
 	AccountId, AuraId, BalancesConfig, GrandpaId, RuntimeGenesisConfig, SessionConfig,
-	SessionKeys, SudoConfig, UNIT,
+	SessionKeys, StakingConfig, SudoConfig, UNIT,
 };
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
@@ -15,6 +15,15 @@ use serde_json::Value;
 
 /// Balance of every endowed development account.
 pub const DEV_ENDOWMENT: crate::Balance = 1_000_000 * UNIT;
+/// Bond each genesis validator holds.
+pub const GENESIS_VALIDATOR_BOND: crate::Balance = 10_000 * UNIT;
+/// Smallest bond of an active validator.
+pub const MIN_VALIDATOR_BOND: crate::Balance = 1_000 * UNIT;
+/// Smallest bond of a provider in a cluster.
+pub const MIN_PROVIDER_BOND: crate::Balance = 100 * UNIT;
+/// Port of the first genesis validator's artifact endpoint (`http://127.0.0.1:<port>`); the
+/// n-th validator's is this plus n, where its `pot-trainer serve` listens on a local network.
+pub const FIRST_ARTIFACT_PORT: u16 = 8800;
 
 /// A validator at genesis: its account and its session keys.
 pub struct GenesisAuthority {
@@ -37,9 +46,18 @@ impl GenesisAuthority {
 	}
 }
 
-/// Genesis state: `authorities` produce and finalize blocks from block 1, `endowed` hold
-/// [`DEV_ENDOWMENT`] each, `root` holds the development-only sudo key.
+/// Genesis state: `authorities` produce and finalize blocks from block 1 and are bonded
+/// ([`GENESIS_VALIDATOR_BOND`]) and registered validators, `endowed` hold [`DEV_ENDOWMENT`]
+/// each, `root` holds the development-only sudo key.
 pub fn genesis(authorities: Vec<GenesisAuthority>, endowed: Vec<AccountId>, root: AccountId) -> Value {
+	let validators = authorities
+		.iter()
+		.zip(FIRST_ARTIFACT_PORT..)
+		.map(|(a, port)| {
+			let endpoint = alloc::format!("http://127.0.0.1:{port}").into_bytes();
+			(a.account.clone(), GENESIS_VALIDATOR_BOND, endpoint)
+		})
+		.collect::<Vec<_>>();
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed.into_iter().map(|account| (account, DEV_ENDOWMENT)).collect::<Vec<_>>(),
@@ -51,6 +69,11 @@ pub fn genesis(authorities: Vec<GenesisAuthority>, endowed: Vec<AccountId>, root
 					(a.account.clone(), a.account, SessionKeys { aura: a.aura, grandpa: a.grandpa })
 				})
 				.collect::<Vec<_>>(),
+		},
+		staking: StakingConfig {
+			min_validator_bond: MIN_VALIDATOR_BOND,
+			min_provider_bond: MIN_PROVIDER_BOND,
+			validators,
 		},
 		sudo: SudoConfig { key: Some(root) },
 	})

@@ -198,6 +198,9 @@ mod runtime {
 	/// The training market: orders with escrowed budgets, validator asks, matching, settlement.
 	#[runtime::pallet_index(50)]
 	pub type Market = pallet_pot_market;
+	/// Validator and provider bonds, clusters, slashing; elects the authorities each session.
+	#[runtime::pallet_index(51)]
+	pub type Staking = pallet_pot_staking;
 
 	/// Development-only governance: one key may dispatch root calls. Replaced before any
 	/// public network.

@@ -2,9 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::{
-	genesis_config_presets::{self, DEV_ENDOWMENT},
+	genesis_config_presets::{self, DEV_ENDOWMENT, GENESIS_VALIDATOR_BOND},
 	AllPalletsWithSystem, Aura, Balances, Executive, Grandpa, Runtime, RuntimeGenesisConfig,
-	Session, System,
+	RuntimeHoldReason, Session, System,
 };
 use polkadot_sdk::{
 	pallet_sudo,
@@ -21,6 +21,8 @@ use polkadot_sdk::{
 	sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt},
 	sp_runtime::{transaction_validity::TransactionSource, AccountId32, MultiSigner},
 };
+use polkadot_sdk::frame_support::traits::fungible::{Inspect, InspectHold};
+use pot_primitives::ValidatorInspect;
 use serde_json::Value;
 
 /// Applies a preset patch onto the default genesis config, as the node's chain-spec builder does.
@@ -56,7 +58,19 @@ fn assert_genesis(preset: &str, authorities: &[Sr25519Keyring]) {
 		assert_eq!(aura, expected_aura, "aura authorities of {preset}");
 		assert_eq!(Grandpa::grandpa_authorities().len(), authorities.len());
 		for account in Sr25519Keyring::well_known() {
-			assert_eq!(Balances::free_balance(account.to_account_id()), DEV_ENDOWMENT);
+			let who = account.to_account_id();
+			assert_eq!(<Balances as Inspect<_>>::total_balance(&who), DEV_ENDOWMENT);
+			let bonded = <Balances as InspectHold<_>>::balance_on_hold(
+				&RuntimeHoldReason::Staking(pallet_pot_staking::HoldReason::Bond),
+				&who,
+			);
+			let is_authority = expected.contains(&who);
+			assert_eq!(bonded, if is_authority { GENESIS_VALIDATOR_BOND } else { 0 });
+			assert_eq!(
+				<crate::Staking as ValidatorInspect<_, _>>::is_active_validator(&who),
+				is_authority,
+				"{account:?} active validator in {preset}"
+			);
 		}
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
 		assert_eq!(System::block_number(), 0);
@@ -195,14 +209,14 @@ fn transaction_fees_go_to_the_block_author() {
 #[test]
 fn market_matches_an_order_to_a_session_validators_ask_and_serves_it_through_the_api() {
 	use crate::{
-		MILLI_UNIT, RuntimeCall, RuntimeHoldReason, RuntimeOrigin, UNIT,
+		MILLI_UNIT, RuntimeCall, RuntimeOrigin, UNIT,
 	};
 	use pallet_pot_market::Call as MarketCall;
 	use pallet_pot_market_runtime_api::runtime_decl_for_market_api::MarketApiV1;
 	use polkadot_sdk::frame_support::{
 		assert_noop, assert_ok,
 		dispatch::GetDispatchInfo,
-		traits::{fungible::InspectHold, UnfilteredDispatchable},
+		traits::UnfilteredDispatchable,
 	};
 	use pot_primitives::{
 		fixtures::sample_task, HardwareClass, OrderConditionsInput, OrderState, WorkUnits,
@@ -298,4 +312,79 @@ fn checked_in_metadata_matches_the_runtime() {
 	);
 	let prefixed = RuntimeMetadataPrefixed::decode(&mut &checked_in[..]).expect("decodes");
 	assert!(matches!(prefixed.1, RuntimeMetadata::V16(_)));
+}
+
+#[test]
+fn session_authorities_follow_staking_bonds_and_session_keys() {
+	use crate::{RuntimeOrigin, SessionKeys, UNIT};
+	use codec::Encode;
+	use pallet_pot_staking::Call as StakingCall;
+	use polkadot_sdk::{
+		frame_support::{assert_ok, traits::UnfilteredDispatchable},
+		pallet_session,
+	};
+
+	let mut ext = externalities_for_preset(LOCAL_TESTNET_RUNTIME_PRESET);
+	ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
+	ext.execute_with(|| {
+		use Sr25519Keyring::*;
+		System::set_block_number(1);
+		let genesis_set: Vec<_> = [Alice, Bob, Charlie, Dave].map(|k| k.to_account_id()).to_vec();
+		assert_eq!(Session::validators(), genesis_set);
+		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+
+		// Eve bonds more than anyone, registers and sets keys whose ownership she proves.
+		assert_ok!(StakingCall::<Runtime>::bond { amount: 20_000 * UNIT }
+			.dispatch_bypass_filter(signed(Eve)));
+		assert_ok!(StakingCall::<Runtime>::register_validator {
+			endpoint: b"http://127.0.0.1:8804".to_vec()
+		}
+		.dispatch_bypass_filter(signed(Eve)));
+		let generated = SessionKeys::generate(&Eve.to_account_id().encode(), None);
+		assert_ok!(pallet_session::Call::<Runtime>::set_keys {
+			keys: generated.keys.clone(),
+			proof: generated.proof.encode(),
+		}
+		.dispatch_bypass_filter(signed(Eve)));
+
+		// Elected at the next rotation, active at the one after (pallet-session queues a set).
+		Session::rotate_session();
+		assert_eq!(Session::validators(), genesis_set);
+		Session::rotate_session();
+		let validators = Session::validators();
+		assert_eq!(validators.first(), Some(&Eve.to_account_id()), "largest bond ranks first");
+		assert_eq!(validators.len(), 5);
+		assert!(pallet_aura_authorities().contains(&generated.keys.aura));
+		let grandpa_change = polkadot_sdk::pallet_grandpa::PendingChange::<Runtime>::get()
+			.expect("GRANDPA schedules the new set");
+		assert!(grandpa_change
+			.next_authorities
+			.iter()
+			.any(|(id, _)| *id == generated.keys.grandpa));
+
+		// Bob unbonds below the minimum: he leaves the set two rotations later.
+		assert_ok!(StakingCall::<Runtime>::unbond { amount: 9_500 * UNIT }
+			.dispatch_bypass_filter(signed(Bob)));
+		Session::rotate_session();
+		Session::rotate_session();
+		let validators = Session::validators();
+		assert!(!validators.contains(&Bob.to_account_id()));
+		assert_eq!(validators.len(), 4);
+	});
+}
+
+#[test]
+fn session_length_is_read_from_its_storage_key_and_never_zero() {
+	use crate::configs::{SessionLength, SessionPeriod};
+	use polkadot_sdk::{frame_support::traits::Get, sp_io::hashing::twox_128};
+	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(SessionLength::key(), twox_128(b":SessionLength:"), "key documented for chain specs");
+		let key_hex: String = SessionLength::key().iter().map(|b| format!("{b:02x}")).collect();
+		assert_eq!(key_hex, "783270be59b0ce1db793a4e469870e12", "the key the network tests use");
+		assert_eq!(SessionPeriod::get(), crate::MINUTES * 10);
+		polkadot_sdk::frame_support::storage::unhashed::put(&twox_128(b":SessionLength:"), &7u32);
+		assert_eq!(SessionPeriod::get(), 7);
+		SessionLength::set(&0);
+		assert_eq!(SessionPeriod::get(), 1, "a zero length would divide by zero in pallet-session");
+	});
 }

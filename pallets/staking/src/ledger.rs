@@ -23,7 +23,7 @@ pub(crate) fn reason<T: Config>() -> T::RuntimeHoldReason {
 }
 
 /// `who`'s balance held as bond (active and unbonding).
-#[cfg(any(feature = "try-runtime", test, feature = "runtime-benchmarks"))]
+#[cfg(any(feature = "try-runtime", test))]
 pub(crate) fn held<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 	use polkadot_sdk::frame_support::traits::fungible::InspectHold;
 	T::Currency::balance_on_hold(&reason::<T>(), who)

@@ -8,11 +8,11 @@
 
 use crate::{
 	Authorities, Config, Event, HasSessionKeys, Ledger, MaxAuthorityCount, MinValidatorBond,
-	Pallet, QueuedAuthorities, RegisteredValidators, ValidatorInfo,
+	Pallet, QueuedAuthorities, RegisteredValidators, ValidatorInfo, WeightInfo,
 };
 use alloc::vec::Vec;
 use polkadot_sdk::{
-	frame_support::{traits::Get, BoundedVec},
+	frame_support::{dispatch::DispatchClass, traits::Get, BoundedVec},
 	pallet_session::SessionManager,
 	sp_runtime::traits::Zero,
 };
@@ -62,6 +62,12 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> SessionManager<T::AccountId> for Pallet<T> {
 	fn new_session(new_index: u32) -> Option<Vec<T::AccountId>> {
+		// pallet-session calls this from its `on_initialize` without accounting for it.
+		let registered = RegisteredValidators::<T>::decode_len().unwrap_or_default();
+		polkadot_sdk::frame_system::Pallet::<T>::register_extra_weight_unchecked(
+			T::WeightInfo::new_session(u32::try_from(registered).unwrap_or(u32::MAX)),
+			DispatchClass::Mandatory,
+		);
 		Self::plan_session(new_index)
 	}
 

@@ -3,3 +3,4 @@
 //! `SubstrateWeight`.
 
 pub mod pallet_pot_market;
+pub mod pallet_pot_staking;

@@ -1,7 +1,10 @@
 //! The consensus set: `SessionManager`.
 
 use super::*;
-use polkadot_sdk::{frame_support::assert_ok, pallet_session::SessionManager};
+use polkadot_sdk::{
+	frame_support::{assert_ok, dispatch::DispatchClass},
+	pallet_session::SessionManager,
+};
 use pot_primitives::OffenceKind;
 
 fn elected() -> Vec<AccountId> {
@@ -165,5 +168,18 @@ fn a_zero_bond_never_qualifies() {
 		assert_ok!(Staking::set_min_validator_bond(RuntimeOrigin::root(), 0));
 		assert_ok!(Staking::unbond(RuntimeOrigin::signed(V1), 1_000));
 		assert_eq!(elected(), vec![V2]);
+	});
+}
+
+#[test]
+fn planning_a_session_charges_its_weight_to_the_block() {
+	ExtBuilder::default().build_and_execute(|| {
+		validator(ALICE, 1_500);
+		let registered = RegisteredValidators::<Test>::decode_len().unwrap() as u32;
+		let before = System::block_weight().get(DispatchClass::Mandatory).ref_time();
+		assert!(<Staking as SessionManager<AccountId>>::new_session(1).is_some());
+		let charged = System::block_weight().get(DispatchClass::Mandatory).ref_time() - before;
+		assert_eq!(charged, <() as crate::WeightInfo>::new_session(registered).ref_time());
+		assert!(charged > 0);
 	});
 }
