@@ -20,7 +20,7 @@ use polkadot_sdk::{
 	},
 };
 use pot_pol_core::schedule;
-use pot_primitives::{ContentHash, OrderId};
+use pot_primitives::{ContentHash, OrderId, OrderSettlement};
 
 const SEED: u32 = 0;
 
@@ -160,6 +160,20 @@ mod benchmarks {
 		#[extrinsic_call]
 		submit_round_result(RawOrigin::Signed(v), order, 0, result(verdicts));
 		assert_eq!(Runs::<T>::get(order).unwrap().round.index, 1);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn fail_unstarted() -> Result<(), BenchmarkError> {
+		let (_, order) = matched::<T>(0, T::MaxProviders::get(), 2);
+		let late = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::StartWindow::get())
+			.saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(late);
+		let caller: T::AccountId = account("caller", 0, SEED);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), order);
+		assert!(T::Settlement::matched_order(order).is_none());
 		Ok(())
 	}
 

@@ -22,6 +22,7 @@ use pot_primitives::{
 
 const ROUND_SEED_DOMAIN: &[u8] = b"pot/pol/round-seed/v1";
 const VERIFICATION_SEED_DOMAIN: &[u8] = b"pot/pol/verification-seed/v1";
+const MISSED_START_DOMAIN: &[u8] = b"pot/pol/missed-start-deadline/v1";
 
 impl<T: Config> Pallet<T> {
 	/// The verification seed of a round whose commit deadline was block `commit_deadline`:
@@ -143,6 +144,44 @@ impl<T: Config> Pallet<T> {
 			},
 		);
 		Ok(count)
+	}
+
+	/// The evidence hash of an order not started in time: the order, domain separated.
+	pub fn missed_start_evidence(order: OrderId) -> ContentHash {
+		ContentHash::from(blake2_256(&(MISSED_START_DOMAIN, order).encode()))
+	}
+
+	/// See [`Pallet::fail_unstarted`].
+	pub(crate) fn do_fail_unstarted(
+		who: T::AccountId,
+		order: OrderId,
+	) -> Result<(), DispatchError> {
+		ensure!(!Runs::<T>::contains_key(order), Error::<T>::AlreadyStarted);
+		let matched = T::Settlement::matched_order(order).ok_or(Error::<T>::OrderNotMatched)?;
+		let last = matched
+			.assignment
+			.matched_at
+			.checked_add(&T::StartWindow::get())
+			.ok_or(Error::<T>::Overflow)?;
+		ensure!(frame_system::Pallet::<T>::block_number() > last, Error::<T>::StartWindowOpen);
+		let receipt = T::Settlement::fail(order).map_err(DispatchError::from)?;
+		let validator = matched.assignment.validator;
+		let validator_slashed = T::Offences::report_offence(
+			&validator,
+			OffenceKind::MissedDeadline,
+			Some(&who),
+			Self::missed_start_evidence(order),
+		)
+		.ok()
+		.map(|s| s.amount);
+		Self::deposit_event(Event::UnstartedOrderFailed {
+			order,
+			validator,
+			reporter: who,
+			refunded: receipt.refunded,
+			validator_slashed,
+		});
+		Ok(())
 	}
 
 	/// See [`Pallet::submit_commitment`].

@@ -17,6 +17,8 @@
 //!   (`pot_pol_core::assign::chunk_sizes`).
 //! - [`submit_commitment`](Pallet::submit_commitment): an assigned provider commits to its round
 //!   (update hash, checkpoint Merkle root and count, steps, losses) until the commit deadline.
+//! - [`fail_unstarted`](Pallet::fail_unstarted): anyone fails a matched order its validator
+//!   did not start within [`Config::StartWindow`] blocks; the validator is reported.
 //! - [`submit_round_result`](Pallet::submit_round_result): after the commit deadline and until
 //!   the result deadline, the validator gives one verdict per commitment, the new global weights
 //!   and their evaluation. Accepted providers are paid their steps; rejected ones are reported
@@ -126,6 +128,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type VerifyWindow: Get<BlockNumberFor<Self>>;
 
+		/// Blocks after matching within which the validator must start an order; after them
+		/// anyone may fail the unstarted order ([`Pallet::fail_unstarted`]).
+		#[pallet::constant]
+		type StartWindow: Get<BlockNumberFor<Self>>;
+
 		/// Most runs whose result deadline ends in the same block; also the most runs the block
 		/// hook fails in one block.
 		#[pallet::constant]
@@ -231,6 +238,16 @@ pub mod pallet {
 		/// The last round was verified and the order completed: the validator got its fee, the
 		/// consumer the unspent rest.
 		RunCompleted { order: OrderId, validator_fee: T::Balance, refunded: T::Balance },
+		/// A matched order was not started within `StartWindow` blocks and failed: the consumer
+		/// got its budget back (`refunded`) and the validator was reported for a missed deadline
+		/// (`validator_slashed`, `None` if it was not bonded) by `reporter`.
+		UnstartedOrderFailed {
+			order: OrderId,
+			validator: T::AccountId,
+			reporter: T::AccountId,
+			refunded: T::Balance,
+			validator_slashed: Option<T::Balance>,
+		},
 		/// A run failed: the consumer got its unspent budget back (`refunded`, `None` if the
 		/// market refused) and the validator was reported (`validator_slashed`, `None` if it was
 		/// not bonded).
@@ -286,6 +303,8 @@ pub mod pallet {
 		VerdictsMismatch,
 		/// A rejection names a segment the submission does not have.
 		SegmentOutOfRange,
+		/// The order's validator still has time to start it.
+		StartWindowOpen,
 	}
 
 	#[pallet::hooks]
@@ -315,12 +334,14 @@ pub mod pallet {
 		/// `MaxProviders`); at least its `min_providers`. They stay the same for every round.
 		/// Round 0 starts from the task's initial weights. Emits `RunStarted` and
 		/// `RoundStarted`.
+		///
+		/// The weight is that of a full cluster (reading the cluster costs as much however few
+		/// members fit the order), so nothing is refunded.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::start_order(T::MaxProviders::get()))]
-		pub fn start_order(origin: OriginFor<T>, order: OrderId) -> DispatchResultWithPostInfo {
+		#[pallet::weight(T::WeightInfo::start_order(Pallet::<T>::cluster_weight_arg()))]
+		pub fn start_order(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let providers = Self::do_start_order(who, order)?;
-			Ok(Some(T::WeightInfo::start_order(providers)).into())
+			Self::do_start_order(who, order).map(|_| ())
 		}
 
 		/// Commits the caller's work of round `round` of `order`: only a provider of the run,
@@ -357,6 +378,19 @@ pub mod pallet {
 			let verdicts = Self::do_submit_round_result(who, order, round, result)?;
 			Ok(Some(Self::round_result_weight(verdicts)).into())
 		}
+
+		/// Fails the matched order `order` that its validator did not start within
+		/// `StartWindow` blocks of matching; anyone may call. The market releases the whole
+		/// unspent budget to the consumer and the validator is reported for a missed deadline,
+		/// the caller as reporter. Emits `UnstartedOrderFailed`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::fail_unstarted()
+			.saturating_add(T::Settlement::fail_weight())
+			.saturating_add(T::Offences::report_weight()))]
+		pub fn fail_unstarted(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_fail_unstarted(who, order)
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -368,6 +402,12 @@ pub mod pallet {
 			let per = T::Settlement::pay_for_work_weight().max(T::Offences::report_weight());
 			own.saturating_add(per.saturating_mul(u64::from(n)))
 				.saturating_add(T::Settlement::complete_weight())
+		}
+
+		/// The cluster size `start_order` is charged for: the larger of `MaxProviders` and the
+		/// most members a cluster can have.
+		pub(crate) fn cluster_weight_arg() -> u32 {
+			T::MaxProviders::get().max(T::Clusters::max_members())
 		}
 
 		/// Panics if the configuration cannot work (called by `integrity_test`).

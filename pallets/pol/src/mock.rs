@@ -64,6 +64,7 @@ impl pallet_balances::Config for Test {
 pub const COMMIT_WINDOW: BlockNumber = 5;
 pub const VERIFY_WINDOW: BlockNumber = 5;
 pub const MAX_PROVIDERS: u32 = 4;
+pub const START_WINDOW: BlockNumber = 20;
 
 impl Config for Test {
 	type Balance = Balance;
@@ -73,6 +74,7 @@ impl Config for Test {
 	type MaxProviders = ConstU32<MAX_PROVIDERS>;
 	type CommitWindow = ConstU64<COMMIT_WINDOW>;
 	type VerifyWindow = ConstU64<VERIFY_WINDOW>;
+	type StartWindow = ConstU64<START_WINDOW>;
 	type MaxRunsPerDeadline = ConstU32<2>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
@@ -95,6 +97,7 @@ pub struct MockOrder {
 	pub hardware_class: HardwareClass,
 	pub price: Balance,
 	pub budget: Balance,
+	pub matched_at: BlockNumber,
 	pub work_units: WorkUnits,
 	pub units_paid: WorkUnits,
 	pub spent: Balance,
@@ -182,6 +185,7 @@ impl MockMarket {
 					hardware_class: GPU,
 					price,
 					budget,
+					matched_at: System::block_number(),
 					work_units,
 					units_paid: WorkUnits::ZERO,
 					spent: 0,
@@ -272,7 +276,7 @@ impl OrderSettlement<AccountId, Balance, BlockNumber> for MockMarket {
 				work_units: o.work_units,
 				units_paid: o.units_paid,
 				fee_accrued: o.fee_accrued,
-				matched_at: 1,
+				matched_at: o.matched_at,
 			},
 		})
 	}

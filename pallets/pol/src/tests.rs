@@ -248,6 +248,94 @@ fn start_order_refuses_a_full_deadline_block() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// fail_unstarted
+
+#[test]
+fn an_order_left_unstarted_fails_and_its_validator_is_reported() {
+	ExtBuilder::build_and_execute(|| {
+		cluster(&[(P1, GPU, 1)]);
+		let order = order_of(task(1, 4), 1);
+		let budget = MockMarket::order(order).unwrap().budget;
+		let consumer = free(CONSUMER);
+		// Matched in block 1: the validator may start it until block 1 + START_WINDOW.
+		run_to_block(1 + START_WINDOW);
+		assert_noop!(
+			Pol::fail_unstarted(RuntimeOrigin::signed(STRANGER), order),
+			Error::<Test>::StartWindowOpen
+		);
+		run_to_block(2 + START_WINDOW);
+		System::reset_events();
+		assert_ok!(Pol::fail_unstarted(RuntimeOrigin::signed(STRANGER), order));
+		assert!(MockMarket::order(order).is_none());
+		assert_eq!(free(CONSUMER), consumer + budget);
+		assert_eq!(
+			MockOffences::reports(),
+			vec![(
+				V,
+				OffenceKind::MissedDeadline,
+				Some(STRANGER),
+				Pol::missed_start_evidence(order)
+			)]
+		);
+		assert_eq!(
+			pol_events(),
+			vec![Event::UnstartedOrderFailed {
+				order,
+				validator: V,
+				reporter: STRANGER,
+				refunded: budget,
+				validator_slashed: Some(1_000),
+			}]
+		);
+		assert_noop!(
+			Pol::start_order(RuntimeOrigin::signed(V), order),
+			Error::<Test>::OrderNotMatched
+		);
+	});
+}
+
+#[test]
+fn fail_unstarted_errors() {
+	ExtBuilder::build_and_execute(|| {
+		cluster(&[(P1, GPU, 1)]);
+		let started = order_of(task(1, 4), 1);
+		let refused = order_of(task(1, 4), 1);
+		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), started));
+		run_to_block(2 + START_WINDOW);
+		assert_noop!(Pol::fail_unstarted(RuntimeOrigin::none(), refused), DispatchError::BadOrigin);
+		assert_noop!(
+			Pol::fail_unstarted(RuntimeOrigin::signed(STRANGER), OrderId(77)),
+			Error::<Test>::OrderNotMatched
+		);
+		// `started` failed by its deadline hook long ago; a live run is refused too.
+		assert_noop!(
+			Pol::fail_unstarted(RuntimeOrigin::signed(STRANGER), started),
+			Error::<Test>::OrderNotMatched
+		);
+		MockMarket::refuse_close(true);
+		assert_noop!(
+			Pol::fail_unstarted(RuntimeOrigin::signed(STRANGER), refused),
+			DispatchError::from(SettlementError::TransferRejected)
+		);
+		MockMarket::refuse_close(false);
+		// Started late but kept alive by its results: past its start window it is no target.
+		let late = order_of(task(3, 4), 1);
+		let matched_at = System::block_number();
+		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), late));
+		past_commit_deadline(late);
+		assert_ok!(submit(late, 0, vec![]));
+		past_commit_deadline(late);
+		assert_ok!(submit(late, 1, vec![]));
+		run_to_block(matched_at + START_WINDOW + 1);
+		assert!(Runs::<Test>::contains_key(late));
+		assert_noop!(
+			Pol::fail_unstarted(RuntimeOrigin::signed(STRANGER), late),
+			Error::<Test>::AlreadyStarted
+		);
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
 // submit_commitment
 
 #[test]
@@ -763,4 +851,57 @@ fn full_flow_conserves_balances() {
 #[test]
 fn the_configuration_passes_the_integrity_test() {
 	ExtBuilder::build_and_execute(integrity_test);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The invariants catch broken state
+
+#[test]
+fn try_state_catches_broken_state() {
+	let broken = |corrupt: fn(OrderId)| {
+		ExtBuilder::build().execute_with(|| {
+			let order = started(2);
+			assert_ok!(commit(order, 0, P1, 4));
+			assert_ok!(Pol::do_try_state());
+			corrupt(order);
+			assert!(Pol::do_try_state().is_err());
+		});
+	};
+	// A commitment the round does not count.
+	broken(|order| Commitments::<Test>::insert(order, 1, commitment(4)));
+	// A commitment of more steps than H.
+	broken(|order| Commitments::<Test>::insert(order, 0, commitment(5)));
+	// A commitment of a provider with no chunk position.
+	broken(|order| {
+		Commitments::<Test>::insert(order, 9, commitment(4));
+		Runs::<Test>::mutate(order, |r| r.as_mut().unwrap().round.commitments = 2);
+	});
+	// A round missing from the deadline index.
+	broken(|_| {
+		let _ = ResultDeadlines::<Test>::clear(u32::MAX, None);
+	});
+	// A deadline entry of no live run.
+	broken(|order| {
+		ResultDeadlines::<Test>::mutate(100, |v| v.try_push((OrderId(order.0 + 1), 0)).unwrap())
+	});
+	// An open-run counter that is off.
+	broken(|_| OpenRuns::<Test>::insert(P1, 2));
+	broken(|_| OpenRuns::<Test>::insert(STRANGER, 1));
+	// A run past its result deadline.
+	broken(|order| System::set_block_number(round_of(order).result_deadline + 1));
+	// A run past its last round.
+	broken(|order| Runs::<Test>::mutate(order, |r| r.as_mut().unwrap().round.index = 2));
+}
+
+#[test]
+fn open_work_follows_the_runs() {
+	ExtBuilder::build_and_execute(|| {
+		assert!(!Pol::has_open_work(&P1));
+		let order = started(1);
+		assert!([P1, P2, P3].iter().all(Pol::has_open_work));
+		assert!(!Pol::has_open_work(&STRANGER));
+		past_commit_deadline(order);
+		assert_ok!(submit(order, 0, vec![]));
+		assert!(![P1, P2, P3].iter().any(Pol::has_open_work));
+	});
 }

@@ -26,6 +26,8 @@ pub trait WeightInfo {
 	fn submit_round_result_accept(n: u32) -> Weight;
 	/// `submit_round_result` with `n` rejected verdicts, opening the next round.
 	fn submit_round_result_reject(n: u32) -> Weight;
+	/// `fail_unstarted`.
+	fn fail_unstarted() -> Weight;
 	/// `on_initialize` failing `r` overdue runs of `MaxProviders` participants each.
 	fn fail_overdue(r: u32) -> Weight;
 }
@@ -60,6 +62,10 @@ impl WeightInfo for () {
 	}
 	fn submit_round_result_reject(n: u32) -> Weight {
 		Self::submit_round_result_accept(n)
+	}
+	fn fail_unstarted() -> Weight {
+		// Runs, the matched order.
+		rw(2, 0)
 	}
 	fn fail_overdue(r: u32) -> Weight {
 		// The deadline entry, then per run Runs, its commitments and OpenRuns of each
