@@ -47,6 +47,7 @@ use polkadot_sdk::{frame_support, frame_system};
 
 pub use pallet::*;
 pub use types::*;
+pub use views::ProviderRound;
 pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -61,6 +62,7 @@ mod open_work;
 #[cfg(test)]
 mod tests;
 mod types;
+mod views;
 pub mod weights;
 
 /// Sets up what the benchmarks need and the pallet cannot create itself (runtime-benchmarks).

@@ -146,6 +146,40 @@ fn start_order_assigns_the_cluster_by_capacity() {
 }
 
 #[test]
+fn each_provider_gets_the_chunk_pol_core_computes_for_it() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		let t = task(2, 4);
+		let mut all = Vec::new();
+		for (position, provider) in [P1, P2, P3].into_iter().enumerate() {
+			let r = Pol::provider_round(order, &provider).unwrap();
+			assert_eq!(r.position, position as u32);
+			assert_eq!(r.capacities, vec![1, 2, 1]);
+			assert_eq!(r.key.round, 0);
+			assert_eq!(r.weights, t.initial_weights);
+			let chunk =
+				pot_pol_core::assign::chunk_of(&r.key, 100, &r.capacities, r.position).unwrap();
+			assert_eq!(chunk.len() as u32, r.samples);
+			all.extend(chunk);
+		}
+		all.sort_unstable();
+		assert_eq!(all, (0..100).collect::<Vec<u32>>());
+		assert_eq!(Pol::provider_round(order, &STRANGER), None);
+		assert_eq!(Pol::provider_round(OrderId(77), &P1), None);
+		// The next round reshuffles the chunks, with the same sizes.
+		let before = Pol::provider_round(order, &P1).unwrap();
+		past_commit_deadline(order);
+		assert_ok!(submit(order, 0, vec![]));
+		let after = Pol::provider_round(order, &P1).unwrap();
+		assert_eq!((after.key.round, after.samples), (1, before.samples));
+		assert_ne!(
+			pot_pol_core::assign::chunk_of(&after.key, 100, &after.capacities, 0).unwrap(),
+			pot_pol_core::assign::chunk_of(&before.key, 100, &before.capacities, 0).unwrap()
+		);
+	});
+}
+
+#[test]
 fn the_round_seed_is_fixed_by_the_parent_hash_order_and_round() {
 	ExtBuilder::build_and_execute(|| {
 		cluster(&[(P1, GPU, 1)]);
