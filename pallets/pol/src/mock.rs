@@ -202,6 +202,12 @@ impl MockMarket {
 		with_market(|m| m.orders.get(&id).cloned())
 	}
 
+	/// Closes `id` behind the pallet's back (refunding the consumer), as a market bug would.
+	pub fn forget(id: OrderId) {
+		let o = with_market(|m| m.orders.remove(&id)).unwrap();
+		Balances::transfer(&ESCROW, &o.consumer, o.unspent(), Preservation::Expendable).unwrap();
+	}
+
 	/// Makes every payment fail (`TransferRejected`).
 	pub fn refuse_payments(refuse: bool) {
 		with_market(|m| m.refuse_payments = refuse);

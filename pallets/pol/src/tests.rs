@@ -706,6 +706,36 @@ fn a_completion_the_market_refuses_changes_nothing() {
 }
 
 #[test]
+fn the_next_round_needs_room_in_its_deadline_block() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		past_commit_deadline(order);
+		// Two runs started now take the deadline block the next round would use.
+		for _ in 0..2 {
+			let other = order_of(task(1, 4), 1);
+			assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), other));
+		}
+		assert_noop!(submit(order, 0, vec![]), Error::<Test>::DeadlineBlockFull);
+		run_to_block(System::block_number() + 1);
+		assert_ok!(submit(order, 0, vec![]));
+	});
+}
+
+#[test]
+fn a_result_for_an_order_the_market_closed_is_refused() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		assert_ok!(commit(order, 0, P1, 4));
+		past_commit_deadline(order);
+		MockMarket::forget(order);
+		assert_noop!(
+			submit(order, 0, vec![(0, Verdict::Accepted)]),
+			Error::<Test>::OrderNotMatched
+		);
+	});
+}
+
+#[test]
 fn a_result_after_its_deadline_is_refused() {
 	ExtBuilder::build_and_execute(|| {
 		let order = started(2);
