@@ -91,9 +91,9 @@ fn past_commit_deadline<T: Config>(order: OrderId) {
 	frame_system::Pallet::<T>::set_block_number(deadline.saturating_add(One::one()));
 }
 
-fn result(verdicts: Vec<(Position, Verdict)>) -> RoundResultInput {
+fn result<T: Config>(verdicts: Vec<(Position, Verdict)>) -> RoundResultOf<T> {
 	RoundResult {
-		verdicts,
+		verdicts: verdicts.try_into().unwrap(),
 		new_weights: ContentHash::repeat_byte(3),
 		eval: EvalMetrics { loss: FixedU64::from_rational(1, 2), accuracy: Perbill::one() },
 	}
@@ -136,7 +136,7 @@ mod benchmarks {
 		past_commit_deadline::<T>(order);
 		let verdicts = (0..n).map(|i| (i, Verdict::Accepted)).collect();
 		#[extrinsic_call]
-		submit_round_result(RawOrigin::Signed(v), order, 0, result(verdicts));
+		submit_round_result(RawOrigin::Signed(v), order, 0, result::<T>(verdicts));
 		assert!(Runs::<T>::get(order).is_none());
 		Ok(())
 	}
@@ -158,7 +158,7 @@ mod benchmarks {
 		};
 		let verdicts = (0..n).map(|i| (i, Verdict::Rejected(rejection))).collect();
 		#[extrinsic_call]
-		submit_round_result(RawOrigin::Signed(v), order, 0, result(verdicts));
+		submit_round_result(RawOrigin::Signed(v), order, 0, result::<T>(verdicts));
 		assert_eq!(Runs::<T>::get(order).unwrap().round.index, 1);
 		Ok(())
 	}

@@ -2,7 +2,7 @@
 
 use crate::{
 	Commitment, Commitments, Config, Error, Event, Pallet, Participant, Position, ResultDeadlines,
-	RoundIndex, RoundInfo, RoundResultInput, Run, Runs, Verdict,
+	RoundIndex, RoundInfo, RoundResultOf, Run, Runs, Verdict,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -227,7 +227,7 @@ impl<T: Config> Pallet<T> {
 		who: T::AccountId,
 		order: OrderId,
 		round: RoundIndex,
-		result: RoundResultInput,
+		result: RoundResultOf<T>,
 	) -> Result<u32, DispatchError> {
 		let mut run = Runs::<T>::get(order).ok_or(Error::<T>::UnknownRun)?;
 		ensure!(run.validator == who, Error::<T>::NotOrderValidator);

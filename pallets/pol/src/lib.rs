@@ -374,7 +374,7 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			order: OrderId,
 			round: RoundIndex,
-			result: RoundResultInput,
+			result: RoundResultOf<T>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let verdicts = Self::do_submit_round_result(who, order, round, result)?;

@@ -70,9 +70,9 @@ fn rejection(segment: u32) -> Verdict {
 	})
 }
 
-fn result(verdicts: Vec<(Position, Verdict)>) -> RoundResultInput {
+fn result(verdicts: Vec<(Position, Verdict)>) -> RoundResultOf<Test> {
 	RoundResult {
-		verdicts,
+		verdicts: verdicts.try_into().unwrap(),
 		new_weights: H256::repeat_byte(0xaa),
 		eval: EvalMetrics {
 			loss: FixedU64::from_rational(1, 2),

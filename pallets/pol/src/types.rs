@@ -174,8 +174,8 @@ pub struct EvalMetrics {
 	pub accuracy: Perbill,
 }
 
-/// The validator's round result ("proof of execution", PROTOCOL.md step 5). `Verdicts` is a
-/// `Vec` in the call and bounded where stored.
+/// The validator's round result ("proof of execution", PROTOCOL.md step 5). `Verdicts` is the
+/// list of verdicts ([`RoundResultOf`] bounds it by `MaxProviders`).
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
@@ -190,8 +190,10 @@ pub struct RoundResult<Verdicts> {
 	pub eval: EvalMetrics,
 }
 
-/// A round result as the validator passes it in.
-pub type RoundResultInput = RoundResult<alloc::vec::Vec<(Position, Verdict)>>;
+/// A round result as the validator passes it in: at most `MaxProviders` verdicts, so a longer
+/// list fails to decode before any work.
+pub type RoundResultOf<T> =
+	RoundResult<BoundedVec<(Position, Verdict), <T as Config>::MaxProviders>>;
 
 /// Why a run ended without completing.
 #[derive(
