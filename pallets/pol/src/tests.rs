@@ -969,3 +969,188 @@ fn open_work_follows_the_runs() {
 		assert!(![P1, P2, P3].iter().any(Pol::has_open_work));
 	});
 }
+
+// ---------------------------------------------------------------------------------------------
+// A seeded random sequence
+
+/// SplitMix64: a tiny deterministic generator, enough to drive the sequence.
+struct Rng(u64);
+
+impl Rng {
+	fn next(&mut self) -> u64 {
+		self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+		let mut z = self.0;
+		z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+		z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+		z ^ (z >> 31)
+	}
+	/// Uniform in `lo..=hi`.
+	fn range(&mut self, lo: u64, hi: u64) -> u64 {
+		lo + self.next() % (hi - lo + 1)
+	}
+	fn pick<X: Copy>(&mut self, items: &[X]) -> X {
+		items[self.range(0, items.len() as u64 - 1) as usize]
+	}
+	fn chance(&mut self, percent: u64) -> bool {
+		self.range(1, 100) <= percent
+	}
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+	started: u32,
+	commitments: u32,
+	results: u32,
+	completed: u32,
+	failed: u32,
+	unstarted_failed: u32,
+}
+
+/// A round result for `order`'s current round: usually one random verdict per commitment,
+/// sometimes a broken list.
+fn random_verdicts(rng: &mut Rng, order: OrderId) -> Vec<(Position, Verdict)> {
+	let mut verdicts: Vec<(Position, Verdict)> = Commitments::<Test>::iter_prefix(order)
+		.map(|(p, c)| {
+			let segments = c.steps_done.div_ceil(2);
+			let verdict = if rng.chance(70) {
+				Verdict::Accepted
+			} else {
+				// Now and then one segment past the last.
+				let extra = u64::from(rng.chance(5));
+				rejection(rng.range(0, u64::from(segments) - 1 + extra) as u32)
+			};
+			(p, verdict)
+		})
+		.collect();
+	verdicts.sort_by_key(|(p, _)| *p);
+	if rng.chance(5) {
+		verdicts.pop();
+	}
+	if rng.chance(5) {
+		verdicts.reverse();
+	}
+	verdicts
+}
+
+#[test]
+fn random_sequences_keep_every_invariant_and_conserve_balances() {
+	ExtBuilder::build_and_execute(|| {
+		let accounts = [CONSUMER, V, V2, P1, P2, P3, P4, P5, STRANGER, ESCROW];
+		let total = || accounts.iter().map(|a| free(*a)).sum::<Balance>();
+		let (before, issuance) = (total(), Balances::total_issuance());
+		cluster(&[(P1, GPU, 1), (P2, GPU, 2), (P3, GPU, 1)]);
+		MockClusters::join(V2, P4, GPU, 3);
+		MockClusters::join(V2, P5, CPU, 1);
+		MockOffences::bond(V2, 10_000);
+		let mut rng = Rng(0x5eed_0001);
+		let mut tally = Tally::default();
+		let mut orders: Vec<OrderId> = Vec::new();
+
+		for _ in 0..3_000 {
+			let pick_order = |rng: &mut Rng, orders: &[OrderId]| {
+				if orders.is_empty() || rng.chance(3) {
+					OrderId(rng.range(0, 200))
+				} else {
+					rng.pick(orders)
+				}
+			};
+			// Mostly a live run.
+			let pick_live = |rng: &mut Rng, orders: &[OrderId]| {
+				let live: Vec<OrderId> = Runs::<Test>::iter_keys().collect();
+				if live.is_empty() || rng.chance(10) {
+					pick_order(rng, orders)
+				} else {
+					rng.pick(&live)
+				}
+			};
+			match rng.range(0, 11) {
+				0 => {
+					let t = task(rng.range(1, 3) as u32, rng.range(1, 6) as u32);
+					let max = rng.range(1, 4) as u32;
+					let full = t.max_work_units(max).unwrap().0 * PRICE;
+					let budget = if rng.chance(30) { rng.range(PRICE, full) } else { full };
+					let v = rng.pick(&[V, V, V2]);
+					let min = rng.range(1, max.into()) as u32;
+					orders.push(MockMarket::create(CONSUMER, v, t, min, max, PRICE, budget));
+				}
+				1 | 2 => {
+					let order = pick_order(&mut rng, &orders);
+					let who = rng.pick(&[V, V, V2]);
+					if Pol::start_order(RuntimeOrigin::signed(who), order).is_ok() {
+						tally.started += 1;
+					}
+				}
+				3..=6 => {
+					let order = pick_live(&mut rng, &orders);
+					let run = Runs::<Test>::get(order);
+					let round =
+						run.as_ref().map_or(0, |r| r.round.index) + u32::from(rng.chance(5));
+					let participants: Vec<AccountId> = run
+						.map(|r| r.participants.iter().map(|p| p.provider).collect())
+						.unwrap_or_default();
+					let who = if participants.is_empty() || rng.chance(10) {
+						rng.pick(&[P1, P2, P3, P4, P5, STRANGER])
+					} else {
+						rng.pick(&participants)
+					};
+					let steps = rng.range(0, 7) as u32;
+					let mut c = commitment(steps.max(1));
+					c.steps_done = steps;
+					if rng.chance(5) {
+						c.checkpoint_count += 1;
+					}
+					if Pol::submit_commitment(RuntimeOrigin::signed(who), order, round, c).is_ok() {
+						tally.commitments += 1;
+					}
+				}
+				7 | 8 => {
+					let order = pick_live(&mut rng, &orders);
+					let round = Runs::<Test>::get(order).map_or(0, |r| r.round.index);
+					let who = Runs::<Test>::get(order).map_or(V, |r| {
+						if rng.chance(95) {
+							r.validator
+						} else {
+							V2
+						}
+					});
+					let verdicts = random_verdicts(&mut rng, order);
+					let live = Runs::<Test>::contains_key(order);
+					let r = Pol::submit_round_result(
+						RuntimeOrigin::signed(who),
+						order,
+						round,
+						result(verdicts),
+					);
+					if r.is_ok() {
+						tally.results += 1;
+						if live && !Runs::<Test>::contains_key(order) {
+							tally.completed += 1;
+						}
+					}
+				}
+				9 => {
+					let order = pick_order(&mut rng, &orders);
+					if Pol::fail_unstarted(RuntimeOrigin::signed(STRANGER), order).is_ok() {
+						tally.unstarted_failed += 1;
+					}
+				}
+				_ => {
+					let live = Runs::<Test>::iter().count();
+					run_to_block(System::block_number() + rng.range(1, 3));
+					tally.failed += (live - Runs::<Test>::iter().count()) as u32;
+				}
+			}
+			Pol::do_try_state().unwrap();
+			MockMarket::check();
+			assert_eq!(total(), before);
+			assert_eq!(Balances::total_issuance(), issuance);
+		}
+		// The sequence went through every path.
+		assert!(tally.started > 20, "{tally:?}");
+		assert!(tally.commitments > 50, "{tally:?}");
+		assert!(tally.results > 20, "{tally:?}");
+		assert!(tally.completed > 5, "{tally:?}");
+		assert!(tally.failed > 5, "{tally:?}");
+		assert!(tally.unstarted_failed > 5, "{tally:?}");
+	});
+}
