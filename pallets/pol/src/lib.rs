@@ -1,0 +1,428 @@
+//! # PoT Proof of Learning
+//!
+//! Steps 3–5 and 7 of the PoT protocol (`shared/PROTOCOL.md`) on chain: a matched order is
+//! trained in rounds by the providers of its validator's cluster; each provider commits to its
+//! work, the validator re-executes sampled checkpoint segments off chain and submits the round's
+//! result; verified work is paid through the market, invalid work is reported to staking, and a
+//! validator that misses a round's deadline fails the order and is reported itself.
+//!
+//! The pallet meets the market only through [`pot_primitives::OrderSettlement`] and staking only
+//! through [`pot_primitives::ClusterInspect`] and [`pot_primitives::ReportOffence`]; it
+//! implements [`pot_primitives::OpenWorkInspect`] for staking.
+//!
+//! ## Calls
+//! - [`start_order`](Pallet::start_order): the order's validator starts round 0. The providers
+//!   are the members of its cluster of the order's hardware class (at most the order's maximum),
+//!   fixed for the whole run; each gets a share of the data set by its capacity
+//!   (`pot_pol_core::assign::chunk_sizes`).
+//! - [`submit_commitment`](Pallet::submit_commitment): an assigned provider commits to its round
+//!   (update hash, checkpoint Merkle root and count, steps, losses) until the commit deadline.
+//! - [`fail_unstarted`](Pallet::fail_unstarted): anyone fails a matched order its validator
+//!   did not start within [`Config::StartWindow`] blocks; the validator is reported.
+//! - [`submit_round_result`](Pallet::submit_round_result): after the commit deadline and until
+//!   the result deadline, the validator gives one verdict per commitment, the new global weights
+//!   and their evaluation. Accepted providers are paid their steps; rejected ones are reported
+//!   for [`InvalidWork`](pot_primitives::OffenceKind::InvalidWork). The next round starts, or,
+//!   after the last one, the order completes.
+//!
+//! ## Rounds
+//! A round starting at block `s` accepts commitments in blocks `s ..= s + CommitWindow` (the
+//! *commit deadline* `c`) and the result in blocks `c + 1 ..= c + VerifyWindow` (the *result
+//! deadline* `d`). Its public seed (which fixes chunks and minibatch order with the order id and
+//! round) is derived from the parent hash of block `s`; its verification seed (which selects the
+//! re-executed segments) from the hash of block `c`, which nobody knows while committing.
+//!
+//! ## Deadlines
+//! Runs are indexed by the block after their result deadline ([`ResultDeadlines`]). In that
+//! block's `on_initialize` each still-unanswered run fails: the market refunds the consumer's
+//! unspent budget and the validator is reported for
+//! [`MissedDeadline`](pot_primitives::OffenceKind::MissedDeadline). At most
+//! [`Config::MaxRunsPerDeadline`] runs share a block, so the hook's work is bounded.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+use polkadot_sdk::{frame_support, frame_system};
+
+pub use pallet::*;
+pub use types::*;
+pub use views::ProviderRound;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod dispatchable_impls;
+mod hooks;
+#[cfg(any(feature = "try-runtime", test))]
+mod invariants;
+#[cfg(test)]
+mod mock;
+mod open_work;
+#[cfg(test)]
+mod tests;
+mod types;
+mod views;
+pub mod weights;
+
+/// Sets up what the benchmarks need and the pallet cannot create itself (runtime-benchmarks).
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// Creates a matched order run by `validator`, whose cluster then holds exactly `providers`
+	/// (funded, bonded, able to receive payments) in the order's hardware class. The order has
+	/// `rounds` rounds, at least one step per round and provider, its `max_providers` is the
+	/// number of providers, and its budget pays every step of every round.
+	fn matched_order(
+		validator: &AccountId,
+		providers: &[AccountId],
+		rounds: u32,
+	) -> pot_primitives::OrderId;
+}
+
+// The pallet macros expand to `expect` calls (on values they have just built) that the
+// workspace lints would reject; hand-written code in this module uses none.
+#[allow(clippy::expect_used)]
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::pallet_prelude::*;
+	use frame_system::pallet_prelude::*;
+	use pot_primitives::{
+		ClusterInspect, ContentHash, OrderId, OrderSettlement, ReportOffence, SettlementError,
+		WorkUnits,
+	};
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The balance type of the market's settlement and of staking's slashes.
+		type Balance: frame_support::traits::tokens::Balance;
+
+		/// The market: matched orders, payments for verified work, completion and failure.
+		type Settlement: OrderSettlement<Self::AccountId, Self::Balance, BlockNumberFor<Self>>;
+
+		/// Validator staking: the providers of a validator's cluster.
+		type Clusters: ClusterInspect<Self::AccountId>;
+
+		/// Validator staking: slashing of providers for invalid work and of validators for
+		/// missed deadlines.
+		type Offences: ReportOffence<Self::AccountId, Self::Balance>;
+
+		/// Most providers of one run (the bound of the stored participant list). Orders asking
+		/// for more are trained by this many.
+		#[pallet::constant]
+		type MaxProviders: Get<u32>;
+
+		/// Blocks after a round's start during which commitments are accepted (the commit
+		/// deadline is the start block plus this).
+		#[pallet::constant]
+		type CommitWindow: Get<BlockNumberFor<Self>>;
+
+		/// Blocks after the commit deadline during which the validator must submit the round
+		/// result (the result deadline is the commit deadline plus this). Together with
+		/// `CommitWindow` it must stay below `frame_system`'s `BlockHashCount`, so that the
+		/// verification seed (a block hash) is still known when the result arrives.
+		#[pallet::constant]
+		type VerifyWindow: Get<BlockNumberFor<Self>>;
+
+		/// Blocks after matching within which the validator must start an order; after them
+		/// anyone may fail the unstarted order ([`Pallet::fail_unstarted`]).
+		#[pallet::constant]
+		type StartWindow: Get<BlockNumberFor<Self>>;
+
+		/// Most runs whose result deadline ends in the same block; also the most runs the block
+		/// hook fails in one block.
+		#[pallet::constant]
+		type MaxRunsPerDeadline: Get<u32>;
+
+		/// Weights of this pallet's calls and hook.
+		type WeightInfo: WeightInfo;
+
+		/// Creates matched orders and clusters for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// Orders being trained, with their participants and current round. A run is removed when
+	/// its order completes or fails; the outcome is in the events.
+	#[pallet::storage]
+	pub type Runs<T: Config> = StorageMap<_, Twox64Concat, OrderId, Run<T>>;
+
+	/// Commitments of the current round of each run, by participant position. Cleared when the
+	/// round's result is accepted or the run fails.
+	#[pallet::storage]
+	pub type Commitments<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, OrderId, Twox64Concat, Position, Commitment>;
+
+	/// Runs (and their current round) by the block after their result deadline; that block's
+	/// `on_initialize` fails those still waiting for their result.
+	#[pallet::storage]
+	pub type ResultDeadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<(OrderId, RoundIndex), T::MaxRunsPerDeadline>,
+		ValueQuery,
+	>;
+
+	/// Number of runs each provider takes part in (absent: none). Staking refuses
+	/// `leave_cluster` while it is positive ([`pot_primitives::OpenWorkInspect`]).
+	#[pallet::storage]
+	pub type OpenRuns<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// The validator started training a matched order with these providers (in position
+		/// order; chunk sizes included), fixed for the whole run.
+		RunStarted { order: OrderId, validator: T::AccountId, participants: ParticipantsOf<T> },
+		/// A round started. Provider `p` trains its chunk of `pot_pol_core::assign::chunks`
+		/// keyed by `(order, round, seed)` over the participants' capacities, from `weights`,
+		/// and commits by `commit_deadline`; the validator's result is due by `result_deadline`.
+		RoundStarted {
+			order: OrderId,
+			round: RoundIndex,
+			seed: ContentHash,
+			weights: ContentHash,
+			commit_deadline: BlockNumberFor<T>,
+			result_deadline: BlockNumberFor<T>,
+		},
+		/// A provider committed to its work of a round.
+		CommitmentSubmitted {
+			order: OrderId,
+			round: RoundIndex,
+			provider: T::AccountId,
+			commitment: Commitment,
+		},
+		/// The validator's result of a round was accepted. `verification_seed` is the seed the
+		/// segments were selected with (the hash of the commit-deadline block).
+		RoundVerified {
+			order: OrderId,
+			round: RoundIndex,
+			verification_seed: ContentHash,
+			accepted: u32,
+			rejected: u32,
+			new_weights: ContentHash,
+			eval: EvalMetrics,
+		},
+		/// An accepted provider was paid for its verified steps of a round (`amount` is what it
+		/// received; the validator's fee share accrues in the market).
+		ProviderPaid {
+			order: OrderId,
+			round: RoundIndex,
+			provider: T::AccountId,
+			work_units: WorkUnits,
+			amount: T::Balance,
+		},
+		/// The market refused to pay an accepted provider (for example: the order's reservation
+		/// is used up, or the payee cannot exist with the amount). The work is not paid later.
+		PayoutFailed {
+			order: OrderId,
+			round: RoundIndex,
+			provider: T::AccountId,
+			work_units: WorkUnits,
+			error: SettlementError,
+		},
+		/// A provider's submission was rejected and the provider reported for invalid work;
+		/// `slashed` is what staking took (`None`: the provider was not bonded any more).
+		SubmissionRejected {
+			order: OrderId,
+			round: RoundIndex,
+			provider: T::AccountId,
+			rejection: Rejection,
+			slashed: Option<T::Balance>,
+		},
+		/// The last round was verified and the order completed: the validator got its fee, the
+		/// consumer the unspent rest.
+		RunCompleted { order: OrderId, validator_fee: T::Balance, refunded: T::Balance },
+		/// A matched order was not started within `StartWindow` blocks and failed: the consumer
+		/// got its budget back (`refunded`) and the validator was reported for a missed deadline
+		/// (`validator_slashed`, `None` if it was not bonded) by `reporter`.
+		UnstartedOrderFailed {
+			order: OrderId,
+			validator: T::AccountId,
+			reporter: T::AccountId,
+			refunded: T::Balance,
+			validator_slashed: Option<T::Balance>,
+		},
+		/// A run failed: the consumer got its unspent budget back (`refunded`, `None` if the
+		/// market refused) and the validator was reported (`validator_slashed`, `None` if it was
+		/// not bonded).
+		RunFailed {
+			order: OrderId,
+			round: RoundIndex,
+			reason: FailureReason,
+			refunded: Option<T::Balance>,
+			validator_slashed: Option<T::Balance>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No matched order has this id (unknown, still open, or already final).
+		OrderNotMatched,
+		/// The caller is not the validator the order was matched to.
+		NotOrderValidator,
+		/// The order is already being trained.
+		AlreadyStarted,
+		/// The validator's cluster has fewer providers of the order's hardware class (with
+		/// capacity) than the order's minimum.
+		NotEnoughProviders,
+		/// The task cannot be split into rounds: its data set has more than `u32::MAX` samples,
+		/// or a count (rounds, local steps, checkpoint interval) is zero.
+		InvalidTask,
+		/// `MaxRunsPerDeadline` runs already have their result deadline in the block this round
+		/// would; try again in the next block.
+		DeadlineBlockFull,
+		/// A block number overflowed.
+		Overflow,
+		/// No run of this order (never started, or completed or failed).
+		UnknownRun,
+		/// The order is in another round.
+		WrongRound,
+		/// The round's commit deadline has passed.
+		CommitWindowClosed,
+		/// The caller is not a provider of this run.
+		NotAssigned,
+		/// The caller's chunk is empty (more providers than samples): it has nothing to train.
+		EmptyChunk,
+		/// The caller already committed in this round.
+		AlreadyCommitted,
+		/// The steps done are zero or more than the order's local steps per round.
+		StepsOutOfRange,
+		/// The checkpoint count is not the one the steps and the checkpoint interval imply.
+		CheckpointCountMismatch,
+		/// The round's commit deadline has not passed yet.
+		CommitWindowOpen,
+		/// The round's result deadline has passed.
+		ResultDeadlinePassed,
+		/// The verdicts are not exactly one per commitment, in ascending position order.
+		VerdictsMismatch,
+		/// A rejection names a segment the submission does not have.
+		SegmentOutOfRange,
+		/// The order's validator still has time to start it.
+		StartWindowOpen,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Fails the runs whose result deadline was the previous block.
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::fail_overdue(now)
+		}
+
+		fn integrity_test() {
+			Self::check_config();
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(
+			_now: BlockNumberFor<T>,
+		) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Starts training the matched order `order`; only its validator may. The providers are
+		/// the members of the caller's cluster that declared the order's hardware class and
+		/// some capacity, in cluster order, at most the order's `max_providers` (and
+		/// `MaxProviders`); at least its `min_providers`. They stay the same for every round.
+		/// Round 0 starts from the task's initial weights. Emits `RunStarted` and
+		/// `RoundStarted`.
+		///
+		/// The weight is that of a full cluster (reading the cluster costs as much however few
+		/// members fit the order), so nothing is refunded.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::start_order(Pallet::<T>::cluster_weight_arg()))]
+		pub fn start_order(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_start_order(who, order).map(|_| ())
+		}
+
+		/// Commits the caller's work of round `round` of `order`: only a provider of the run,
+		/// only until the round's commit deadline, once per round. `steps_done` is at most the
+		/// order's local steps and `checkpoint_count` must match it. Emits
+		/// `CommitmentSubmitted`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::submit_commitment())]
+		pub fn submit_commitment(
+			origin: OriginFor<T>,
+			order: OrderId,
+			round: RoundIndex,
+			commitment: Commitment,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_commitment(who, order, round, commitment)
+		}
+
+		/// The validator's result of round `round` of `order`, after the commit deadline and
+		/// by the result deadline: one verdict per commitment, by position, ascending. Accepted
+		/// providers are paid their steps (`ProviderPaid`, or `PayoutFailed`); rejected ones are
+		/// reported for invalid work (`SubmissionRejected`). Then the next round starts
+		/// (`RoundStarted`) or, after the last round, the order completes (`RunCompleted`).
+		/// Emits `RoundVerified` first.
+		#[pallet::call_index(2)]
+		#[pallet::weight(Pallet::<T>::round_result_weight(T::MaxProviders::get()))]
+		pub fn submit_round_result(
+			origin: OriginFor<T>,
+			order: OrderId,
+			round: RoundIndex,
+			result: RoundResultOf<T>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let verdicts = Self::do_submit_round_result(who, order, round, result)?;
+			Ok(Some(Self::round_result_weight(verdicts)).into())
+		}
+
+		/// Fails the matched order `order` that its validator did not start within
+		/// `StartWindow` blocks of matching; anyone may call. The market releases the whole
+		/// unspent budget to the consumer and the validator is reported for a missed deadline,
+		/// the caller as reporter. Emits `UnstartedOrderFailed`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::fail_unstarted()
+			.saturating_add(T::Settlement::fail_weight())
+			.saturating_add(T::Offences::report_weight()))]
+		pub fn fail_unstarted(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_fail_unstarted(who, order)
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Weight of a round result with `n` verdicts: the pallet's own work for the worse of
+		/// all accepted or all rejected, each verdict's payment or report, and the completion.
+		pub(crate) fn round_result_weight(n: u32) -> Weight {
+			let own = T::WeightInfo::submit_round_result_accept(n)
+				.max(T::WeightInfo::submit_round_result_reject(n));
+			let per = T::Settlement::pay_for_work_weight().max(T::Offences::report_weight());
+			own.saturating_add(per.saturating_mul(u64::from(n)))
+				.saturating_add(T::Settlement::complete_weight())
+		}
+
+		/// The cluster size `start_order` is charged for: the larger of `MaxProviders` and the
+		/// most members a cluster can have.
+		pub(crate) fn cluster_weight_arg() -> u32 {
+			T::MaxProviders::get().max(T::Clusters::max_members())
+		}
+
+		/// Panics if the configuration cannot work (called by `integrity_test`).
+		fn check_config() {
+			use polkadot_sdk::sp_runtime::traits::Saturating;
+			assert!(T::MaxProviders::get() > 0, "MaxProviders must be positive");
+			assert!(T::MaxRunsPerDeadline::get() > 0, "MaxRunsPerDeadline must be positive");
+			assert!(!T::VerifyWindow::get().is_zero(), "VerifyWindow must be positive");
+			let span = T::CommitWindow::get().saturating_add(T::VerifyWindow::get());
+			assert!(
+				span < <T as frame_system::Config>::BlockHashCount::get(),
+				"CommitWindow + VerifyWindow must stay below BlockHashCount"
+			);
+		}
+	}
+}
