@@ -1,8 +1,8 @@
 //! The checked-in chain specs must equal what the current runtime generates.
 //!
 //! Everything but the runtime code is compared byte for byte (as JSON). The code is compared
-//! by a path-independent fingerprint (imports, exports, runtime version and APIs, the functions
-//! it contains): the wasm embeds the checkout path in panic locations and symbol hashes, so the
+//! by a path-independent fingerprint (imports, export names, runtime version and APIs): the wasm
+//! embeds the checkout path in panic locations and symbol hashes, so the
 //! same commit built in another directory yields different bytes (see `docs/building.md`).
 
 use std::process::Command;
