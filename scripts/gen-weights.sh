@@ -11,7 +11,7 @@ cd "$repo"
 source scripts/env.sh
 pallets=("$@")
 if [ ${#pallets[@]} -eq 0 ]; then
-	pallets=(pallet_pot_market pallet_pot_staking)
+	pallets=(pallet_pot_market pallet_pot_staking pallet_pot_pol)
 fi
 cargo build -p pot-node --locked --features runtime-benchmarks
 wasm="$CARGO_TARGET_DIR/debug/wbuild/pot-runtime/pot_runtime.wasm"
@@ -30,3 +30,6 @@ for pallet in "${pallets[@]}"; do
 		"runtime/src/weights/$pallet.rs"
 	echo "runtime/src/weights/$pallet.rs"
 done
+# The benchmark build wrote its wasm (with benchmarks compiled in) where the normal build keeps
+# the runtime; force the normal build to write the production wasm again.
+FORCE_WASM_BUILD="$(date +%s%N)" cargo build --workspace --locked

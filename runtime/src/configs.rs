@@ -4,7 +4,7 @@ use crate::{
 	AccountId, Address, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, SessionKeys, Signature, SignedPayload, System, TxExtension, UncheckedExtrinsic,
-	DAYS, EXISTENTIAL_DEPOSIT, MILLI_UNIT, Staking, MINUTES, SLOT_DURATION, VERSION,
+	DAYS, EXISTENTIAL_DEPOSIT, HOURS, MILLI_UNIT, Market, Pol, Staking, MINUTES, SLOT_DURATION, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -324,8 +324,8 @@ impl pallet_pot_staking::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type SessionKeys = pallet_pot_staking::NextSessionKeys<Runtime>;
-	/// Until the PoL pallet tracks providers' work, nobody has open work.
-	type OpenWork = ();
+	/// A provider in a run cannot leave its cluster.
+	type OpenWork = Pol;
 	/// Slashed funds are burned (there is no treasury yet).
 	type Slash = ();
 	type ReporterShare = ReporterShare;
@@ -338,4 +338,29 @@ impl pallet_pot_staking::Config for Runtime {
 	type MaxEndpointLen = ConstU32<256>;
 	type BondPerWorkUnit = BondPerWorkUnit;
 	type WeightInfo = crate::weights::pallet_pot_staking::WeightInfo<Runtime>;
+}
+
+parameter_types! {
+	/// Providers commit a round's work within an hour of its start.
+	pub const CommitWindow: BlockNumber = HOURS;
+	/// The validator verifies and submits the round result within 30 minutes after that.
+	pub const VerifyWindow: BlockNumber = 30 * MINUTES;
+	/// A matched order must be started within an hour, or anyone may fail it.
+	pub const StartWindow: BlockNumber = HOURS;
+}
+
+impl pallet_pot_pol::Config for Runtime {
+	type Balance = Balance;
+	type Settlement = Market;
+	type Clusters = Staking;
+	type Offences = Staking;
+	/// A run can hold a whole cluster.
+	type MaxProviders = ConstU32<64>;
+	type CommitWindow = CommitWindow;
+	type VerifyWindow = VerifyWindow;
+	type StartWindow = StartWindow;
+	type MaxRunsPerDeadline = ConstU32<64>;
+	type WeightInfo = crate::weights::pallet_pot_pol::WeightInfo<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = crate::benchmarks::PolBenchmarkHelper;
 }

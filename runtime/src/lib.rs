@@ -71,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("pot"),
 	impl_name: alloc::borrow::Cow::Borrowed("pot-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -201,6 +201,9 @@ mod runtime {
 	/// Validator and provider bonds, clusters, slashing; elects the authorities each session.
 	#[runtime::pallet_index(51)]
 	pub type Staking = pallet_pot_staking;
+	/// Proof-of-Learning rounds: run start, provider commitments, round results, payouts.
+	#[runtime::pallet_index(52)]
+	pub type Pol = pallet_pot_pol;
 
 	/// Development-only governance: one key may dispatch root calls. Replaced before any
 	/// public network.

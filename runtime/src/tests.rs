@@ -388,3 +388,127 @@ fn session_length_is_read_from_its_storage_key_and_never_zero() {
 		assert_eq!(SessionPeriod::get(), 1, "a zero length would divide by zero in pallet-session");
 	});
 }
+
+/// The whole paid flow on the real pallets: an order is matched to Alice's ask, her cluster of
+/// two providers trains it for two rounds, every verified step is paid, Alice gets her fee, Bob
+/// the rest of his budget, and no balance is created or lost at any step.
+#[test]
+fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
+	use crate::{MILLI_UNIT, Pol, RuntimeOrigin, UNIT};
+	use pallet_pot_pol::{Commitment, EvalMetrics, RoundResult, Verdict};
+	use polkadot_sdk::{
+		frame_support::{assert_noop, assert_ok, BoundedVec},
+		sp_core::H256,
+		sp_runtime::{FixedU64, Perbill},
+	};
+	use pot_primitives::{fixtures::sample_task, HardwareClass, OrderConditionsInput, OrderId, WorkUnits};
+
+	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		use Sr25519Keyring::*;
+		System::set_block_number(1);
+		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+		let total = || {
+			Sr25519Keyring::well_known()
+				.map(|k| <Balances as Inspect<_>>::total_balance(&k.to_account_id()))
+				.sum::<u128>()
+		};
+		let issuance = Balances::total_issuance();
+		let everyone = total();
+		let gpu = HardwareClass(0);
+		let (steps, rounds) = (5u32, 2u32);
+
+		for provider in [Eve, Ferdie] {
+			assert_ok!(crate::Staking::bond(signed(provider), 1_000 * UNIT));
+			assert_ok!(crate::Staking::join_cluster(
+				signed(provider),
+				Alice.to_account_id(),
+				gpu,
+				WorkUnits(100)
+			));
+		}
+		assert_ok!(crate::Market::place_ask(signed(Alice), MILLI_UNIT, WorkUnits(1_000), vec![gpu], vec![]));
+		let conditions = OrderConditionsInput {
+			max_price_per_unit: 2 * MILLI_UNIT,
+			deadline: 1_000,
+			min_providers: 2,
+			max_providers: 2,
+			hardware_class: gpu,
+			regions: vec![],
+		};
+		let budget = UNIT;
+		let bob_before = <Balances as Inspect<_>>::total_balance(&Bob.to_account_id());
+		assert_ok!(crate::Market::create_order(
+			signed(Bob),
+			sample_task(rounds, steps),
+			conditions,
+			budget,
+			vec![]
+		));
+		let order = OrderId(0);
+		assert_noop!(
+			Pol::start_order(signed(Bob), order),
+			pallet_pot_pol::Error::<Runtime>::NotOrderValidator
+		);
+		assert_ok!(Pol::start_order(signed(Alice), order));
+		assert_eq!(total(), everyone, "escrow only holds, nothing moves");
+
+		let checkpoints = pot_pol_core::schedule::checkpoint_count(steps.into(), 1).unwrap();
+		for round in 0..rounds {
+			let run = pallet_pot_pol::Runs::<Runtime>::get(order).expect("run is live");
+			assert_eq!(run.round.index, round);
+			for (i, provider) in [Eve, Ferdie].into_iter().enumerate() {
+				let commitment = Commitment {
+					update_hash: H256::repeat_byte(i as u8 + 1),
+					checkpoint_root: H256::repeat_byte(i as u8 + 10),
+					checkpoint_count: checkpoints,
+					steps_done: steps,
+					loss_before: FixedU64::from_rational(23, 10),
+					loss_after: FixedU64::from_rational(9, 10),
+				};
+				assert_ok!(Pol::submit_commitment(signed(provider), order, round, commitment));
+			}
+			System::set_block_number(run.round.commit_deadline + 1);
+			let verdicts: BoundedVec<_, _> =
+				vec![(0, Verdict::Accepted), (1, Verdict::Accepted)].try_into().unwrap();
+			let result = RoundResult {
+				verdicts,
+				new_weights: H256::repeat_byte(0xA0 + round as u8),
+				eval: EvalMetrics { loss: FixedU64::from_rational(8, 10), accuracy: Perbill::from_percent(90) },
+			};
+			assert_ok!(Pol::submit_round_result(signed(Alice), order, round, result));
+			assert_eq!(total(), everyone, "round {round}: payouts move funds between dev accounts only");
+		}
+
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_none(), "the run completed");
+		assert!(crate::Market::order(order).is_none(), "the order is final");
+		let paid_per_provider = MILLI_UNIT * u128::from(steps * rounds);
+		let fee = Perbill::from_percent(10).mul_floor(paid_per_provider) * 2;
+		let bob_after = <Balances as Inspect<_>>::total_balance(&Bob.to_account_id());
+		assert_eq!(bob_before - bob_after, 2 * paid_per_provider, "Bob pays exactly the verified work");
+		let escrow = RuntimeHoldReason::Market(pallet_pot_market::HoldReason::OrderEscrow);
+		assert_eq!(Balances::balance_on_hold(&escrow, &Bob.to_account_id()), 0, "refund released");
+		for provider in [Eve, Ferdie] {
+			let free = Balances::free_balance(provider.to_account_id());
+			assert_eq!(free, DEV_ENDOWMENT - 1_000 * UNIT + paid_per_provider - fee / 2);
+		}
+		assert_eq!(Balances::total_issuance(), issuance);
+		assert_eq!(total(), everyone);
+	});
+}
+
+/// Issue 5's scale goal: at least 10,000 provider commitments per round fit in the blocks of a
+/// round's commit window, by the benchmarked weight of `submit_commitment`.
+#[test]
+fn ten_thousand_commitments_fit_in_a_commit_window() {
+	use pallet_pot_pol::WeightInfo as _;
+	use polkadot_sdk::frame_support::{dispatch::DispatchClass, traits::Get};
+	let weights = crate::configs::RuntimeBlockWeights::get();
+	let normal = weights.get(DispatchClass::Normal);
+	let per_block_limit = normal.max_total.unwrap_or(weights.max_block).saturating_sub(weights.base_block);
+	let commitment = crate::weights::pallet_pot_pol::WeightInfo::<Runtime>::submit_commitment()
+		.saturating_add(normal.base_extrinsic);
+	let per_block = per_block_limit.ref_time() / commitment.ref_time();
+	let window = u64::from(<crate::configs::CommitWindow as Get<crate::BlockNumber>>::get());
+	println!("submit_commitment {commitment:?}: {per_block} per block, {} per commit window", per_block * window);
+	assert!(per_block * window >= 10_000, "{per_block} per block × {window} blocks");
+}

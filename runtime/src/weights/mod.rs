@@ -4,3 +4,4 @@
 
 pub mod pallet_pot_market;
 pub mod pallet_pot_staking;
+pub mod pallet_pot_pol;
