@@ -42,6 +42,9 @@ pub enum Error {
 	/// Checkpoint schedule, Merkle tree or segment selection failed.
 	#[error("proof of learning: {0}")]
 	Pol(String),
+	/// Updates cannot be aggregated (no updates, mismatched sizes, bad rule parameters).
+	#[error("aggregation: {0}")]
+	Aggregate(String),
 }
 
 impl Error {

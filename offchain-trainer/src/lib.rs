@@ -4,6 +4,7 @@
 //! training and re-execution; data assignment, minibatch order, Merkle commitments and segment
 //! selection come from `pot-pol-core`, so they match what the chain computes.
 
+pub mod aggregate;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
