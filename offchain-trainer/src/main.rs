@@ -10,7 +10,7 @@ use pot_trainer::{
 	profile, proof,
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::evaluate,
-	verify::verify,
+	verify::verify_with,
 };
 use std::path::PathBuf;
 
@@ -166,6 +166,11 @@ enum Command {
 		/// Merkle root committed on chain (64 hex digits), if known.
 		#[arg(long)]
 		committed_root: Option<String>,
+		/// Largest allowed chance (ppm) of missing one forged segment: Q is raised until the
+		/// selection misses it at most this often. 10000 (1%) by default; 1000000 re-executes
+		/// exactly the task's Q.
+		#[arg(long, default_value_t = pot_pol_core::select::DEFAULT_MAX_MISS_PPM)]
+		max_miss_ppm: u32,
 		/// Print the report as JSON.
 		#[arg(long)]
 		json: bool,
@@ -296,13 +301,29 @@ fn main() -> anyhow::Result<()> {
 				m.losses.last().copied().unwrap_or(f32::NAN)
 			);
 		}
-		Command::Verify { data, task, initial_weights, proof, seed, committed_root, json } => {
+		Command::Verify {
+			data,
+			task,
+			initial_weights,
+			proof,
+			seed,
+			committed_root,
+			max_miss_ppm,
+			json,
+		} => {
 			let t = TrainTask::read(&task)?;
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
 			let committed = committed_root.as_deref().map(hash_arg).transpose()?;
-			let report =
-				verify(&t, &data.train()?, initial, &proof, &hash_arg(&seed)?, committed.as_ref())?;
+			let report = verify_with(
+				&t,
+				&data.train()?,
+				initial,
+				&proof,
+				&hash_arg(&seed)?,
+				committed.as_ref(),
+				max_miss_ppm,
+			)?;
 			if json {
 				println!("{}", serde_json::to_string_pretty(&report)?);
 			} else {
