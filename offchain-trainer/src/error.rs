@@ -45,6 +45,9 @@ pub enum Error {
 	/// Updates cannot be aggregated (no updates, mismatched sizes, bad rule parameters).
 	#[error("aggregation: {0}")]
 	Aggregate(String),
+	/// A compressed update is malformed, oversized or cannot be made.
+	#[error("compressed update: {0}")]
+	Compress(String),
 }
 
 impl Error {

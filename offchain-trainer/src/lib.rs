@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod checkpoint;
+pub mod compress;
 pub mod data;
 pub mod error;
 pub mod model;
