@@ -13,6 +13,7 @@ pub mod model;
 pub mod optim;
 pub mod profile;
 pub mod proof;
+pub mod score;
 pub mod task;
 pub mod train;
 pub mod verify;
