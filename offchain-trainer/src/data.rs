@@ -1,4 +1,4 @@
-//! Datasets: the embedded UCI handwritten digits and MNIST-format IDX files.
+//! Datasets: the embedded UCI handwritten digits, MNIST-format IDX files and plain text.
 //!
 //! A dataset is `n` images of `rows × cols` 8-bit pixels with a label each. Pixels are scaled to
 //! `[0, 1]` by dividing by the format's maximum (16 for digits, 255 for IDX). The content hash
@@ -203,6 +203,35 @@ pub fn from_idx(images: &[u8], labels: &[u8]) -> Result<Dataset> {
 	Ok(set)
 }
 
+/// Plain text as byte-level language-model samples for [`crate::model::ModelSpec::Transformer`]:
+/// sample `i` is the `context + 1` bytes starting at `i·stride` (one row of `context + 1`
+/// "pixels" with maximum 255), labelled with its last byte (256 classes). Any bytes are accepted
+/// (UTF-8 text is read byte by byte); the windows must fit at least once.
+pub fn from_text(text: &[u8], context: u32, stride: u32) -> Result<Dataset> {
+	if context == 0 || stride == 0 {
+		return Err(Error::Dataset("text context and stride must be positive".into()));
+	}
+	let width = (context as usize).saturating_add(1);
+	let mut pixels = Vec::new();
+	let mut labels = Vec::new();
+	let mut start = 0usize;
+	while let Some(window) = text.get(start..start.saturating_add(width)) {
+		pixels.extend_from_slice(window);
+		labels.push(window.last().copied().unwrap_or(0));
+		start = start.saturating_add(stride as usize);
+	}
+	if labels.is_empty() {
+		return Err(Error::Dataset(format!(
+			"{} bytes of text, a sample needs {width}",
+			text.len()
+		)));
+	}
+	let cols = u32::try_from(width).map_err(|_| Error::Dataset("context too long".into()))?;
+	let set = Dataset { rows: 1, cols, max_value: 255, classes: 256, pixels, labels };
+	set.validate()?;
+	Ok(set)
+}
+
 /// Parses an IDX file of unsigned bytes: magic `0 0 0x08 ndims`, `ndims` big-endian u32 sizes,
 /// then exactly the data.
 fn idx_u8(file: &[u8]) -> Result<(Vec<u32>, &[u8])> {
@@ -263,6 +292,19 @@ mod tests {
 		}
 		out.extend_from_slice(data);
 		out
+	}
+
+	#[test]
+	fn text_windows() {
+		let set = from_text(b"hello world", 4, 3).unwrap();
+		// Windows of 5 bytes at 0, 3, 6: "hello", "lo wo", "world".
+		assert_eq!((set.len(), set.rows, set.cols, set.classes), (3, 1, 5, 256));
+		assert_eq!(&set.pixels[5..10], b"lo wo");
+		assert_eq!(set.labels, b"ood".to_vec());
+		assert!(from_text(b"abc", 3, 1).is_err());
+		assert!(from_text(b"abcd", 0, 1).is_err());
+		assert!(from_text(b"abcd", 3, 0).is_err());
+		assert_ne!(set.hash(), from_text(b"hello world", 4, 2).unwrap().hash());
 	}
 
 	#[test]

@@ -42,6 +42,12 @@ pub enum Error {
 	/// Checkpoint schedule, Merkle tree or segment selection failed.
 	#[error("proof of learning: {0}")]
 	Pol(String),
+	/// Updates cannot be aggregated (no updates, mismatched sizes, bad rule parameters).
+	#[error("aggregation: {0}")]
+	Aggregate(String),
+	/// A compressed update is malformed, oversized or cannot be made.
+	#[error("compressed update: {0}")]
+	Compress(String),
 }
 
 impl Error {

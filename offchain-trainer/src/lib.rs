@@ -4,13 +4,16 @@
 //! training and re-execution; data assignment, minibatch order, Merkle commitments and segment
 //! selection come from `pot-pol-core`, so they match what the chain computes.
 
+pub mod aggregate;
 pub mod checkpoint;
+pub mod compress;
 pub mod data;
 pub mod error;
 pub mod model;
 pub mod optim;
 pub mod profile;
 pub mod proof;
+pub mod score;
 pub mod task;
 pub mod train;
 pub mod verify;

@@ -10,7 +10,7 @@ use pot_trainer::{
 	profile, proof,
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::evaluate,
-	verify::verify,
+	verify::verify_with,
 };
 use std::path::PathBuf;
 
@@ -38,6 +38,8 @@ enum Arch {
 	Mlp,
 	/// CNN with 8 and 16 channels.
 	Cnn,
+	/// Byte-level decoder-only transformer (d 64, 4 heads, 2 blocks) over `--text` windows.
+	Transformer,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -48,7 +50,7 @@ enum Opt {
 	AdamW,
 }
 
-/// The data set: the embedded digits (default) or an MNIST-format IDX pair.
+/// The data set: the embedded digits (default), an MNIST-format IDX pair or a plain-text file.
 #[derive(clap::Args, Clone)]
 struct DataArgs {
 	/// IDX images file (`…-images-idx3-ubyte`); with `--idx-labels`. For `eval`, the held-out set.
@@ -57,10 +59,25 @@ struct DataArgs {
 	/// IDX labels file (`…-labels-idx1-ubyte`).
 	#[arg(long, requires = "idx_images")]
 	idx_labels: Option<PathBuf>,
+	/// Plain-text file, read as windows of `--text-context + 1` bytes (for the transformer).
+	/// For `eval`, the held-out text.
+	#[arg(long, conflicts_with = "idx_images")]
+	text: Option<PathBuf>,
+	/// Bytes of context of a text sample (the transformer's context).
+	#[arg(long, default_value_t = 32)]
+	text_context: u32,
+	/// Bytes between the starts of two text samples.
+	#[arg(long, default_value_t = 1)]
+	text_stride: u32,
 }
 
 impl DataArgs {
 	fn idx(&self) -> anyhow::Result<Option<Dataset>> {
+		if let Some(text) = &self.text {
+			let bytes =
+				std::fs::read(text).with_context(|| format!("reading {}", text.display()))?;
+			return Ok(Some(data::from_text(&bytes, self.text_context, self.text_stride)?));
+		}
 		match (&self.idx_images, &self.idx_labels) {
 			(Some(images), Some(labels)) => {
 				let read = |p: &PathBuf| {
@@ -166,6 +183,11 @@ enum Command {
 		/// Merkle root committed on chain (64 hex digits), if known.
 		#[arg(long)]
 		committed_root: Option<String>,
+		/// Largest allowed chance (ppm) of missing one forged segment: Q is raised until the
+		/// selection misses it at most this often. 10000 (1%) by default; 1000000 re-executes
+		/// exactly the task's Q.
+		#[arg(long, default_value_t = pot_pol_core::select::DEFAULT_MAX_MISS_PPM)]
+		max_miss_ppm: u32,
 		/// Print the report as JSON.
 		#[arg(long)]
 		json: bool,
@@ -236,6 +258,15 @@ fn main() -> anyhow::Result<()> {
 					ModelSpec::Cnn { side: train.rows, channels: [8, 16], classes: train.classes }
 				}
 				Arch::Cnn => bail!("the CNN needs square images"),
+				Arch::Transformer if train.rows == 1 && train.classes == 256 => {
+					ModelSpec::Transformer {
+						context: train.cols.checked_sub(1).context("empty text samples")?,
+						dim: 64,
+						heads: 4,
+						layers: 2,
+					}
+				}
+				Arch::Transformer => bail!("the transformer trains on --text"),
 			};
 			let kind = match optimizer {
 				Opt::Sgd => OptimizerKind::Sgd,
@@ -296,13 +327,29 @@ fn main() -> anyhow::Result<()> {
 				m.losses.last().copied().unwrap_or(f32::NAN)
 			);
 		}
-		Command::Verify { data, task, initial_weights, proof, seed, committed_root, json } => {
+		Command::Verify {
+			data,
+			task,
+			initial_weights,
+			proof,
+			seed,
+			committed_root,
+			max_miss_ppm,
+			json,
+		} => {
 			let t = TrainTask::read(&task)?;
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
 			let committed = committed_root.as_deref().map(hash_arg).transpose()?;
-			let report =
-				verify(&t, &data.train()?, initial, &proof, &hash_arg(&seed)?, committed.as_ref())?;
+			let report = verify_with(
+				&t,
+				&data.train()?,
+				initial,
+				&proof,
+				&hash_arg(&seed)?,
+				committed.as_ref(),
+				max_miss_ppm,
+			)?;
 			if json {
 				println!("{}", serde_json::to_string_pretty(&report)?);
 			} else {

@@ -38,6 +38,20 @@ pub enum ModelSpec {
 		/// Output classes.
 		classes: u32,
 	},
+	/// Decoder-only byte-level (character-level for ASCII) transformer: token and learned
+	/// position embeddings, pre-norm blocks of causal multi-head self-attention and a GELU MLP
+	/// (4× width), a final layer norm and a linear head over the 256 byte values. A sample is
+	/// `context + 1` bytes ([`crate::data::from_text`]); training predicts every next byte.
+	Transformer {
+		/// Bytes of context (T).
+		context: u32,
+		/// Model width (d).
+		dim: u32,
+		/// Attention heads (divide `dim`).
+		heads: u32,
+		/// Blocks.
+		layers: u32,
+	},
 }
 
 impl ModelSpec {
@@ -59,6 +73,13 @@ impl ModelSpec {
 				put(*c1);
 				put(*c2);
 				put(*classes);
+			}
+			Self::Transformer { context, dim, heads, layers } => {
+				put(3);
+				put(*context);
+				put(*dim);
+				put(*heads);
+				put(*layers);
 			}
 		}
 		out
@@ -99,6 +120,18 @@ impl ModelSpec {
 					classes: positive(*classes, "classes")?,
 				}))
 			}
+			Self::Transformer { context, dim, heads, layers } => {
+				let (dim, heads) = (positive(*dim, "dim")?, positive(*heads, "heads")?);
+				if dim.checked_rem(heads) != Some(0) {
+					return Err(Error::Model("heads must divide dim".into()));
+				}
+				Ok(Box::new(Transformer {
+					context: positive(*context, "context")?,
+					dim,
+					heads,
+					layers: positive(*layers, "layers")?,
+				}))
+			}
 		}
 	}
 }
@@ -111,28 +144,16 @@ pub trait Model {
 	/// Logits `[batch, classes]` for features `[batch, inputs]`.
 	fn forward(&self, params: &Params, xs: &Tensor) -> Result<Tensor>;
 
+	/// The training loss of a minibatch: mean cross-entropy of [`Model::forward`] against
+	/// `labels`, unless the model trains on more targets per sample (the transformer).
+	fn loss(&self, params: &Params, xs: &Tensor, labels: &Tensor) -> Result<Tensor> {
+		cross_entropy(&self.forward(params, xs)?, labels)
+	}
+
 	/// Initial parameters: every tensor uniform in `±1/sqrt(fan_in)` (PyTorch's default bound
 	/// for linear and convolution layers), drawn from a stream seeded with `seed`.
 	fn init(&self, seed: u64) -> Result<Params> {
-		let mut rng = SeededRng::new(b"pot/model/init/v1", &seed.to_le_bytes());
-		let mut params = Params::new();
-		for (name, shape) in self.shapes() {
-			let numel =
-				shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(usize::try_from(d).ok()?));
-			let numel =
-				numel.ok_or_else(|| Error::Model(format!("{name}: shape {shape:?} too large")))?;
-			let fan_in = if shape.len() > 1 { shape.iter().skip(1).product::<i64>() } else { 0 };
-			// A bias takes the fan-in of its weight, the tensor before it in `shapes`.
-			let fan_in = if fan_in > 0 { fan_in } else { self.bias_fan_in(&name) };
-			let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
-			// 24 random bits → an exact f32 in [0, 1) → [-bound, bound).
-			let values: Vec<f32> = (0..numel)
-				.map(|_| ((rng.next_u64() >> 40) as f32 / 16_777_216.0 * 2.0 - 1.0) * bound)
-				.collect();
-			let tensor = Tensor::f_from_slice(&values)?.f_reshape(&shape)?.set_requires_grad(true);
-			params.insert(name, tensor);
-		}
-		Ok(params)
+		uniform_init(self, seed)
 	}
 
 	/// Fan-in of the weight that bias `name` belongs to.
@@ -144,6 +165,30 @@ pub trait Model {
 			.map(|(_, shape)| shape.iter().skip(1).product())
 			.unwrap_or(1)
 	}
+}
+
+/// Every tensor of `model` uniform in `±1/sqrt(fan_in)`, drawn from a stream seeded with `seed`
+/// (the default [`Model::init`]).
+pub fn uniform_init<M: Model + ?Sized>(model: &M, seed: u64) -> Result<Params> {
+	let mut rng = SeededRng::new(b"pot/model/init/v1", &seed.to_le_bytes());
+	let mut params = Params::new();
+	for (name, shape) in model.shapes() {
+		let numel =
+			shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(usize::try_from(d).ok()?));
+		let numel =
+			numel.ok_or_else(|| Error::Model(format!("{name}: shape {shape:?} too large")))?;
+		let fan_in = if shape.len() > 1 { shape.iter().skip(1).product::<i64>() } else { 0 };
+		// A bias takes the fan-in of its weight, the tensor before it in `shapes`.
+		let fan_in = if fan_in > 0 { fan_in } else { model.bias_fan_in(&name) };
+		let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
+		// 24 random bits → an exact f32 in [0, 1) → [-bound, bound).
+		let values: Vec<f32> = (0..numel)
+			.map(|_| ((rng.next_u64() >> 40) as f32 / 16_777_216.0 * 2.0 - 1.0) * bound)
+			.collect();
+		let tensor = Tensor::f_from_slice(&values)?.f_reshape(&shape)?.set_requires_grad(true);
+		params.insert(name, tensor);
+	}
+	Ok(params)
 }
 
 fn param<'a>(params: &'a Params, name: &str) -> Result<&'a Tensor> {
@@ -231,6 +276,137 @@ impl Model for Cnn {
 	}
 }
 
+/// Decoder-only byte-level transformer (see [`ModelSpec::Transformer`]). Parameters:
+/// `tok_emb [256, d]`, `pos_emb [T, d]`, per block `b{i}.ln1`, `b{i}.qkv [3d, d]`,
+/// `b{i}.proj [d, d]`, `b{i}.ln2`, `b{i}.fc1 [4d, d]`, `b{i}.fc2 [d, 4d]` (weights and biases),
+/// then `ln_f` and `head [256, d]`.
+struct Transformer {
+	context: i64,
+	dim: i64,
+	heads: i64,
+	layers: i64,
+}
+
+/// Byte values (the transformer's vocabulary).
+const VOCAB: i64 = 256;
+
+impl Transformer {
+	/// Byte ids `[batch, T + 1]` from features scaled to `[0, 1]` by 255.
+	fn ids(&self, xs: &Tensor) -> Result<Tensor> {
+		let width = xs.size().get(1).copied().unwrap_or(0);
+		if width != self.context.saturating_add(1) {
+			return Err(Error::Model(format!(
+				"transformer samples are {} bytes, got {width}",
+				self.context.saturating_add(1)
+			)));
+		}
+		Ok(xs.f_mul_scalar(255.0)?.f_round()?.f_to_kind(Kind::Int64)?)
+	}
+
+	/// Logits `[batch, T, 256]` for the next byte after every position of `ids[:, ..T]`.
+	fn logits(&self, params: &Params, ids: &Tensor) -> Result<Tensor> {
+		let (t, d, heads) = (self.context, self.dim, self.heads);
+		let hd = d.checked_div(heads).unwrap_or(1);
+		let batch = ids.size().first().copied().unwrap_or(0);
+		let input = ids.f_narrow(1, 0, t)?;
+		let mut h = Tensor::f_embedding(param(params, "tok_emb")?, &input, -1, false, false)?
+			.f_add(param(params, "pos_emb")?)?;
+		let mask = Tensor::f_ones([t, t], (Kind::Bool, ids.device()))?.f_triu(1)?;
+		let norm = |x: &Tensor, name: &str| -> Result<Tensor> {
+			Ok(x.f_layer_norm(
+				[d],
+				Some(param(params, &format!("{name}.weight"))?),
+				Some(param(params, &format!("{name}.bias"))?),
+				1e-5,
+				false,
+			)?)
+		};
+		let linear = |x: &Tensor, name: &str| -> Result<Tensor> {
+			Ok(x.f_linear(
+				param(params, &format!("{name}.weight"))?,
+				Some(param(params, &format!("{name}.bias"))?),
+			)?)
+		};
+		let split = |x: &Tensor| -> Result<Tensor> {
+			Ok(x.f_reshape([batch, t, heads, hd])?.f_transpose(1, 2)?)
+		};
+		for i in 0..self.layers {
+			let qkv = linear(&norm(&h, &format!("b{i}.ln1"))?, &format!("b{i}.qkv"))?;
+			let q = split(&qkv.f_narrow(2, 0, d)?)?;
+			let k = split(&qkv.f_narrow(2, d, d)?)?;
+			let v = split(&qkv.f_narrow(2, d.saturating_mul(2), d)?)?;
+			let att = q
+				.f_matmul(&k.f_transpose(-2, -1)?)?
+				.f_div_scalar((hd as f64).sqrt())?
+				.f_masked_fill(&mask, f64::NEG_INFINITY)?
+				.f_softmax(-1, Kind::Float)?;
+			let y =
+				att.f_matmul(&v)?.f_transpose(1, 2)?.f_contiguous()?.f_reshape([batch, t, d])?;
+			h = h.f_add(&linear(&y, &format!("b{i}.proj"))?)?;
+			let m =
+				linear(&norm(&h, &format!("b{i}.ln2"))?, &format!("b{i}.fc1"))?.f_gelu("none")?;
+			h = h.f_add(&linear(&m, &format!("b{i}.fc2"))?)?;
+		}
+		linear(&norm(&h, "ln_f")?, "head")
+	}
+}
+
+impl Model for Transformer {
+	fn shapes(&self) -> Vec<(String, Vec<i64>)> {
+		let (t, d) = (self.context, self.dim);
+		let wide = d.saturating_mul(4);
+		let mut out = vec![("tok_emb".to_owned(), vec![VOCAB, d]), ("pos_emb".into(), vec![t, d])];
+		let mut linear = |name: String, o: i64, i: i64| {
+			out.push((format!("{name}.weight"), vec![o, i]));
+			out.push((format!("{name}.bias"), vec![o]));
+		};
+		for b in 0..self.layers {
+			linear(format!("b{b}.ln1"), d, 0);
+			linear(format!("b{b}.qkv"), d.saturating_mul(3), d);
+			linear(format!("b{b}.proj"), d, d);
+			linear(format!("b{b}.ln2"), d, 0);
+			linear(format!("b{b}.fc1"), wide, d);
+			linear(format!("b{b}.fc2"), d, wide);
+		}
+		linear("ln_f".into(), d, 0);
+		linear("head".into(), VOCAB, d);
+		// Layer norms have 1-D weights.
+		out.into_iter()
+			.map(|(n, s)| match s.as_slice() {
+				[o, 0] => (n, vec![*o]),
+				_ => (n, s),
+			})
+			.collect()
+	}
+
+	/// Uniform init like the other models, then layer norms at weight 1, bias 0.
+	fn init(&self, seed: u64) -> Result<Params> {
+		let mut params = uniform_init(self, seed)?;
+		let _guard = tch::no_grad_guard();
+		for (name, t) in params.iter_mut() {
+			if name.contains(".ln") || name.starts_with("ln_f") {
+				let fill = if name.ends_with(".weight") { 1.0 } else { 0.0 };
+				let _ = t.f_fill_(fill)?;
+			}
+		}
+		Ok(params)
+	}
+
+	/// Logits for the byte after the context (the sample's label).
+	fn forward(&self, params: &Params, xs: &Tensor) -> Result<Tensor> {
+		let ids = self.ids(xs)?;
+		Ok(self.logits(params, &ids)?.f_select(1, self.context.saturating_sub(1))?)
+	}
+
+	/// Mean cross-entropy of every next-byte prediction in the sample.
+	fn loss(&self, params: &Params, xs: &Tensor, _labels: &Tensor) -> Result<Tensor> {
+		let ids = self.ids(xs)?;
+		let logits = self.logits(params, &ids)?.f_reshape([-1, VOCAB])?;
+		let targets = ids.f_narrow(1, 1, self.context)?.f_reshape([-1])?;
+		cross_entropy(&logits, &targets)
+	}
+}
+
 /// Mean cross-entropy of `logits` against integer `labels`.
 pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 	Ok(logits.f_log_softmax(-1, Kind::Float)?.f_nll_loss::<Tensor>(
@@ -289,5 +465,37 @@ mod tests {
 				.unwrap();
 			assert_eq!(logits.size(), vec![5, 10]);
 		}
+	}
+
+	#[test]
+	fn transformer_shapes_init_and_causality() {
+		let spec = ModelSpec::Transformer { context: 6, dim: 8, heads: 2, layers: 2 };
+		assert_ne!(
+			spec.hash(),
+			ModelSpec::Transformer { context: 6, dim: 8, heads: 2, layers: 1 }.hash()
+		);
+		assert!(ModelSpec::Transformer { context: 6, dim: 8, heads: 3, layers: 1 }
+			.build()
+			.is_err());
+		let model = spec.build().unwrap();
+		let p = model.init(1).unwrap();
+		assert_eq!(p["tok_emb"].size(), vec![256, 8]);
+		assert_eq!(p["b1.fc1.weight"].size(), vec![32, 8]);
+		assert!(p["b0.ln1.weight"].equal(&Tensor::ones([8], (Kind::Float, tch::Device::Cpu))));
+		assert!(p["ln_f.bias"].equal(&Tensor::zeros([8], (Kind::Float, tch::Device::Cpu))));
+		let bytes: Vec<f32> = b"abcdefgabcdxyz".iter().map(|&b| f32::from(b) / 255.0).collect();
+		let xs = Tensor::from_slice(&bytes).reshape([2, 7]);
+		let labels = Tensor::from_slice(&[103i64, 122]);
+		assert_eq!(model.forward(&p, &xs).unwrap().size(), vec![2, 256]);
+		assert!(model.loss(&p, &xs, &labels).unwrap().double_value(&[]) > 4.0);
+		// Causal: the logits at position 3 do not depend on later bytes.
+		let t = Transformer { context: 6, dim: 8, heads: 2, layers: 2 };
+		let ids = t.ids(&xs).unwrap();
+		let logits = t.logits(&p, &ids).unwrap();
+		assert!(logits.get(0).get(3).allclose(&logits.get(1).get(3), 1e-6, 1e-6, false));
+		assert!(!logits.get(0).get(5).allclose(&logits.get(1).get(5), 1e-6, 1e-6, false));
+		assert!(model
+			.forward(&p, &Tensor::zeros([2, 6], (Kind::Float, tch::Device::Cpu)))
+			.is_err());
 	}
 }

@@ -8,7 +8,7 @@ use crate::{
 	checkpoint::Checkpoint,
 	data::Dataset,
 	error::{Error, Result},
-	model::{cross_entropy, Model},
+	model::Model,
 	optim::{apply, zero_grad, OptimizerConfig},
 	task::TrainTask,
 };
@@ -67,7 +67,7 @@ impl Session {
 			let x = self.xs.f_index_select(0, &index)?;
 			let y = self.ys.f_index_select(0, &index)?;
 			zero_grad(&mut checkpoint.params)?;
-			let loss = cross_entropy(&self.model.forward(&checkpoint.params, &x)?, &y)?;
+			let loss = self.model.loss(&checkpoint.params, &x, &y)?;
 			loss.f_backward()?;
 			let next = checkpoint
 				.step
@@ -82,7 +82,7 @@ impl Session {
 	}
 }
 
-/// Loss and accuracy of `params` on `data`.
+/// Loss ([`Model::loss`]) and accuracy (of [`Model::forward`]) of `params` on `data`.
 pub fn evaluate(
 	model: &dyn Model,
 	params: &crate::model::Params,
@@ -91,5 +91,5 @@ pub fn evaluate(
 	let _guard = tch::no_grad_guard();
 	let (xs, ys) = data.tensors(Device::Cpu)?;
 	let logits = model.forward(params, &xs)?;
-	Ok((cross_entropy(&logits, &ys)?.f_double_value(&[])?, crate::model::accuracy(&logits, &ys)?))
+	Ok((model.loss(params, &xs, &ys)?.f_double_value(&[])?, crate::model::accuracy(&logits, &ys)?))
 }

@@ -22,7 +22,11 @@ use crate::{
 	task::{Tolerance, TrainTask},
 	train::Session,
 };
-use pot_pol_core::{merkle, schedule, select::select_segments, Hash};
+use pot_pol_core::{
+	merkle, schedule,
+	select::{min_samples, select_segments, DEFAULT_FORGED, DEFAULT_MAX_MISS_PPM},
+	Hash,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tch::Device;
@@ -92,7 +96,9 @@ fn l2_norm_of_difference(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Verifies the proof in `dir` for `task` on `train`, given the round's initial weights, the
-/// verification seed and, optionally, the Merkle root committed on chain.
+/// verification seed and, optionally, the Merkle root committed on chain; re-executes enough
+/// segments to catch one forged segment with probability ≥ 99% ([`verify_with`] at
+/// [`DEFAULT_MAX_MISS_PPM`]).
 pub fn verify(
 	task: &TrainTask,
 	train: &Dataset,
@@ -100,6 +106,21 @@ pub fn verify(
 	dir: &Path,
 	seed: &Hash,
 	committed_root: Option<&Hash>,
+) -> Result<Report> {
+	verify_with(task, train, initial, dir, seed, committed_root, DEFAULT_MAX_MISS_PPM)
+}
+
+/// [`verify`] re-executing `max(task Q, min_samples(segments, 1, max_miss_ppm))` segments:
+/// enough that a single forged segment outside the largest updates is missed with probability
+/// at most `max_miss_ppm / 10⁶`. `1_000_000` re-executes exactly the task's Q.
+pub fn verify_with(
+	task: &TrainTask,
+	train: &Dataset,
+	initial: Params,
+	dir: &Path,
+	seed: &Hash,
+	committed_root: Option<&Hash>,
+	max_miss_ppm: u32,
 ) -> Result<Report> {
 	let mut failures = Vec::new();
 	let manifest = match Manifest::read(dir) {
@@ -222,7 +243,8 @@ pub fn verify(
 	// convolutions depend on it (measured: l∞ ≈ 3e-8 after 20 CNN steps, 1 vs 2 threads).
 	let threads = tch::get_num_threads();
 	tch::set_num_threads(i32::try_from(manifest.profile.threads.clamp(1, 256)).unwrap_or(1));
-	let outcome = reexecute(task, &manifest, &mut session, model, dir, &norms, seed, &root);
+	let outcome =
+		reexecute(task, &manifest, &mut session, model, dir, &norms, seed, &root, max_miss_ppm);
 	tch::set_num_threads(threads);
 	let (selected, reports) = outcome?;
 	failures.extend(reports.iter().filter(|r| !r.accepted).map(|r| {
@@ -251,13 +273,17 @@ fn reexecute(
 	norms: &[f64],
 	seed: &Hash,
 	root: &Hash,
+	max_miss_ppm: u32,
 ) -> Result<(Vec<u32>, Vec<SegmentReport>)> {
 	let steps = u64::from(task.local_steps);
 	let k = u64::from(task.checkpoint_interval);
 	let segments = schedule::segment_count(steps, k).map_err(|e| Error::Pol(format!("{e:?}")))?;
 	let norm_keys: Vec<u64> = norms.iter().map(|n| n.to_bits()).collect();
-	let selected = select_segments(segments, task.verification_samples, &norm_keys, seed, root)
-		.map_err(|e| Error::Pol(format!("{e:?}")))?;
+	let pol = |e| Error::Pol(format!("{e:?}"));
+	let q = task.verification_samples.max(
+		min_samples(segments, DEFAULT_FORGED, max_miss_ppm, !norm_keys.is_empty()).map_err(pol)?,
+	);
+	let selected = select_segments(segments, q, &norm_keys, seed, root).map_err(pol)?;
 	let mut reports = Vec::new();
 	for &index in &selected {
 		let (start, end) =

@@ -23,7 +23,7 @@ use pot_trainer::{
 	proof::{self, Manifest},
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::Session,
-	verify::verify,
+	verify::{verify, verify_with},
 };
 use std::{path::Path, time::Instant};
 
@@ -95,7 +95,7 @@ fn mix(a: &Params, b: &Params, t: f64) -> Params {
 		.collect()
 }
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
 	"honest",
 	"random checkpoints",
 	"interpolated checkpoints",
@@ -104,11 +104,26 @@ const SCENARIOS: [&str; 8] = [
 	"skipped steps (half)",
 	"wrong data order",
 	"one forged middle checkpoint",
+	"one forged last segment",
 ];
 
-/// Prepares scenario `s` in `dir` (trial `trial`) and returns the task to verify against.
-fn prepare(s: usize, train: &Dataset, trial: u8, q: u32, dir: &Path) -> (TrainTask, Params) {
-	let (t, init) = task(train, trial, 40, 10, q);
+/// Index of the middle-checkpoint forgery in [`SCENARIOS`].
+const FORGED_MIDDLE: usize = 7;
+/// Index of the single-segment forgery in [`SCENARIOS`].
+const FORGED_LAST: usize = 8;
+
+/// Prepares scenario `s` in `dir` (trial `trial`, 40 steps, checkpoint interval `k`) and returns
+/// the task to verify against.
+fn prepare(
+	s: usize,
+	train: &Dataset,
+	trial: u8,
+	q: u32,
+	k: u32,
+	dir: &Path,
+) -> (TrainTask, Params) {
+	let (t, init) = task(train, trial, 40, k, q);
+	let segments = (40 / k) as usize;
 	match s {
 		0 => {
 			proof::train(&t, train, copy(&init), dir, 1).unwrap();
@@ -173,13 +188,21 @@ fn prepare(s: usize, train: &Dataset, trial: u8, q: u32, dir: &Path) -> (TrainTa
 			m.batches = (0..40).map(|s| session.batch(s).unwrap()).collect();
 			m.write(dir).unwrap();
 		}
-		_ => {
-			// Replace checkpoint i (1..3) by the midpoint of its neighbours: a small, plausible
+		FORGED_MIDDLE => {
+			// Replace checkpoint i (1..S-1) by the midpoint of its neighbours: a small, plausible
 			// update that skips the real work of two segments.
 			proof::train(&t, train, copy(&init), dir, 1).unwrap();
-			let i = 1 + usize::from(trial) % 3;
+			let i = 1 + usize::from(trial) % (segments - 1);
 			let (a, b) = (load(&t, dir, i - 1), load(&t, dir, i + 1));
 			edit(&t, dir, i, |c| c.params = mix(&a.params, &b.params, 0.5));
+			reseal(&t, dir);
+		}
+		_ => {
+			// The last segment not trained: its checkpoint moved halfway back towards the one
+			// before (one forged segment with a small update).
+			proof::train(&t, train, copy(&init), dir, 1).unwrap();
+			let a = load(&t, dir, segments - 1);
+			edit(&t, dir, segments, |c| c.params = mix(&a.params, &c.params, 0.5));
 			reseal(&t, dir);
 		}
 	}
@@ -192,42 +215,63 @@ fn spoof_detection_rates() {
 	profile::apply_in_process(1);
 	let train = digits_split().unwrap().0;
 	let trials: u8 = 20;
-	println!("| scenario | runs | rejected |");
-	println!("|---|---|---|");
+	println!("| scenario | runs | rejected, task's Q = 2 only | rejected, default verifier |");
+	println!("|---|---|---|---|");
 	for (s, name) in SCENARIOS.iter().enumerate() {
-		let mut rejected = 0;
+		let (mut task_q, mut default) = (0, 0);
 		for trial in 0..trials {
 			let dir = tempfile::tempdir().unwrap();
-			let (t, init) = prepare(s, &train, trial, 2, dir.path());
+			let (t, init) = prepare(s, &train, trial, 2, 10, dir.path());
 			let seed = pot_pol_core::blake2_256(&[s as u8, trial]);
-			let report = verify(&t, &train, copy(&init), dir.path(), &seed, None).unwrap();
-			if !report.accepted {
-				rejected += 1;
-			}
+			let r = verify_with(&t, &train, copy(&init), dir.path(), &seed, None, 1_000_000);
+			task_q += usize::from(!r.unwrap().accepted);
+			let r = verify(&t, &train, copy(&init), dir.path(), &seed, None).unwrap();
+			default += usize::from(!r.accepted);
 		}
-		println!("| {name} | {trials} | {rejected} |");
+		println!("| {name} | {trials} | {task_q} | {default} |");
 	}
 }
 
+/// Detection of the two small forgeries against the task's Q alone and against the default
+/// verifier (Q raised by `pot_pol_core::select::min_samples`), for 4 and 8 segments.
 #[test]
 #[ignore]
-fn forged_middle_checkpoint_vs_q() {
+fn small_forgeries_vs_q() {
 	profile::apply_in_process(1);
 	let train = digits_split().unwrap().0;
 	let trials: u8 = 60;
-	println!("| Q of 4 segments | runs | rejected |");
-	println!("|---|---|---|");
-	for q in 1..=4 {
-		let mut rejected = 0;
-		for trial in 0..trials {
-			let dir = tempfile::tempdir().unwrap();
-			let (t, init) = prepare(SCENARIOS.len() - 1, &train, trial, q, dir.path());
-			let seed = pot_pol_core::blake2_256(&[q as u8, trial, 0xee]);
-			if !verify(&t, &train, copy(&init), dir.path(), &seed, None).unwrap().accepted {
-				rejected += 1;
+	println!("| spoof | segments (k) | Q | runs | rejected | re-executed steps / trained |");
+	println!("|---|---|---|---|---|---|");
+	for (scenario, k) in
+		[(FORGED_MIDDLE, 10), (FORGED_LAST, 10), (FORGED_MIDDLE, 5), (FORGED_LAST, 5)]
+	{
+		let segments = 40 / k;
+		let mut qs: Vec<Option<u32>> = (1..=segments.min(4)).map(Some).collect();
+		qs.push(None);
+		for q in qs {
+			let (mut rejected, mut reexecuted) = (0, 0);
+			for trial in 0..trials {
+				let dir = tempfile::tempdir().unwrap();
+				let (t, init) = prepare(scenario, &train, trial, q.unwrap_or(2), k, dir.path());
+				let seed = pot_pol_core::blake2_256(&[q.unwrap_or(0) as u8, trial, k as u8, 0xee]);
+				let ppm = if q.is_some() { 1_000_000 } else { 10_000 };
+				let r = verify_with(&t, &train, copy(&init), dir.path(), &seed, None, ppm).unwrap();
+				rejected += usize::from(!r.accepted);
+				reexecuted += r.selected.len() as u32 * k;
 			}
+			let q_name = match q {
+				Some(q) => format!("{q}"),
+				None => format!(
+					"default: {}",
+					pot_pol_core::select::verification_samples(segments, 2, true).unwrap()
+				),
+			};
+			println!(
+				"| {} | {segments} ({k}) | {q_name} | {trials} | {rejected} | {:.0}% |",
+				SCENARIOS[scenario],
+				f64::from(reexecuted) / f64::from(40 * u32::from(trials)) * 100.0
+			);
 		}
-		println!("| {q} | {trials} | {rejected} |");
 	}
 }
 

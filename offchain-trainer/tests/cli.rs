@@ -161,3 +161,61 @@ fn idx_files_train_verify_and_evaluate() {
 	);
 	assert!(!wrong.status.success());
 }
+
+#[test]
+fn transformer_trains_and_verifies_on_a_text_file() {
+	let dir = tempfile::tempdir().unwrap();
+	let d = dir.path();
+	std::fs::write(d.join("text.txt"), include_bytes!("../README.md")).unwrap();
+	let text = ["--text", "text.txt", "--text-context", "16", "--text-stride", "7"];
+	fn with<'a>(args: &[&'a str], text: &[&'a str]) -> Vec<&'a str> {
+		[args, text].concat()
+	}
+	let new = pot_trainer(
+		d,
+		&with(
+			&[
+				"new-task",
+				"--task",
+				"task.json",
+				"--initial-weights",
+				"init.safetensors",
+				"--model",
+				"transformer",
+				"--steps",
+				"20",
+				"--checkpoint-interval",
+				"10",
+				"--batch-size",
+				"8",
+			],
+			&text,
+		),
+	);
+	assert!(new.status.success(), "{new:?}");
+	let base = ["--task", "task.json", "--initial-weights", "init.safetensors"];
+	let train = pot_trainer(d, &with(&[&["train"], &base[..], &["--out", "p"]].concat(), &text));
+	assert!(train.status.success(), "{train:?}");
+	let verify = pot_trainer(
+		d,
+		&with(&[&["verify"], &base[..], &["--proof", "p", "--seed", SEED]].concat(), &text),
+	);
+	assert!(verify.status.success(), "{verify:?}");
+	// The digits are not what this task was made for.
+	let digits = pot_trainer(d, &[&["train"], &base[..], &["--out", "q"]].concat());
+	assert!(!digits.status.success());
+	// A transformer needs text.
+	let wrong = pot_trainer(
+		d,
+		&[
+			"new-task",
+			"--task",
+			"t2.json",
+			"--initial-weights",
+			"i2.safetensors",
+			"--model",
+			"transformer",
+		],
+	);
+	assert!(!wrong.status.success());
+}

@@ -18,7 +18,7 @@ use pot_trainer::{
 	proof::{self, Manifest},
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::evaluate,
-	verify::{verify, Report},
+	verify::{verify, verify_with, Report},
 };
 use std::path::Path;
 use tch::Tensor;
@@ -339,4 +339,44 @@ fn bitwise_verifier_rejects_proofs_from_another_profile() {
 	let report = check(&task, &train, &init, dir.path());
 	assert_rejected(&report, "other profile");
 	assert!(report.failures[0].contains("profile"), "{report:?}");
+}
+
+#[test]
+fn single_forged_small_segment_is_caught_by_the_default_q() {
+	let train = setup();
+	let (task, init) = small(&train);
+	let dir = tempfile::tempdir().unwrap();
+	let honest = proof::train(&task, &train, copy_params(&init), dir.path(), 1).unwrap().manifest;
+	// The last segment not trained: its checkpoint halfway between its honest value and the one
+	// before, so its update is the smallest and only random selection can find it.
+	let model = task.model.build().unwrap();
+	let before = Checkpoint::load(
+		&dir.path().join(&honest.checkpoints[3].file),
+		model.as_ref(),
+		&task.optimizer,
+	)
+	.unwrap();
+	edit_checkpoint(&task, dir.path(), 4, |c| {
+		for (name, p) in c.params.iter_mut() {
+			let halfway = (p.detach() + before.params[name].detach()) * 0.5;
+			*p = halfway.set_requires_grad(true);
+		}
+	});
+	reseal(&task, dir.path());
+	// The task asks for Q = 2 of 4; the default verifier raises Q to 4 for the 99% goal.
+	for seed in 0..8u8 {
+		let report =
+			verify(&task, &train, copy_params(&init), dir.path(), &[seed; 32], None).unwrap();
+		assert_eq!(report.selected, vec![0, 1, 2, 3]);
+		assert_rejected(&report, "forged last segment");
+	}
+	// With the task's Q alone, some seeds miss it.
+	let missed = (0..8u8)
+		.filter(|&seed| {
+			verify_with(&task, &train, copy_params(&init), dir.path(), &[seed; 32], None, 1_000_000)
+				.unwrap()
+				.accepted
+		})
+		.count();
+	assert!(missed > 0);
 }
