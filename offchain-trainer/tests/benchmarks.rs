@@ -13,7 +13,9 @@
 	clippy::arithmetic_side_effects
 )]
 
-use pot_pol_core::merkle;
+mod common;
+
+use common::{copy_params as copy, edit_checkpoint as edit, load_checkpoint as load, reseal};
 use pot_trainer::{
 	checkpoint::{weights_hash, Checkpoint},
 	data::{digits_split, Dataset},
@@ -51,40 +53,6 @@ fn task(train: &Dataset, trial: u8, steps: u32, k: u32, q: u32) -> (TrainTask, P
 		},
 	};
 	(task, params)
-}
-
-fn copy(p: &Params) -> Params {
-	p.iter().map(|(n, t)| (n.clone(), t.detach().copy().set_requires_grad(true))).collect()
-}
-
-fn reseal(task: &TrainTask, dir: &Path) {
-	let model = task.model.build().unwrap();
-	let mut m = Manifest::read(dir).unwrap();
-	let mut last = None;
-	for e in &mut m.checkpoints {
-		let c = Checkpoint::load(&dir.join(&e.file), model.as_ref(), &task.optimizer).unwrap();
-		e.hash = HexHash(c.hash().unwrap());
-		last = Some(weights_hash(&c.params).unwrap());
-	}
-	m.merkle_root = HexHash(merkle::root(&m.hashes()).unwrap());
-	m.final_weights = HexHash(last.unwrap());
-	m.write(dir).unwrap();
-}
-
-fn edit(task: &TrainTask, dir: &Path, index: usize, f: impl FnOnce(&mut Checkpoint)) {
-	let model = task.model.build().unwrap();
-	let m = Manifest::read(dir).unwrap();
-	let path = dir.join(&m.checkpoints[index].file);
-	let mut c = Checkpoint::load(&path, model.as_ref(), &task.optimizer).unwrap();
-	f(&mut c);
-	c.save(&path).unwrap();
-}
-
-fn load(task: &TrainTask, dir: &Path, index: usize) -> Checkpoint {
-	let model = task.model.build().unwrap();
-	let m = Manifest::read(dir).unwrap();
-	Checkpoint::load(&dir.join(&m.checkpoints[index].file), model.as_ref(), &task.optimizer)
-		.unwrap()
 }
 
 fn mix(a: &Params, b: &Params, t: f64) -> Params {

@@ -8,7 +8,9 @@
 	clippy::arithmetic_side_effects
 )]
 
-use pot_pol_core::merkle;
+mod common;
+
+use common::{copy_params, edit_checkpoint, reseal};
 use pot_trainer::{
 	checkpoint::{weights_hash, Checkpoint},
 	data::{digits_split, Dataset},
@@ -66,37 +68,8 @@ fn small(train: &Dataset) -> (TrainTask, Params) {
 	task_for(train, OptimizerKind::Adam, 2_000_000, 40, 10)
 }
 
-fn copy_params(p: &Params) -> Params {
-	p.iter().map(|(n, t)| (n.clone(), t.detach().copy().set_requires_grad(true))).collect()
-}
-
 fn check(task: &TrainTask, train: &Dataset, initial: &Params, dir: &Path) -> Report {
 	verify(task, train, copy_params(initial), dir, &SEED, None).unwrap()
-}
-
-/// What a forger does after editing checkpoint files: make the manifest consistent with them
-/// (hashes, root, final weights), so only re-execution can tell.
-fn reseal(task: &TrainTask, dir: &Path) {
-	let model = task.model.build().unwrap();
-	let mut m = Manifest::read(dir).unwrap();
-	let mut last = None;
-	for e in &mut m.checkpoints {
-		let c = Checkpoint::load(&dir.join(&e.file), model.as_ref(), &task.optimizer).unwrap();
-		e.hash = HexHash(c.hash().unwrap());
-		last = Some(weights_hash(&c.params).unwrap());
-	}
-	m.merkle_root = HexHash(merkle::root(&m.hashes()).unwrap());
-	m.final_weights = HexHash(last.unwrap());
-	m.write(dir).unwrap();
-}
-
-fn edit_checkpoint(task: &TrainTask, dir: &Path, index: usize, f: impl FnOnce(&mut Checkpoint)) {
-	let model = task.model.build().unwrap();
-	let m = Manifest::read(dir).unwrap();
-	let path = dir.join(&m.checkpoints[index].file);
-	let mut c = Checkpoint::load(&path, model.as_ref(), &task.optimizer).unwrap();
-	f(&mut c);
-	c.save(&path).unwrap();
 }
 
 fn assert_rejected(report: &Report, why: &str) {
