@@ -47,6 +47,7 @@ async fn four_validators_finality_transfer_and_recovery() -> Result<()> {
 	net.wait_peers_at_least(&ALL, 3, BLOCKS_TIMEOUT).await.context("(a) nodes connect")?;
 	let best = net.wait_best_at_least(&ALL, 3, BLOCKS_TIMEOUT).await.context("(a) nodes import blocks")?;
 	eprintln!("(a) best blocks {best:?}");
+	check_served_metadata(&net).await.context("(a) the node serves the checked-in metadata")?;
 
 	// (b) GRANDPA finalizes on every node, and the lag stays small.
 	net.wait_finalized_at_least(&ALL, 1, FINALITY_TIMEOUT)
@@ -199,7 +200,7 @@ async fn free_balance(at: &OnlineClientAtBlock<PolkadotConfig>, who: &AccountId3
 	let address = subxt::dynamic::storage::<(AccountId32,), AccountInfo>("System", "Account");
 	let value = at
 		.storage()
-		.fetch(address, (who.clone(),))
+		.fetch(address, (*who,))
 		.await
 		.with_context(|| format!("reading System.Account of {who} at block #{}", at.block_number()))?;
 	let info = value.decode().context("decoding System.Account")?;
@@ -283,5 +284,34 @@ async fn check_transfer(net: &Network) -> Result<()> {
 			"{name} has {seen:?} as block #{number}, the transfer is in {hash}"
 		);
 	}
+	Ok(())
+}
+
+/// The runtime the node executes (its wasm, from the chain spec) reports exactly the metadata
+/// checked in as `metadata/pot.scale`, which clients generate their types from.
+async fn check_served_metadata(net: &Network) -> Result<()> {
+	// `Metadata_metadata_at_version(16)` returns `Option<OpaqueMetadata>`: 0x01, a compact
+	// length, then the `RuntimeMetadataPrefixed` bytes.
+	let reply = net
+		.node("alice")?
+		.rpc("state_call", vec!["Metadata_metadata_at_version".into(), "0x10000000".into()])
+		.await?;
+	let hex = reply.as_str().and_then(|s| s.strip_prefix("0x")).ok_or_else(|| anyhow!("state_call returned {reply}"))?;
+	let bytes = (0..hex.len())
+		.step_by(2)
+		.map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16).context("invalid hex"))
+		.collect::<Result<Vec<u8>>>()?;
+	let path = pot_tests::workspace_root().join("metadata/pot.scale");
+	let checked_in = std::fs::read(&path).with_context(|| format!("reading {path:?}"))?;
+	ensure!(bytes.first() == Some(&1), "the runtime does not serve metadata v16");
+	ensure!(
+		bytes.ends_with(&checked_in),
+		"the node's runtime serves {} bytes of metadata that do not end with metadata/pot.scale ({} bytes)",
+		bytes.len(),
+		checked_in.len()
+	);
+	let prefix = bytes.len() - checked_in.len();
+	ensure!((2..=5).contains(&prefix), "unexpected {prefix}-byte prefix before the metadata");
+	eprintln!("(a) served metadata equals metadata/pot.scale ({} bytes)", checked_in.len());
 	Ok(())
 }

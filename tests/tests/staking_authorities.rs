@@ -233,7 +233,7 @@ async fn block_author(api: &OnlineClient<PolkadotConfig>, number: u32) -> Result
 		.logs
 		.iter()
 		.find_map(|item| match item {
-			DigestItem::PreRuntime(engine, data) if engine == b"aura" => {
+			DigestItem::PreRuntime([b'a', b'u', b'r', b'a'], data) => {
 				data.get(..8).and_then(|bytes| bytes.try_into().ok()).map(u64::from_le_bytes)
 			},
 			_ => None,
