@@ -22,6 +22,9 @@
 	clippy::arithmetic_side_effects
 )]
 
+mod common;
+
+use common::copy_params as copy;
 use pot_trainer::{
 	aggregate::{aggregate, apply_update, update, Rule},
 	checkpoint::{weights_hash, Checkpoint},
@@ -88,10 +91,6 @@ fn task(train: &Dataset, init: &Params, spec: &ModelSpec, round: u32, provider: 
 			provider,
 		},
 	}
-}
-
-fn copy(p: &Params) -> Params {
-	p.iter().map(|(n, t)| (n.clone(), t.detach().copy().set_requires_grad(true))).collect()
 }
 
 /// Φ⁻¹ by bisection on erf (enough for one constant).

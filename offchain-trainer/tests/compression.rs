@@ -14,6 +14,9 @@
 	clippy::arithmetic_side_effects
 )]
 
+mod common;
+
+use common::copy_params as copy;
 use pot_trainer::{
 	aggregate::{aggregate, apply_update, update, Rule},
 	checkpoint::{weights_hash, Checkpoint},
@@ -56,10 +59,6 @@ fn task(train: &Dataset, init: &Params, round: u32, provider: u32) -> TrainTask 
 			provider,
 		},
 	}
-}
-
-fn copy(p: &Params) -> Params {
-	p.iter().map(|(n, t)| (n.clone(), t.detach().copy().set_requires_grad(true))).collect()
 }
 
 /// Held-out accuracy after `rounds` rounds, and the mean payload size in bytes. `keep`: the

@@ -118,8 +118,22 @@ fn node_key(index: usize) -> [u8; 32] {
 	key
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`, without a `0x` prefix.
+pub fn to_hex(bytes: &[u8]) -> String {
 	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The bytes of `0x`-prefixed hex, as JSON-RPC and chain specs write them.
+pub fn decode_hex(hex: &str) -> Result<Vec<u8>> {
+	let digits = hex.strip_prefix("0x").context("hex without 0x")?;
+	ensure!(digits.len() % 2 == 0, "odd-length hex");
+	(0..digits.len())
+		.step_by(2)
+		.map(|i| {
+			let pair = digits.get(i..i + 2).context("hex index")?;
+			u8::from_str_radix(pair, 16).context("invalid hex digit")
+		})
+		.collect()
 }
 
 /// Reserves `count` distinct free TCP ports on 127.0.0.1. The probe sockets are all held

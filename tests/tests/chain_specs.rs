@@ -35,18 +35,6 @@ fn checked_in_spec(file: &str) -> Result<Value> {
 	serde_json::from_str(&text).with_context(|| format!("parsing {path:?}"))
 }
 
-fn decode_hex(hex: &str) -> Result<Vec<u8>> {
-	let digits = hex.strip_prefix("0x").context("hex without 0x")?;
-	ensure!(digits.len() % 2 == 0, "odd-length hex");
-	(0..digits.len())
-		.step_by(2)
-		.map(|i| {
-			let pair = digits.get(i..i + 2).context("hex index")?;
-			u8::from_str_radix(pair, 16).context("invalid hex digit")
-		})
-		.collect()
-}
-
 /// Removes the runtime code from a plain or raw spec and returns it.
 fn take_code(spec: &mut Value) -> Result<Vec<u8>> {
 	let slot = match spec.pointer_mut("/genesis/runtimeGenesis/code") {
@@ -56,7 +44,7 @@ fn take_code(spec: &mut Value) -> Result<Vec<u8>> {
 			.context("spec has no runtime code")?,
 	};
 	let hex = slot.take();
-	decode_hex(hex.as_str().context("code is not a string")?)
+	pot_tests::decode_hex(hex.as_str().context("code is not a string")?)
 }
 
 #[test]

@@ -296,11 +296,8 @@ async fn check_served_metadata(net: &Network) -> Result<()> {
 		.node("alice")?
 		.rpc("state_call", vec!["Metadata_metadata_at_version".into(), "0x10000000".into()])
 		.await?;
-	let hex = reply.as_str().and_then(|s| s.strip_prefix("0x")).ok_or_else(|| anyhow!("state_call returned {reply}"))?;
-	let bytes = (0..hex.len())
-		.step_by(2)
-		.map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16).context("invalid hex"))
-		.collect::<Result<Vec<u8>>>()?;
+	let hex = reply.as_str().ok_or_else(|| anyhow!("state_call returned {reply}"))?;
+	let bytes = pot_tests::decode_hex(hex).context("decoding the state_call reply")?;
 	let path = pot_tests::workspace_root().join("metadata/pot.scale");
 	let checked_in = std::fs::read(&path).with_context(|| format!("reading {path:?}"))?;
 	ensure!(bytes.first() == Some(&1), "the runtime does not serve metadata v16");

@@ -113,23 +113,15 @@ fn short_session_spec(dir: &std::path::Path) -> Result<std::path::PathBuf> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-	let digits: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-	format!("0x{digits}")
+	format!("0x{}", pot_tests::to_hex(bytes))
 }
 
 fn bytes_field(value: &Value, field: &str) -> Result<Vec<u8>> {
 	let text = value
 		.get(field)
 		.and_then(Value::as_str)
-		.and_then(|s| s.strip_prefix("0x"))
 		.ok_or_else(|| anyhow!("rotateKeysWithOwner returned no {field}: {value}"))?;
-	(0..text.len())
-		.step_by(2)
-		.map(|i| {
-			let pair = text.get(i..i + 2).ok_or_else(|| anyhow!("odd-length hex in {field}"))?;
-			u8::from_str_radix(pair, 16).context("invalid hex digit")
-		})
-		.collect()
+	pot_tests::decode_hex(text).with_context(|| format!("decoding {field}"))
 }
 
 /// The runtime's session keys are Aura (sr25519) then GRANDPA (ed25519), 32 bytes each.
