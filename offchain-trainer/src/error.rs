@@ -48,6 +48,9 @@ pub enum Error {
 	/// A compressed update is malformed, oversized or cannot be made.
 	#[error("compressed update: {0}")]
 	Compress(String),
+	/// A proof bundle is malformed or above its size limit.
+	#[error("proof bundle: {0}")]
+	Bundle(String),
 }
 
 impl Error {

@@ -5,6 +5,7 @@
 //! selection come from `pot-pol-core`, so they match what the chain computes.
 
 pub mod aggregate;
+pub mod bundle;
 pub mod checkpoint;
 pub mod compress;
 pub mod data;
