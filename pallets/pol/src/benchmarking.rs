@@ -1,6 +1,7 @@
 //! Benchmarks of every call and the deadline hook, each in its worst case: runs of
 //! `MaxProviders` participants (or `p` of them), the deadline index entry nearly full, every
-//! participant committed, `r` runs failing in one block.
+//! participant committed (the last commitment closing the commit window early), `r` runs
+//! failing in one block.
 #![allow(
 	clippy::unwrap_used,
 	clippy::expect_used,
@@ -113,6 +114,8 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// The last provider of a full run commits: the participant scan is longest, and its
+	/// commitment closes the commit window early (one more event).
 	#[benchmark]
 	fn submit_commitment() -> Result<(), BenchmarkError> {
 		let n = T::MaxProviders::get();
@@ -120,9 +123,13 @@ mod benchmarks {
 		commit_all::<T>(order, n - 1);
 		let last = Runs::<T>::get(order).unwrap().participants[(n - 1) as usize].provider.clone();
 		let c = full_commitment::<T>(order);
+		let now = frame_system::Pallet::<T>::block_number();
+		assert!(Runs::<T>::get(order).unwrap().round.commit_deadline > now);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(last), order, 0, c);
-		assert_eq!(Runs::<T>::get(order).unwrap().round.commitments, n);
+		let round = Runs::<T>::get(order).unwrap().round;
+		assert_eq!(round.commitments, n);
+		assert_eq!(round.commit_deadline, now, "the last commitment closes the window");
 		Ok(())
 	}
 

@@ -1,8 +1,8 @@
 //! The work behind each call.
 
 use crate::{
-	Commitment, Commitments, Config, Error, Event, Pallet, Participant, Position, ResultDeadlines,
-	RoundIndex, RoundInfo, RoundResultOf, Run, Runs, Verdict,
+	Commitment, Commitments, Config, Error, Event, Pallet, Participant, ParticipantsOf, Position,
+	ResultDeadlines, RoundIndex, RoundInfo, RoundResultOf, Run, Runs, Verdict,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -216,10 +216,27 @@ impl<T: Config> Pallet<T> {
 		ensure!(commitment.checkpoint_count == expected, Error::<T>::CheckpointCountMismatch);
 
 		run.round.commitments = run.round.commitments.saturating_add(1);
+		// The last expected commitment closes the window in this block: the verification seed
+		// (this block's hash) is known from the next block on, and so is the result accepted.
+		let closes_early = now < run.round.commit_deadline &&
+			run.round.commitments >= Self::expected_commitments(&run.participants);
+		if closes_early {
+			run.round.commit_deadline = now;
+		}
 		Commitments::<T>::insert(order, position, commitment);
 		Runs::<T>::insert(order, run);
 		Self::deposit_event(Event::CommitmentSubmitted { order, round, provider: who, commitment });
+		if closes_early {
+			Self::deposit_event(Event::CommitWindowClosed { order, round, at: now });
+		}
 		Ok(())
+	}
+
+	/// The number of commitments a round of a run with `participants` can receive: one per
+	/// participant with a non-empty chunk.
+	pub(crate) fn expected_commitments(participants: &ParticipantsOf<T>) -> u32 {
+		let n = participants.iter().filter(|p| p.samples > 0).count();
+		u32::try_from(n).unwrap_or(u32::MAX)
 	}
 
 	/// See [`Pallet::submit_round_result`]. Returns the number of verdicts.

@@ -5,7 +5,7 @@
 use crate::{Commitments, Config, OpenRuns, Pallet, ResultDeadlines, Runs};
 use alloc::collections::{BTreeMap, BTreeSet};
 use polkadot_sdk::{
-	frame_support::ensure,
+	frame_support::{ensure, traits::Get},
 	frame_system,
 	sp_runtime::{
 		traits::{One, Saturating},
@@ -23,6 +23,8 @@ impl<T: Config> Pallet<T> {
 	/// - commitments belong to a live run, name a participant with a non-empty chunk, claim
 	///   between 1 and H steps with the matching checkpoint count, and their number is the
 	///   round's count: a work unit can be verified (and paid) at most once per round;
+/// - a round's commit deadline is its start plus `CommitWindow`, or earlier only when every
+///   participant with a non-empty chunk has committed (the window closed early);
 	/// - every provider's open-run counter is the number of runs it takes part in.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let now = frame_system::Pallet::<T>::block_number();
@@ -72,6 +74,17 @@ impl<T: Config> Pallet<T> {
 				ensure!(c.checkpoint_count == expected, "a commitment's checkpoint count is off");
 			}
 			ensure!(commitments == r.commitments, "a round's commitment count is off");
+			ensure!(
+				r.commitments <= Self::expected_commitments(&run.participants),
+				"a round has more commitments than providers with a chunk"
+			);
+			let full_window = r.started_at.saturating_add(T::CommitWindow::get());
+			ensure!(r.commit_deadline <= full_window, "a commit deadline is past its window");
+			ensure!(
+				r.commit_deadline == full_window ||
+					r.commitments == Self::expected_commitments(&run.participants),
+				"a commit window closed early without every commitment"
+			);
 		}
 
 		let entries: usize = ResultDeadlines::<T>::iter_values().map(|v| v.len()).sum();

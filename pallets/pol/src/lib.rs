@@ -17,6 +17,7 @@
 //!   (`pot_pol_core::assign::chunk_sizes`).
 //! - [`submit_commitment`](Pallet::submit_commitment): an assigned provider commits to its round
 //!   (update hash, checkpoint Merkle root and count, steps, losses) until the commit deadline.
+//!   The last expected commitment closes the commit window early (see *Rounds*).
 //! - [`fail_unstarted`](Pallet::fail_unstarted): anyone fails a matched order its validator
 //!   did not start within [`Config::StartWindow`] blocks; the validator is reported.
 //! - [`submit_round_result`](Pallet::submit_round_result): after the commit deadline and until
@@ -31,6 +32,12 @@
 //! deadline* `d`). Its public seed (which fixes chunks and minibatch order with the order id and
 //! round) is derived from the parent hash of block `s`; its verification seed (which selects the
 //! re-executed segments) from the hash of block `c`, which nobody knows while committing.
+//!
+//! When every participant with a non-empty chunk has committed before `c`, the window closes in
+//! the block of the last commitment, `b`: the round's commit deadline becomes `b`
+//! ([`Event::CommitWindowClosed`]), the verification seed is the hash of block `b` and the
+//! result is accepted from block `b + 1` on. The result deadline `d` does not move, so the
+//! validator gains the time the providers saved.
 //!
 //! ## Deadlines
 //! Runs are indexed by the block after their result deadline ([`ResultDeadlines`]). In that
@@ -199,6 +206,11 @@ pub mod pallet {
 			provider: T::AccountId,
 			commitment: Commitment,
 		},
+		/// Every participant with a non-empty chunk committed before the commit deadline, so
+		/// the round's commit window closed early, in block `at` (its new commit deadline). The
+		/// verification seed is the hash of block `at`, and the validator's result is accepted
+		/// from the next block on; the result deadline stays as `RoundStarted` announced it.
+		CommitWindowClosed { order: OrderId, round: RoundIndex, at: BlockNumberFor<T> },
 		/// The validator's result of a round was accepted. `verification_seed` is the seed the
 		/// segments were selected with (the hash of the commit-deadline block).
 		RoundVerified {
@@ -349,7 +361,9 @@ pub mod pallet {
 		/// Commits the caller's work of round `round` of `order`: only a provider of the run,
 		/// only until the round's commit deadline, once per round. `steps_done` is at most the
 		/// order's local steps and `checkpoint_count` must match it. Emits
-		/// `CommitmentSubmitted`.
+		/// `CommitmentSubmitted`. The commitment that completes the round (every participant
+		/// with a non-empty chunk has committed) closes the commit window in its block, which
+		/// becomes the round's commit deadline: `CommitWindowClosed` follows.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::submit_commitment())]
 		pub fn submit_commitment(

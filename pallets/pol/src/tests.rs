@@ -439,6 +439,124 @@ fn a_provider_with_an_empty_chunk_cannot_commit() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The commit window closes early when everyone committed
+
+#[test]
+fn the_last_commitment_closes_the_commit_window_early() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		let opened = round_of(order);
+		assert_ok!(commit(order, 0, P1, 4));
+		run_to_block(3);
+		assert_ok!(commit(order, 0, P3, 4));
+		assert_eq!(round_of(order).commit_deadline, opened.commit_deadline);
+		System::reset_events();
+		assert_ok!(commit(order, 0, P2, 2));
+
+		let closed = round_of(order);
+		assert_eq!(closed.commit_deadline, 3);
+		assert_eq!(closed.commitments, 3);
+		// The result deadline and its index entry stay.
+		assert_eq!(closed.result_deadline, opened.result_deadline);
+		assert_eq!(
+			ResultDeadlines::<Test>::get(opened.result_deadline + 1).to_vec(),
+			vec![(order, 0)]
+		);
+		assert_eq!(
+			pol_events(),
+			vec![
+				Event::CommitmentSubmitted { order, round: 0, provider: P2, commitment: commitment(2) },
+				Event::CommitWindowClosed { order, round: 0, at: 3 },
+			]
+		);
+		// Nothing more to commit in this block, and the window is shut from the next one on.
+		assert_noop!(commit(order, 0, P2, 4), Error::<Test>::AlreadyCommitted);
+		run_to_block(4);
+		assert_noop!(commit(order, 0, P1, 4), Error::<Test>::CommitWindowClosed);
+	});
+}
+
+#[test]
+fn after_an_early_close_the_result_is_accepted_from_the_next_block_on() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		run_to_block(2);
+		for p in [P1, P2, P3] {
+			assert_ok!(commit(order, 0, p, 4));
+		}
+		assert_eq!(round_of(order).commit_deadline, 2);
+		let all = || vec![(0, Verdict::Accepted), (1, Verdict::Accepted), (2, Verdict::Accepted)];
+		// Not in the closing block: its hash, the verification seed, is not known yet.
+		assert_noop!(submit(order, 0, all()), Error::<Test>::CommitWindowOpen);
+		run_to_block(3);
+		System::reset_events();
+		assert_ok!(submit(order, 0, all()));
+		use codec::Encode;
+		let seed = ContentHash::from(polkadot_sdk::sp_io::hashing::blake2_256(
+			&(b"pot/pol/verification-seed/v1".as_slice(), hash_of(2)).encode(),
+		));
+		assert_eq!(Pol::verification_seed(2), seed);
+		assert!(matches!(
+			pol_events()[0],
+			Event::RoundVerified { round: 0, verification_seed, accepted: 3, .. }
+				if verification_seed == seed
+		));
+		// The next round starts now, with a full window.
+		let next = round_of(order);
+		assert_eq!((next.index, next.started_at), (1, 3));
+		assert_eq!(next.commit_deadline, 3 + COMMIT_WINDOW);
+	});
+}
+
+#[test]
+fn providers_with_an_empty_chunk_are_not_waited_for() {
+	ExtBuilder::build_and_execute(|| {
+		cluster(&[(P1, GPU, 1), (P2, GPU, 1)]);
+		let mut t = task(1, 4);
+		t.samples = 1;
+		let order = order_of(t, 2);
+		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
+		assert_ok!(commit(order, 0, P1, 4));
+		assert_eq!(round_of(order).commit_deadline, 1);
+		assert_eq!(pol_events().last(), Some(&Event::CommitWindowClosed { order, round: 0, at: 1 }));
+		run_to_block(2);
+		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		assert!(Runs::<Test>::get(order).is_none());
+	});
+}
+
+#[test]
+fn a_provider_that_never_commits_keeps_the_normal_deadline() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		let deadline = round_of(order).commit_deadline;
+		assert_ok!(commit(order, 0, P1, 4));
+		assert_ok!(commit(order, 0, P2, 4));
+		run_to_block(deadline);
+		assert_eq!(round_of(order).commit_deadline, deadline);
+		assert!(!pol_events().iter().any(|e| matches!(e, Event::CommitWindowClosed { .. })));
+		let two = || vec![(0, Verdict::Accepted), (1, Verdict::Accepted)];
+		assert_noop!(submit(order, 0, two()), Error::<Test>::CommitWindowOpen);
+		run_to_block(deadline + 1);
+		assert_ok!(submit(order, 0, two()));
+	});
+}
+
+#[test]
+fn the_last_commitment_in_the_deadline_block_closes_nothing_early() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		let deadline = round_of(order).commit_deadline;
+		assert_ok!(commit(order, 0, P1, 4));
+		assert_ok!(commit(order, 0, P2, 4));
+		run_to_block(deadline);
+		assert_ok!(commit(order, 0, P3, 4));
+		assert_eq!(round_of(order).commit_deadline, deadline);
+		assert!(!pol_events().iter().any(|e| matches!(e, Event::CommitWindowClosed { .. })));
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
 // submit_round_result
 
 #[test]
@@ -955,6 +1073,10 @@ fn try_state_catches_broken_state() {
 	broken(|order| System::set_block_number(round_of(order).result_deadline + 1));
 	// A run past its last round.
 	broken(|order| Runs::<Test>::mutate(order, |r| r.as_mut().unwrap().round.index = 2));
+	// A commit window closed early although a provider has not committed.
+	broken(|order| Runs::<Test>::mutate(order, |r| r.as_mut().unwrap().round.commit_deadline -= 1));
+	// A commit deadline later than the window allows.
+	broken(|order| Runs::<Test>::mutate(order, |r| r.as_mut().unwrap().round.commit_deadline += 1));
 }
 
 #[test]

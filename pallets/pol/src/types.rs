@@ -51,8 +51,10 @@ pub struct RoundInfo<BlockNumber> {
 	pub weights: ContentHash,
 	/// Block the round started in.
 	pub started_at: BlockNumber,
-	/// Last block in which a commitment is accepted. The verification seed is the hash of this
-	/// block, known from the next block on.
+	/// Last block in which a commitment is accepted: `started_at + CommitWindow`, or, if every
+	/// participant with a non-empty chunk committed before that, the block of the last of
+	/// those commitments (the window closed early). The verification seed is the hash of this
+	/// block, known from the next block on, when the round result starts being accepted.
 	pub commit_deadline: BlockNumber,
 	/// Last block in which the validator's round result is accepted; in `on_initialize` of the
 	/// block after it, the order fails.
