@@ -156,6 +156,15 @@ pub trait ClusterInspect<AccountId> {
 
 	/// The most members one cluster can have.
 	fn max_members() -> u32;
+
+	/// The endpoint URL (`http://` or `https://`, as registered) of `validator`, if it is a
+	/// registered validator. For offchain workers: the PoL worker reaches the validator's
+	/// verifier service there unless the operator configured another URL. The default knows
+	/// no endpoints.
+	fn endpoint_of(validator: &AccountId) -> Option<Vec<u8>> {
+		let _ = validator;
+		None
+	}
 }
 
 /// No clusters.

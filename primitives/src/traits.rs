@@ -2,6 +2,7 @@
 //! the runtime plugs the implementing pallet into the consuming pallet's `Config`.
 
 use crate::{MatchedOrder, OrderId, WorkUnits};
+use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::sp_runtime::{DispatchError, Weight};
 use scale_info::TypeInfo;
@@ -146,6 +147,14 @@ pub trait OrderSettlement<AccountId, Balance, BlockNumber> {
 
 	/// Upper bound of the weight of [`fail`](Self::fail).
 	fn fail_weight() -> Weight;
+
+	/// The matched orders assigned to `validator`, started or not, oldest first: a read of a
+	/// bounded list. For offchain workers (a validator's worker finds its work with it); it
+	/// has no weight and no dispatchable should call it. The default knows no orders.
+	fn orders_assigned_to(validator: &AccountId) -> Vec<OrderId> {
+		let _ = validator;
+		Vec::new()
+	}
 }
 
 /// No market: every order is unknown.

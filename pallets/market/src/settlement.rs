@@ -2,6 +2,7 @@
 //! way another pallet moves a consumer's escrow.
 
 use crate::{escrow, Asks, AssignedOrders, BalanceOf, Config, Event, Orders, Pallet};
+use alloc::vec::Vec;
 use polkadot_sdk::{
 	frame_support::{defensive, ensure, storage::with_storage_layer, traits::Get},
 	frame_system::pallet_prelude::BlockNumberFor,
@@ -161,5 +162,10 @@ impl<T: Config> OrderSettlement<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> f
 
 	fn fail_weight() -> Weight {
 		Self::close_weight(false)
+	}
+
+	/// `AssignedOrders` of `validator` (at most `MaxOrdersPerValidator`).
+	fn orders_assigned_to(validator: &T::AccountId) -> Vec<OrderId> {
+		AssignedOrders::<T>::get(validator).into_inner()
 	}
 }

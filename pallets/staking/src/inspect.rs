@@ -75,6 +75,11 @@ impl<T: Config> ClusterInspect<T::AccountId> for Pallet<T> {
 	fn max_members() -> u32 {
 		T::MaxClusterSize::get()
 	}
+
+	/// The registered artifact endpoint, chilled or not.
+	fn endpoint_of(validator: &T::AccountId) -> Option<Vec<u8>> {
+		ValidatorInfo::<T>::get(validator).map(|r| r.endpoint.into_inner())
+	}
 }
 
 impl<T: Config> ReportOffence<T::AccountId, BalanceOf<T>> for Pallet<T> {

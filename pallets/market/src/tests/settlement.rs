@@ -217,3 +217,16 @@ fn settlement_weights_are_bounded_and_nonzero() {
 		assert!(<Settlement as OrderSettlement<_, _, _>>::fail_weight().any_gt(Default::default()));
 	});
 }
+
+#[test]
+fn orders_assigned_to_lists_the_validators_matched_orders() {
+	ExtBuilder::default().build_and_execute(|| {
+		assert!(Settlement::orders_assigned_to(&V1).is_empty());
+		let first = matched_order();
+		let second = order(ALICE, conditions(10, GPU), 1_000);
+		assert_eq!(Settlement::orders_assigned_to(&V1), vec![first, second]);
+		assert!(Settlement::orders_assigned_to(&ALICE).is_empty());
+		assert!(Settlement::complete(first).is_ok());
+		assert_eq!(Settlement::orders_assigned_to(&V1), vec![second]);
+	});
+}

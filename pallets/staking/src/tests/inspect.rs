@@ -100,3 +100,18 @@ fn set_active_validator_bonds_and_registers() {
 		assert_eq!(bond_of(V1), 5_000);
 	});
 }
+
+#[test]
+fn endpoint_of_is_the_registered_endpoint() {
+	ExtBuilder::default().build_and_execute(|| {
+		let endpoint = |who| <Staking as ClusterInspect<AccountId>>::endpoint_of(&who);
+		assert_eq!(endpoint(V1), Some(ENDPOINT.to_vec()));
+		let new = b"http://[::1]:9000".to_vec();
+		assert_ok!(Staking::register_validator(RuntimeOrigin::signed(V1), new));
+		assert_eq!(endpoint(V1), Some(b"http://[::1]:9000".to_vec()));
+		// Chilled validators keep their endpoint; accounts that never registered have none.
+		assert_ok!(Staking::chill(RuntimeOrigin::signed(V1)));
+		assert_eq!(endpoint(V1), Some(b"http://[::1]:9000".to_vec()));
+		assert_eq!(endpoint(ALICE), None);
+	});
+}
