@@ -65,12 +65,47 @@ mod hooks;
 mod invariants;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
+#[cfg(test)]
+mod offchain_tests;
 mod open_work;
 #[cfg(test)]
 mod tests;
 mod types;
 mod views;
 pub mod weights;
+
+/// Key type of the validator's offchain-worker key: the sr25519 key of the validator's own
+/// account, inserted into the node's keystore with
+/// `pot-node key insert --key-type potv --scheme sr25519 --suri <secret>`.
+pub const KEY_TYPE: polkadot_sdk::sp_core::crypto::KeyTypeId =
+	polkadot_sdk::sp_core::crypto::KeyTypeId(*b"potv");
+
+/// The application crypto of [`KEY_TYPE`] (sr25519) and the signer the offchain worker uses:
+/// [`crypto::AuthorityId`] is the runtime's `Config::AuthorityId`.
+pub mod crypto {
+	use super::KEY_TYPE;
+	use polkadot_sdk::{
+		frame_system::offchain::AppCrypto,
+		sp_core::sr25519 as raw,
+		sp_runtime::{
+			app_crypto::{app_crypto, sr25519},
+			MultiSignature, MultiSigner,
+		},
+	};
+
+	app_crypto!(sr25519, KEY_TYPE);
+
+	/// Signs the offchain worker's transactions with a `potv` key, as the account of its public
+	/// key (the validator's own account, an sr25519 key).
+	pub struct AuthorityId;
+
+	impl AppCrypto<MultiSigner, MultiSignature> for AuthorityId {
+		type RuntimeAppPublic = Public;
+		type GenericPublic = raw::Public;
+		type GenericSignature = raw::Signature;
+	}
+}
 
 /// Sets up what the benchmarks need and the pallet cannot create itself (runtime-benchmarks).
 #[cfg(feature = "runtime-benchmarks")]
@@ -106,7 +141,14 @@ pub mod pallet {
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
-	pub trait Config: polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+	pub trait Config:
+		polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ frame_system::offchain::CreateSignedTransaction<Call<Self>>
+	{
+		/// The signer of the offchain worker's transactions: keys of type [`crate::KEY_TYPE`]
+		/// ([`crate::crypto::AuthorityId`] in the runtime).
+		type AuthorityId: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
+
 		/// The balance type of the market's settlement and of staking's slashes.
 		type Balance: frame_support::traits::tokens::Balance;
 
@@ -326,6 +368,13 @@ pub mod pallet {
 		/// Fails the runs whose result deadline was the previous block.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			Self::fail_overdue(now)
+		}
+
+		/// The validator's offchain worker: for each local `potv` key, starts the orders
+		/// matched to its account and submits the round results its verifier service computed
+		/// (see the [`offchain`](crate::offchain) module).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::offchain_work(now);
 		}
 
 		fn integrity_test() {

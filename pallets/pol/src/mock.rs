@@ -20,10 +20,16 @@ use polkadot_sdk::{
 			ConstU32, ConstU64, Hooks, OnFinalize, OnInitialize,
 		},
 	},
-	frame_system, pallet_balances,
-	sp_core::H256,
+	frame_system::{
+		self,
+		offchain::{AppCrypto, CreateSignedTransaction, CreateTransactionBase, SigningTypes},
+	},
+	pallet_balances,
+	sp_core::{sr25519, H256},
 	sp_io,
-	sp_runtime::{BuildStorage, Perbill, Weight},
+	sp_runtime::{
+		generic::UncheckedExtrinsic, traits::IdentifyAccount, BuildStorage, Perbill, Weight,
+	},
 };
 use pot_primitives::{
 	AskId, Assignment, ClusterInspect, ClusterMember, ContentHash, HardwareClass, MatchedOrder,
@@ -67,6 +73,7 @@ pub const MAX_PROVIDERS: u32 = 4;
 pub const START_WINDOW: BlockNumber = 20;
 
 impl Config for Test {
+	type AuthorityId = crate::crypto::AuthorityId;
 	type Balance = Balance;
 	type Settlement = MockMarket;
 	type Clusters = MockClusters;
@@ -79,6 +86,79 @@ impl Config for Test {
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockBenchmarkHelper;
+}
+
+// ---- Signed transactions of the offchain worker ----
+
+/// The public key type of the mock's signed transactions: an sr25519 key whose account is the
+/// `u64` it was assigned with [`key_account`] (the mock's accounts are numbers).
+#[derive(
+	Clone, PartialEq, Eq, PartialOrd, Ord, Debug, Encode, Decode, scale_info::TypeInfo,
+)]
+pub struct MockPublic(pub sr25519::Public);
+
+impl From<sr25519::Public> for MockPublic {
+	fn from(p: sr25519::Public) -> Self {
+		Self(p)
+	}
+}
+
+impl TryFrom<MockPublic> for sr25519::Public {
+	type Error = ();
+	fn try_from(p: MockPublic) -> Result<Self, ()> {
+		Ok(p.0)
+	}
+}
+
+impl IdentifyAccount for MockPublic {
+	type AccountId = AccountId;
+	/// The account assigned to the key, else one nobody uses.
+	fn into_account(self) -> AccountId {
+		KEY_ACCOUNTS.with(|k| k.borrow().get(&self.0).copied()).unwrap_or(u64::MAX)
+	}
+}
+
+/// Makes `public` the key of `account` for the mock's signed transactions.
+pub fn key_account(public: sr25519::Public, account: AccountId) {
+	KEY_ACCOUNTS.with(|k| k.borrow_mut().insert(public, account));
+}
+
+impl AppCrypto<MockPublic, sr25519::Signature> for crate::crypto::AuthorityId {
+	type RuntimeAppPublic = crate::crypto::Public;
+	type GenericPublic = sr25519::Public;
+	type GenericSignature = sr25519::Signature;
+}
+
+/// The extrinsics the offchain worker puts into the pool: signed by the account, the
+/// signature over `(call, nonce)`, no extensions.
+pub type Extrinsic = UncheckedExtrinsic<AccountId, RuntimeCall, sr25519::Signature, ()>;
+
+impl SigningTypes for Test {
+	type Public = MockPublic;
+	type Signature = sr25519::Signature;
+}
+
+impl<LocalCall> CreateTransactionBase<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extrinsic = Extrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<LocalCall> CreateSignedTransaction<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_signed_transaction<C: AppCrypto<MockPublic, sr25519::Signature>>(
+		call: RuntimeCall,
+		public: MockPublic,
+		account: AccountId,
+		nonce: u32,
+	) -> Option<Extrinsic> {
+		let signature = C::sign(&(&call, nonce).encode(), public)?;
+		Some(Extrinsic::new_signed(call, account, signature, ()))
+	}
 }
 
 /// The account that holds the escrowed budgets of the mock market.
@@ -149,6 +229,9 @@ type Reports = Vec<(AccountId, OffenceKind, Option<AccountId>, ContentHash)>;
 
 thread_local! {
 	static CLUSTERS: RefCell<BTreeMap<AccountId, Vec<ClusterMember<AccountId>>>> =
+		const { RefCell::new(BTreeMap::new()) };
+	static ENDPOINTS: RefCell<BTreeMap<AccountId, Vec<u8>>> = const { RefCell::new(BTreeMap::new()) };
+	static KEY_ACCOUNTS: RefCell<BTreeMap<sr25519::Public, AccountId>> =
 		const { RefCell::new(BTreeMap::new()) };
 }
 
@@ -339,12 +422,27 @@ impl OrderSettlement<AccountId, Balance, BlockNumber> for MockMarket {
 	fn fail_weight() -> Weight {
 		Weight::from_parts(3_000, 0)
 	}
+
+	fn orders_assigned_to(validator: &AccountId) -> Vec<OrderId> {
+		with_market(|m| {
+			m.orders.iter().filter(|(_, o)| o.validator == *validator).map(|(id, _)| *id).collect()
+		})
+	}
 }
 
 /// Clusters of the mock.
 pub struct MockClusters;
 
 impl MockClusters {
+	/// Registers `validator`'s endpoint.
+	pub fn set_endpoint(validator: AccountId, endpoint: &[u8]) {
+		ENDPOINTS.with(|e| e.borrow_mut().insert(validator, endpoint.to_vec()));
+	}
+	/// Forgets `validator`'s endpoint.
+	pub fn clear_endpoint(validator: AccountId) {
+		ENDPOINTS.with(|e| e.borrow_mut().remove(&validator));
+	}
+
 	/// Adds `provider` to `validator`'s cluster.
 	pub fn join(validator: AccountId, provider: AccountId, class: HardwareClass, capacity: u64) {
 		CLUSTERS.with(|c| {
@@ -371,6 +469,9 @@ impl ClusterInspect<AccountId> for MockClusters {
 	}
 	fn max_members() -> u32 {
 		16
+	}
+	fn endpoint_of(validator: &AccountId) -> Option<Vec<u8>> {
+		ENDPOINTS.with(|e| e.borrow().get(validator).cloned())
 	}
 }
 
@@ -465,6 +566,8 @@ pub struct ExtBuilder;
 impl ExtBuilder {
 	pub fn build() -> sp_io::TestExternalities {
 		CLUSTERS.with(|c| c.borrow_mut().clear());
+		ENDPOINTS.with(|e| e.borrow_mut().clear());
+		KEY_ACCOUNTS.with(|k| k.borrow_mut().clear());
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 		let funded = [CONSUMER, V, V2, P1, P2, P3, P4, P5, STRANGER, ESCROW];
 		pallet_balances::GenesisConfig::<Test> {

@@ -20,10 +20,10 @@ use pot_primitives::{
 	WorkUnits,
 };
 
-const PRICE: Balance = 10;
+pub(crate) const PRICE: Balance = 10;
 
 /// Puts `providers` (account, class, capacity) into `V`'s cluster and bonds them and `V`.
-fn cluster(providers: &[(AccountId, HardwareClass, u64)]) {
+pub(crate) fn cluster(providers: &[(AccountId, HardwareClass, u64)]) {
 	MockOffences::bond(V, 10_000);
 	for (p, class, capacity) in providers {
 		MockClusters::join(V, *p, *class, *capacity);
@@ -33,21 +33,21 @@ fn cluster(providers: &[(AccountId, HardwareClass, u64)]) {
 
 /// An order of `task` matched to `V` for 1 to `max` providers, at `PRICE`, whose budget pays
 /// every step.
-fn order_of(task: TaskSpec, max: u32) -> OrderId {
+pub(crate) fn order_of(task: TaskSpec, max: u32) -> OrderId {
 	let budget = PRICE * task.max_work_units(max).unwrap().0;
 	MockMarket::create(CONSUMER, V, task, 1, max, PRICE, budget)
 }
 
 /// Three GPU providers of capacities 1, 2, 1 and a started order of `rounds` rounds of 4 steps
 /// for up to 3 providers.
-fn started(rounds: u32) -> OrderId {
+pub(crate) fn started(rounds: u32) -> OrderId {
 	cluster(&[(P1, GPU, 1), (P2, GPU, 2), (P3, GPU, 1)]);
 	let order = order_of(task(rounds, 4), 3);
 	assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
 	order
 }
 
-fn commitment(steps: u32) -> Commitment {
+pub(crate) fn commitment(steps: u32) -> Commitment {
 	Commitment {
 		update_hash: H256::repeat_byte(steps as u8),
 		checkpoint_root: H256::repeat_byte(0x40 + steps as u8),
@@ -58,7 +58,7 @@ fn commitment(steps: u32) -> Commitment {
 	}
 }
 
-fn commit(order: OrderId, round: RoundIndex, who: AccountId, steps: u32) -> DispatchResult {
+pub(crate) fn commit(order: OrderId, round: RoundIndex, who: AccountId, steps: u32) -> DispatchResult {
 	Pol::submit_commitment(RuntimeOrigin::signed(who), order, round, commitment(steps))
 }
 
@@ -70,7 +70,7 @@ fn rejection(segment: u32) -> Verdict {
 	})
 }
 
-fn result(verdicts: Vec<(Position, Verdict)>) -> RoundResultOf<Test> {
+pub(crate) fn result(verdicts: Vec<(Position, Verdict)>) -> RoundResultOf<Test> {
 	RoundResult {
 		verdicts: verdicts.try_into().unwrap(),
 		new_weights: H256::repeat_byte(0xaa),
@@ -87,7 +87,7 @@ fn submit(order: OrderId, round: RoundIndex, verdicts: Vec<(Position, Verdict)>)
 		.map_err(|e| e.error)
 }
 
-fn round_of(order: OrderId) -> RoundInfo<BlockNumber> {
+pub(crate) fn round_of(order: OrderId) -> RoundInfo<BlockNumber> {
 	Runs::<Test>::get(order).unwrap().round
 }
 
@@ -96,7 +96,7 @@ fn past_commit_deadline(order: OrderId) {
 	run_to_block(round_of(order).commit_deadline + 1);
 }
 
-type DispatchResult = Result<(), DispatchError>;
+pub(crate) type DispatchResult = Result<(), DispatchError>;
 
 // ---------------------------------------------------------------------------------------------
 // start_order
