@@ -350,6 +350,8 @@ parameter_types! {
 }
 
 impl pallet_pot_pol::Config for Runtime {
+	/// The offchain worker signs with the validator account's `potv` (sr25519) key.
+	type AuthorityId = pallet_pot_pol::crypto::AuthorityId;
 	type Balance = Balance;
 	type Settlement = Market;
 	type Clusters = Staking;

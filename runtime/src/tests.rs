@@ -512,3 +512,142 @@ fn ten_thousand_commitments_fit_in_a_commit_window() {
 	println!("submit_commitment {commitment:?}: {per_block} per block, {} per commit window", per_block * window);
 	assert!(per_block * window >= 10_000, "{per_block} per block × {window} blocks");
 }
+
+/// The PoL offchain worker of a validator node, with the validator's `potv` key in the keystore:
+/// it starts the order the market matched to it, then fetches the round result from its verifier
+/// (the URL set in offchain storage) and submits it; both transactions are signed by the
+/// validator's account and valid for the pool.
+#[test]
+fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() {
+	use crate::{Pol, RuntimeCall, RuntimeOrigin, UncheckedExtrinsic, MILLI_UNIT, UNIT};
+	use codec::{Decode, Encode};
+	use pallet_pot_pol::{Commitment, EvalMetrics, RoundResult, Verdict};
+	use polkadot_sdk::{
+		frame_support::{
+			assert_ok,
+			storage::{with_transaction, TransactionOutcome},
+			traits::Hooks,
+			BoundedVec,
+		},
+		sp_core::{
+			offchain::{
+				testing::{PendingRequest, TestOffchainExt, TestTransactionPoolExt},
+				OffchainDbExt, OffchainWorkerExt, StorageKind, TransactionPoolExt,
+			},
+			H256,
+		},
+		sp_io,
+		sp_runtime::{
+			generic::Preamble, traits::Dispatchable, DispatchError, FixedU64, MultiAddress, Perbill,
+		},
+	};
+	use pot_primitives::{fixtures::sample_task, HardwareClass, OrderConditionsInput, OrderId, WorkUnits};
+	use Sr25519Keyring::*;
+
+	let keystore = MemoryKeystore::new();
+	keystore.sr25519_generate_new(pallet_pot_pol::KEY_TYPE, Some("//Alice")).unwrap();
+	let (offchain, offchain_state) = TestOffchainExt::new();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	let mut ext = externalities_for_preset(DEV_RUNTIME_PRESET);
+	ext.register_extension(KeystoreExt::new(keystore));
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(OffchainDbExt::new(offchain));
+	ext.register_extension(TransactionPoolExt::new(pool));
+
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+		// Like the node: the worker's state changes are thrown away.
+		let ocw = || {
+			let n = System::block_number();
+			let _ = with_transaction(|| {
+				<Pol as Hooks<crate::BlockNumber>>::offchain_worker(n);
+				TransactionOutcome::Rollback(Ok::<(), DispatchError>(()))
+			});
+		};
+		let pooled = |i: usize| {
+			let xt = pool_state.read().transactions[i].clone();
+			UncheckedExtrinsic::decode(&mut &xt[..]).unwrap()
+		};
+		let assert_from_alice = |xt: &UncheckedExtrinsic| {
+			assert!(matches!(
+				&xt.preamble,
+				Preamble::Signed(MultiAddress::Id(who), ..) if *who == Alice.to_account_id()
+			));
+			let n = System::block_number();
+			let parent = System::block_hash(n - 1);
+			let validity = Executive::validate_transaction(TransactionSource::Local, xt.clone(), parent);
+			assert!(validity.is_ok(), "rejected: {validity:?}");
+			System::set_block_number(n);
+		};
+
+		let gpu = HardwareClass(0);
+		for provider in [Eve, Ferdie] {
+			assert_ok!(crate::Staking::bond(signed(provider), 1_000 * UNIT));
+			assert_ok!(crate::Staking::join_cluster(signed(provider), Alice.to_account_id(), gpu, WorkUnits(100)));
+		}
+		assert_ok!(crate::Market::place_ask(signed(Alice), MILLI_UNIT, WorkUnits(1_000), vec![gpu], vec![]));
+		let conditions = OrderConditionsInput {
+			max_price_per_unit: 2 * MILLI_UNIT,
+			deadline: 1_000,
+			min_providers: 2,
+			max_providers: 2,
+			hardware_class: gpu,
+			regions: vec![],
+		};
+		assert_ok!(crate::Market::create_order(signed(Bob), sample_task(1, 5), conditions, UNIT, vec![]));
+		let order = OrderId(0);
+
+		// 1. The matched order is started.
+		ocw();
+		assert_eq!(pool_state.read().transactions.len(), 1);
+		let start = pooled(0);
+		assert_eq!(start.function, RuntimeCall::Pol(pallet_pot_pol::Call::start_order { order }));
+		assert_from_alice(&start);
+		assert_ok!(start.function.dispatch(signed(Alice)));
+
+		// 2. Both providers commit in block 1, closing the window; in block 2 the result is due.
+		let checkpoints = pot_pol_core::schedule::checkpoint_count(5, 1).unwrap();
+		for (i, provider) in [Eve, Ferdie].into_iter().enumerate() {
+			let commitment = Commitment {
+				update_hash: H256::repeat_byte(i as u8 + 1),
+				checkpoint_root: H256::repeat_byte(i as u8 + 10),
+				checkpoint_count: checkpoints,
+				steps_done: 5,
+				loss_before: FixedU64::from_rational(23, 10),
+				loss_after: FixedU64::from_rational(9, 10),
+			};
+			assert_ok!(Pol::submit_commitment(signed(provider), order, 0, commitment));
+		}
+		assert_eq!(pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.commit_deadline, 1);
+		System::set_block_number(2);
+		let verdicts: BoundedVec<_, _> = vec![(0, Verdict::Accepted), (1, Verdict::Accepted)].try_into().unwrap();
+		let result = RoundResult {
+			verdicts,
+			new_weights: H256::repeat_byte(0xA0),
+			eval: EvalMetrics { loss: FixedU64::from_rational(8, 10), accuracy: Perbill::from_percent(90) },
+		};
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			pallet_pot_pol::offchain::VERIFIER_URL_KEY,
+			b"http://127.0.0.1:8600",
+		);
+		offchain_state.write().expect_request(PendingRequest {
+			method: "POST".into(),
+			uri: "http://127.0.0.1:8600/v1/rounds/0/0/result".into(),
+			response: Some(result.encode()),
+			sent: true,
+			..Default::default()
+		});
+		ocw();
+		assert_eq!(pool_state.read().transactions.len(), 2);
+		let submit = pooled(1);
+		assert_eq!(
+			submit.function,
+			RuntimeCall::Pol(pallet_pot_pol::Call::submit_round_result { order, round: 0, result })
+		);
+		assert_from_alice(&submit);
+		assert_ok!(submit.function.dispatch(signed(Alice)));
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_none(), "the one-round run completed");
+	});
+}

@@ -2,8 +2,8 @@
 //!
 //! Steps 3–5 and 7 of the PoT protocol (`shared/PROTOCOL.md`) on chain: a matched order is
 //! trained in rounds by the providers of its validator's cluster; each provider commits to its
-//! work, the validator re-executes sampled checkpoint segments off chain and submits the round's
-//! result; verified work is paid through the market, invalid work is reported to staking, and a
+//! work, the validator re-executes sampled checkpoint segments off chain and its node's offchain
+//! worker submits the round's result; verified work is paid through the market, invalid work is reported to staking, and a
 //! validator that misses a round's deadline fails the order and is reported itself.
 //!
 //! The pallet meets the market only through [`pot_primitives::OrderSettlement`] and staking only
@@ -38,6 +38,23 @@
 //! ([`Event::CommitWindowClosed`]), the verification seed is the hash of block `b` and the
 //! result is accepted from block `b + 1` on. The result deadline `d` does not move, so the
 //! validator gains the time the providers saved.
+//!
+//! ## Offchain worker
+//! A validator node runs the validator's side of step 5 in the `offchain_worker` hook: for each
+//! key of type [`KEY_TYPE`] (`potv`, sr25519, the validator account's own key, inserted with
+//! `pot-node key insert --key-type potv --scheme sr25519 --suri <secret>`) it
+//! - submits a signed [`start_order`](Pallet::start_order) for each order the market matched to
+//!   the account ([`pot_primitives::OrderSettlement::orders_assigned_to`]) that is not started;
+//! - once a run's commit deadline has passed (and until its result deadline), posts to the
+//!   verifier service at `{verifier}/v1/rounds/{order}/{round}/result` and submits a signed
+//!   [`submit_round_result`](Pallet::submit_round_result) with the SCALE-encoded
+//!   [`RoundResultOf`] of a `200` answer (`202`: still computing, asked again next block).
+//!
+//! `{verifier}` is the URL under [`offchain::VERIFIER_URL_KEY`] (`pot::verifier-url`) in the
+//! node's persistent offchain storage, else the validator's registered endpoint
+//! ([`pot_primitives::ClusterInspect::endpoint_of`]). A lock in offchain storage keeps the same
+//! transaction from being sent again for [`offchain::LOCK_BLOCKS`] blocks. Failures are logged
+//! (target `runtime::pot-pol::ocw`) and retried in a later block; the worker never panics.
 //!
 //! ## Deadlines
 //! Runs are indexed by the block after their result deadline ([`ResultDeadlines`]). In that
