@@ -389,7 +389,7 @@ pub mod pallet {
 
 		/// The validator's offchain worker: for each local `potv` key, starts the orders
 		/// matched to its account and submits the round results its verifier service computed
-		/// (see the [`offchain`](crate::offchain) module).
+		/// (see the [`offchain`] module).
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::offchain_work(now);
 		}
