@@ -19,4 +19,9 @@ pub mod task;
 pub mod train;
 pub mod verify;
 
+// `pot-trainer serve`: the validator's artifact store and round verifier service.
+pub mod round_verifier;
+pub mod serve;
+pub mod store;
+
 pub use error::{Error, Result};
