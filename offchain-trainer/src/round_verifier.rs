@@ -465,7 +465,8 @@ fn check_provider(
 fn rejection(store: &Store, report: &Report) -> Result<VerdictOut, JobError> {
 	let json = serde_json::to_vec(report).map_err(|e| JobError::Failed(format!("report: {e}")))?;
 	let evidence = store_evidence(store, &json)?;
-	let (segment, distance) = match report.segments.iter().find(|s| !s.accepted) {
+	let first_failing = report.segments.iter().filter(|s| !s.accepted).min_by_key(|s| s.index);
+	let (segment, distance) = match first_failing {
 		Some(s) => (s.index, fixed9(s.l2)),
 		None => (0, u64::MAX),
 	};
