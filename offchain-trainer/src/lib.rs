@@ -20,6 +20,7 @@ pub mod train;
 pub mod verify;
 
 // `pot-trainer serve`: the validator's artifact store and round verifier service.
+pub mod artifact_client;
 pub mod round_verifier;
 pub mod serve;
 pub mod store;

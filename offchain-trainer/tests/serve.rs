@@ -691,3 +691,50 @@ async fn the_endpoint_maps_chain_states_and_reports_a_failed_job_once() {
 	assert_eq!(post_result(&service, ORDER, ROUND).await.0, StatusCode::ACCEPTED, "retried");
 	assert!(r.store.result(ORDER, ROUND).unwrap().is_none());
 }
+
+// ---------------------------------------------------------------- over a real socket
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_artifact_client_talks_to_a_listening_service() {
+	use pot_trainer::artifact_client::{ArtifactClient, ClientError, Uploaded};
+	let store = tempfile::tempdir().unwrap();
+	let source = Arc::new(FakeChain(Mutex::new(Err(JobError::NotYet("open".into())))));
+	let service = app(store.path(), 1 << 20, source.clone());
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	tokio::spawn(async move { axum::serve(listener, service).await });
+
+	let client = ArtifactClient::new(&format!("http://{addr}/")).unwrap();
+	assert!(ArtifactClient::new("https://example.org").is_err());
+	let model = model_bytes();
+	let hash = spec().hash();
+	assert_eq!(
+		client.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
+		Uploaded::Created
+	);
+	assert_eq!(
+		client.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
+		Uploaded::AlreadyStored
+	);
+	assert_eq!(client.download(Kind::Model, &hash).await.unwrap(), Some(model.clone()));
+	assert_eq!(client.download(Kind::Model, &[1; 32]).await.unwrap(), None);
+	let initial = initial_params();
+	let w = weights_hash(&initial).unwrap();
+	assert_eq!(
+		client.upload(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await.unwrap(),
+		Uploaded::Created
+	);
+	match client.upload(Kind::Model, &[1; 32], model, None).await {
+		Err(ClientError::Refused { status: 400, reason, .. }) => {
+			assert!(reason.contains("not to its address"), "{reason}")
+		}
+		other => panic!("{other:?}"),
+	}
+	match client.round_result(1, 0).await {
+		Err(ClientError::Refused { status: 409, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+	// A tampered download is caught by the client (written behind the service's back).
+	std::fs::write(store.path().join("model").join(hex::encode(hash)), b"{}").unwrap();
+	assert!(matches!(client.download(Kind::Model, &hash).await, Err(ClientError::Mismatch { .. })));
+}
