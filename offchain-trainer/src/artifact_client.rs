@@ -1,6 +1,7 @@
 //! A client of `pot-trainer serve` (a validator's artifact endpoint), for providers, consumers
 //! and tests: upload and download artifacts, poll a round's result.
 //!
+//! [`ArtifactClient::with_signer`] signs requests for services started with `--allow`.
 //! `http://` endpoints only (the service is localhost-bound; put TLS in a proxy). The endpoint
 //! is the URL a validator registered (`http://host:port` with an optional path prefix);
 //! artifact URLs are `{endpoint}/v1/artifacts/{kind}/{hash}`. Downloads of `model` and
@@ -8,13 +9,18 @@
 //! libtorch or the manifest, so check them with [`crate::serve::check_artifact`] (or load them
 //! with the task's model) before use.
 
-use crate::{serve::check_artifact, store::Kind};
+use crate::{
+	serve::check_artifact,
+	serve_auth::{now_secs, sign_headers},
+	store::Kind,
+};
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::{
 	client::legacy::{connect::HttpConnector, Client},
 	rt::TokioExecutor,
 };
+use pot_client::subxt_signer::sr25519::Keypair;
 use pot_pol_core::Hash;
 
 /// What can go wrong talking to an artifact endpoint.
@@ -74,6 +80,7 @@ pub enum RoundPoll {
 pub struct ArtifactClient {
 	base: String,
 	http: Client<HttpConnector, Full<Bytes>>,
+	signer: Option<Keypair>,
 }
 
 impl ArtifactClient {
@@ -84,7 +91,14 @@ impl ArtifactClient {
 			return Err(ClientError::Endpoint(base, "only http:// endpoints are supported".into()));
 		}
 		let http = Client::builder(TokioExecutor::new()).build_http();
-		Ok(Self { base, http })
+		Ok(Self { base, http, signer: None })
+	}
+
+	/// Signs every artifact request with `key` (for services started with `--allow`). The path
+	/// is signed as this client sends it: a proxy in front of the service must not rewrite it.
+	pub fn with_signer(mut self, key: Keypair) -> Self {
+		self.signer = Some(key);
+		self
 	}
 
 	/// The URL of an artifact.
@@ -99,9 +113,16 @@ impl ArtifactClient {
 		body: Vec<u8>,
 	) -> Result<(u16, Vec<u8>), ClientError> {
 		let transport = |reason: String| ClientError::Transport { url: url.to_owned(), reason };
-		let request = axum::http::Request::builder()
-			.method(method)
-			.uri(url)
+		let uri: axum::http::Uri = url.parse().map_err(|e| transport(format!("{e}")))?;
+		let mut builder = axum::http::Request::builder().method(method.clone());
+		if let Some(key) = &self.signer {
+			let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+			for (name, value) in sign_headers(key, method.as_str(), path, &body, now_secs()) {
+				builder = builder.header(name, value);
+			}
+		}
+		let request = builder
+			.uri(uri)
 			.body(Full::new(Bytes::from(body)))
 			.map_err(|e| transport(e.to_string()))?;
 		let response = self.http.request(request).await.map_err(|e| transport(e.to_string()))?;

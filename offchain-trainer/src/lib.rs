@@ -23,6 +23,7 @@ pub mod verify;
 pub mod artifact_client;
 pub mod round_verifier;
 pub mod serve;
+pub mod serve_auth;
 pub mod store;
 
 pub use error::{Error, Result};

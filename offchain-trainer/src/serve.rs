@@ -8,7 +8,9 @@
 //! | `GET /v1/rounds/{order}/{round}/result` | 200 SCALE `RoundResult` once computed, 404 otherwise (never starts a job) |
 //! | `GET /v1/health` | 200 `ok` |
 //!
-//! Hashes are 64 lowercase hex digits without `0x`. Kinds and the check of a `PUT` body against
+//! With `--allow ss58,...` every artifact request must be signed by a listed account
+//! ([`crate::serve_auth`]: 401 unsigned or bad signature, 403 not listed); the round and health
+//! endpoints stay unsigned. Hashes are 64 lowercase hex digits without `0x`. Kinds and the check of a `PUT` body against
 //! its address ([`check_artifact`]):
 //! - `model`: JSON of [`ModelSpec`]; address = [`ModelSpec::hash`] (`TaskSpec.model`); it must build.
 //! - `weights`: safetensors as [`save_weights`](crate::checkpoint::save_weights) writes them;
@@ -27,6 +29,7 @@ use crate::{
 	model::{ModelSpec, Params},
 	proof::Manifest,
 	round_verifier::{verify_round, ChainSource, JobError, RoundSource, VerifyConfig},
+	serve_auth::{require_signature, AllowList, AuthState},
 	store::{parse_hash, Kind, Put, Store},
 };
 use axum::{
@@ -67,6 +70,10 @@ pub struct ServeArgs {
 	/// Largest allowed chance (ppm) of missing one forged segment (as for `verify`).
 	#[arg(long, default_value_t = pot_pol_core::select::DEFAULT_MAX_MISS_PPM)]
 	pub max_miss_ppm: u32,
+	/// Accept artifact requests only when signed by one of these accounts (comma-separated
+	/// SS58 addresses; see `serve_auth`). Without it the artifact API is open.
+	#[arg(long)]
+	pub allow: Option<String>,
 }
 
 /// A verification job.
@@ -87,7 +94,7 @@ struct Inner {
 
 /// The service's shared state.
 #[derive(Clone)]
-pub struct ServeState(Arc<Inner>);
+pub struct ServeState(Arc<Inner>, Option<AllowList>);
 
 impl ServeState {
 	/// A service over the store in `dir`, reading rounds from `source`.
@@ -97,13 +104,21 @@ impl ServeState {
 		max_miss_ppm: u32,
 		source: Arc<dyn RoundSource>,
 	) -> Result<Self> {
-		Ok(Self(Arc::new(Inner {
-			store: Store::open(dir)?,
-			max_artifact_bytes,
-			verify: VerifyConfig { max_artifact_bytes, max_miss_ppm },
-			source,
-			jobs: Mutex::new(HashMap::new()),
-		})))
+		Ok(Self(
+			Arc::new(Inner {
+				store: Store::open(dir)?,
+				max_artifact_bytes,
+				verify: VerifyConfig { max_artifact_bytes, max_miss_ppm },
+				source,
+				jobs: Mutex::new(HashMap::new()),
+			}),
+			None,
+		))
+	}
+
+	/// Requires signed artifact requests from `allow` (`serve_auth`).
+	pub fn with_allow(self, allow: AllowList) -> Self {
+		Self(self.0, Some(allow))
 	}
 
 	/// The store.
@@ -121,8 +136,17 @@ pub fn router(state: ServeState) -> Router {
 	// The extractor's limit, one byte above ours, so that we answer 413 ourselves for
 	// anything above the limit and axum answers 413 for bodies far above it.
 	let limit = usize::try_from(state.0.max_artifact_bytes.saturating_add(1)).unwrap_or(usize::MAX);
+	let artifacts =
+		Router::new().route("/v1/artifacts/{kind}/{hash}", get(get_artifact).put(put_artifact));
+	let artifacts = match &state.1 {
+		Some(allow) => artifacts.layer(axum::middleware::from_fn_with_state(
+			AuthState { allow: allow.clone(), max_body: limit },
+			require_signature,
+		)),
+		None => artifacts,
+	};
 	Router::new()
-		.route("/v1/artifacts/{kind}/{hash}", get(get_artifact).put(put_artifact))
+		.merge(artifacts)
 		.route("/v1/rounds/{order}/{round}/result", get(get_result).post(post_result))
 		.route("/v1/health", get(|| async { "ok" }))
 		.layer(DefaultBodyLimit::max(limit))
@@ -134,13 +158,18 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
 	let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 	runtime.block_on(async move {
 		let source = Arc::new(ChainSource::new(&args.node));
-		let state =
+		let mut state =
 			ServeState::new(&args.store, args.max_artifact_bytes, args.max_miss_ppm, source)?;
+		if let Some(list) = &args.allow {
+			let allow = AllowList::parse(list).map_err(|e| anyhow::anyhow!("--allow: {e}"))?;
+			state = state.with_allow(allow);
+		}
 		let listener = tokio::net::TcpListener::bind(args.listen).await?;
 		tracing::info!(
 			listen = %listener.local_addr()?,
 			node = %args.node,
 			store = %args.store.display(),
+			signed = state.1.is_some(),
 			"serving artifacts and round verification"
 		);
 		axum::serve(listener, router(state)).await?;

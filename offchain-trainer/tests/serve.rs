@@ -738,3 +738,48 @@ async fn the_artifact_client_talks_to_a_listening_service() {
 	std::fs::write(store.path().join("model").join(hex::encode(hash)), b"{}").unwrap();
 	assert!(matches!(client.download(Kind::Model, &hash).await, Err(ClientError::Mismatch { .. })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_allow_list_artifact_requests_must_be_signed_by_a_listed_account() {
+	use pot_client::subxt_signer::sr25519::dev;
+	use pot_trainer::{
+		artifact_client::{ArtifactClient, ClientError, Uploaded},
+		serve_auth::AllowList,
+	};
+	let store = tempfile::tempdir().unwrap();
+	let source = Arc::new(FakeChain(Mutex::new(Err(JobError::NotYet("open".into())))));
+	let state = ServeState::new(store.path(), 1 << 20, 10_000, source)
+		.unwrap()
+		.with_allow(AllowList::of([dev::alice().public_key().0]));
+	let service = router(state);
+	let model = model_bytes();
+	let hash = spec().hash();
+	let addr_hex = hex::encode(hash);
+	// Unsigned: refused; the round endpoint stays open for the node.
+	assert_eq!(put(&service, "model", &addr_hex, model.clone()).await.0, StatusCode::UNAUTHORIZED);
+	assert_eq!(get(&service, "model", &addr_hex).await.0, StatusCode::UNAUTHORIZED);
+	assert_eq!(post_result(&service, 1, 0).await.0, StatusCode::CONFLICT);
+
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let endpoint = format!("http://{}", listener.local_addr().unwrap());
+	tokio::spawn(async move { axum::serve(listener, service).await });
+	let alice = ArtifactClient::new(&endpoint).unwrap().with_signer(dev::alice());
+	let bob = ArtifactClient::new(&endpoint).unwrap().with_signer(dev::bob());
+	assert_eq!(
+		alice.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
+		Uploaded::Created
+	);
+	assert_eq!(alice.download(Kind::Model, &hash).await.unwrap(), Some(model.clone()));
+	let initial = initial_params();
+	let w = weights_hash(&initial).unwrap();
+	let uploaded = alice.upload(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await;
+	assert_eq!(uploaded.unwrap(), Uploaded::Created, "signed path includes the query");
+	match bob.download(Kind::Model, &hash).await {
+		Err(ClientError::Refused { status: 403, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+	match bob.upload(Kind::Model, &hash, model, None).await {
+		Err(ClientError::Refused { status: 403, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+}
