@@ -11,9 +11,34 @@
 //! call and wait for it to be finalized (returning its events or the dispatch error), and read
 //! storage at the best block.
 
+// `ClientError` carries subxt's error (large) by value; returned once per RPC, not in hot loops.
+#![allow(clippy::result_large_err)]
+
 #[subxt::subxt(
 	runtime_metadata_path = "../metadata/pot.scale",
-	derive_for_all_types = "Clone, PartialEq, Eq, Debug"
+	derive_for_all_types = "Clone, PartialEq, Eq, Debug",
+	// The round result is built off chain (`pot-trainer serve`) and handed to the validator's
+	// node as SCALE bytes: these types encode exactly like the runtime's.
+	derive_for_type(
+		path = "pallet_pot_pol::types::RoundResult",
+		derive = "::codec::Encode, ::codec::Decode",
+		recursive
+	),
+	derive_for_type(
+		path = "pallet_pot_pol::types::Verdict",
+		derive = "::codec::Encode, ::codec::Decode",
+		recursive
+	),
+	derive_for_type(
+		path = "pallet_pot_pol::types::EvalMetrics",
+		derive = "::codec::Encode, ::codec::Decode",
+		recursive
+	),
+	derive_for_type(
+		path = "bounded_collections::bounded_vec::BoundedVec",
+		derive = "::codec::Encode, ::codec::Decode",
+		recursive
+	)
 )]
 pub mod api {}
 

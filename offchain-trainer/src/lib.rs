@@ -19,4 +19,11 @@ pub mod task;
 pub mod train;
 pub mod verify;
 
+// `pot-trainer serve`: the validator's artifact store and round verifier service.
+pub mod artifact_client;
+pub mod round_verifier;
+pub mod serve;
+pub mod serve_auth;
+pub mod store;
+
 pub use error::{Error, Result};

@@ -201,6 +201,8 @@ enum Command {
 		#[arg(long)]
 		weights: PathBuf,
 	},
+	/// Serve the validator's artifact store and round verification over HTTP (see README).
+	Serve(pot_trainer::serve::ServeArgs),
 }
 
 fn hash_arg(s: &str) -> anyhow::Result<[u8; 32]> {
@@ -383,6 +385,7 @@ fn main() -> anyhow::Result<()> {
 			let (loss, accuracy) = evaluate(model.as_ref(), &params, &held_out)?;
 			println!("held-out loss {loss:.4} accuracy {:.2}%", accuracy * 100.0);
 		}
+		Command::Serve(args) => pot_trainer::serve::main(args)?,
 	}
 	Ok(())
 }

@@ -1,0 +1,757 @@
+//! The validator's round verification job (PROTOCOL.md step 5), behind
+//! `POST /v1/rounds/{order}/{round}/result` of `pot-trainer serve`.
+//!
+//! Two halves:
+//! - [`verify_round`]: the whole job, given plain inputs ([`RoundInputs`]: the order's task,
+//!   the round, the commitments, the verification seed) and the [`Store`] holding the artifacts.
+//!   No chain: tests drive it directly. Blocking (libtorch); run it on a blocking thread.
+//! - [`ChainSource`]: reads those inputs from a node through `pot-client` (`Pol.Runs`,
+//!   `Pol.Commitments`, `Market.Orders`, `System.BlockHash`) at the best block. Kept thin.
+//!
+//! Per commitment (ascending position): the proof bundle stored under the commitment's
+//! `checkpoint_root` is unpacked; a missing or malformed bundle, or a manifest that disagrees
+//! with the commitment (steps, checkpoint count, final weights = `update_hash`, initial weights
+//! = the round's weights, order, round, position) is rejected at segment 0 with the largest
+//! distance and evidence = BLAKE2b-256 of a short reason (stored as a `report` artifact).
+//! Otherwise [`verify_with`] re-executes it with the verification seed; a failed report is
+//! rejected at its first failing segment (distance = that segment's l2, or the largest distance
+//! when no segment was re-executed) with evidence = BLAKE2b-256 of the JSON report, stored as a
+//! `report` artifact. The accepted updates (round weights − last checkpoint's weights) are
+//! combined with the order's rule and applied with server learning rate 1 ([`aggregate`]); with
+//! none accepted the round's weights carry over. The new weights are stored as a `weights`
+//! artifact and evaluated on the digits held-out split.
+//!
+//! The verification seed is the pallet's (`Pallet::verification_seed`):
+//! `blake2_256(SCALE(("pot/pol/verification-seed/v1", block_hash(commit_deadline))))`, so the
+//! verifier selects the same segments that challengers derive from the `RoundVerified` event.
+
+use crate::{
+	aggregate::{self, Rule},
+	bundle,
+	checkpoint::{load_weights, save_weights, weights_hash, Checkpoint},
+	data::{self, Dataset},
+	error::Error,
+	model::{Model, ModelSpec, Params},
+	optim::{OptimizerConfig, OptimizerKind},
+	proof::{entry_path, Manifest},
+	store::{Kind, Store},
+	task::{HexHash, RoundContext, Tolerance, TrainTask},
+	train::evaluate,
+	verify::{verify_with, Report},
+};
+use pot_client::{
+	api::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			pallet_pot_pol::types as chain,
+			pot_primitives::{ids::OrderId, task as chain_task},
+			sp_arithmetic::{fixed_point::FixedU64, per_things::Perbill},
+		},
+	},
+	subxt::{self, ext::codec::Encode, utils::H256},
+	Chain,
+};
+use pot_pol_core::{blake2_256, Hash};
+use std::{future::Future, path::PathBuf, pin::Pin, sync::Mutex};
+
+/// Domain of the pallet's verification seed.
+pub const VERIFICATION_SEED_DOMAIN: &[u8] = b"pot/pol/verification-seed/v1";
+
+/// Why a round cannot be verified (yet); each maps to one HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+	/// No such run, or the round is not the run's current round (404).
+	#[error("{0}")]
+	NotFound(String),
+	/// The commit window is still open (409).
+	#[error("{0}")]
+	NotYet(String),
+	/// Something the validator itself needs is missing: the node, the model, the round's
+	/// weights (503; retrying may help).
+	#[error("{0}")]
+	Unavailable(String),
+	/// The job failed (500): unsupported task, unknown dataset, internal error.
+	#[error("{0}")]
+	Failed(String),
+}
+
+impl From<Error> for JobError {
+	fn from(e: Error) -> Self {
+		JobError::Failed(e.to_string())
+	}
+}
+
+/// The on-chain tolerance class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToleranceClass {
+	/// Bitwise exact (the only one supported).
+	BitwiseExact,
+	/// A measured class (not supported yet).
+	Measured(u8),
+}
+
+/// The on-chain aggregation rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregationRule {
+	/// Coordinate-wise mean.
+	Mean,
+	/// Coordinate-wise median.
+	CoordinateMedian,
+	/// Trimmed mean, percent dropped at each end.
+	TrimmedMean(u8),
+}
+
+impl AggregationRule {
+	/// The trainer's rule.
+	pub fn rule(self) -> Rule {
+		match self {
+			AggregationRule::Mean => Rule::Mean,
+			AggregationRule::CoordinateMedian => Rule::CoordinateMedian,
+			AggregationRule::TrimmedMean(trim_per_side) => Rule::TrimmedMean { trim_per_side },
+		}
+	}
+}
+
+/// The order's `TaskSpec`, in plain types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskParams {
+	/// Model spec hash (`ModelSpec::hash`).
+	pub model: Hash,
+	/// θ_0.
+	pub initial_weights: Hash,
+	/// Dataset hash.
+	pub dataset: Hash,
+	/// Samples of the dataset.
+	pub samples: u64,
+	/// Optimizer.
+	pub optimizer: OptimizerKind,
+	/// Learning rate, 9-decimal fixed point (`FixedU64`'s inner value).
+	pub learning_rate: u64,
+	/// Samples per step.
+	pub batch_size: u32,
+	/// Steps per round (H).
+	pub local_steps: u32,
+	/// Checkpoint interval (k).
+	pub checkpoint_interval: u32,
+	/// Segments re-executed (Q).
+	pub verification_samples: u32,
+	/// Tolerance class.
+	pub tolerance: ToleranceClass,
+	/// Aggregation rule.
+	pub aggregation: AggregationRule,
+}
+
+/// A provider's commitment, in plain types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitmentInfo {
+	/// Hash of the provider's final weights.
+	pub update_hash: Hash,
+	/// Merkle root of the checkpoint hashes (the proof's address).
+	pub checkpoint_root: Hash,
+	/// Checkpoints under the root.
+	pub checkpoint_count: u32,
+	/// Steps done.
+	pub steps_done: u32,
+}
+
+/// Everything the job needs from the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundInputs {
+	/// Order id.
+	pub order: u64,
+	/// Round.
+	pub round: u32,
+	/// The round's seed (data assignment and order).
+	pub round_seed: Hash,
+	/// The round's starting weights θ_r.
+	pub round_weights: Hash,
+	/// Capacities of every participant, by position.
+	pub capacities: Vec<u64>,
+	/// The commitments of the round: (position, commitment), any order.
+	pub commitments: Vec<(u32, CommitmentInfo)>,
+	/// The verification seed (selects the re-executed segments).
+	pub verification_seed: Hash,
+	/// The order's task.
+	pub task: TaskParams,
+}
+
+/// A verdict in plain types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerdictOut {
+	/// Accepted.
+	Accepted,
+	/// Rejected at `segment`, with `distance` (9-decimal fixed point) and `evidence`.
+	Rejected {
+		/// Failing segment.
+		segment: u32,
+		/// `FixedU64` inner value of the distance.
+		distance: u64,
+		/// Hash of the stored report (or reason).
+		evidence: Hash,
+	},
+}
+
+/// What the job produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundOutcome {
+	/// One verdict per commitment, ascending position.
+	pub verdicts: Vec<(u32, VerdictOut)>,
+	/// Hash of θ_{r+1} (stored as a `weights` artifact).
+	pub new_weights: Hash,
+	/// Held-out loss, `FixedU64` inner value.
+	pub loss: u64,
+	/// Held-out accuracy, parts per billion (`Perbill`).
+	pub accuracy: u32,
+}
+
+/// Settings of the job.
+#[derive(Clone, Copy, Debug)]
+pub struct VerifyConfig {
+	/// Largest bundle unpacked.
+	pub max_artifact_bytes: u64,
+	/// [`verify_with`]'s `max_miss_ppm`.
+	pub max_miss_ppm: u32,
+}
+
+impl Default for VerifyConfig {
+	fn default() -> Self {
+		Self {
+			max_artifact_bytes: 64 << 20,
+			max_miss_ppm: pot_pol_core::select::DEFAULT_MAX_MISS_PPM,
+		}
+	}
+}
+
+/// A value as a 9-decimal fixed-point integer, saturating (NaN and +∞ → max, negative → 0).
+pub fn fixed9(x: f64) -> u64 {
+	if x.is_nan() {
+		return u64::MAX;
+	}
+	// `as` saturates.
+	(x * 1e9).round() as u64
+}
+
+/// A share in [0, 1] as parts per billion (clamped; NaN → 0).
+pub fn perbill(x: f64) -> u32 {
+	if x.is_nan() {
+		return 0;
+	}
+	(x * 1e9).round().clamp(0.0, 1e9) as u32
+}
+
+/// The pallet's verification seed from the hash of the commit deadline's block.
+pub fn verification_seed(commit_deadline_block_hash: &Hash) -> Hash {
+	blake2_256(&(VERIFICATION_SEED_DOMAIN, commit_deadline_block_hash).encode())
+}
+
+/// libtorch's thread count is process-wide and [`verify_with`] changes it: one job at a time.
+static JOB_LOCK: Mutex<()> = Mutex::new(());
+
+/// Removes a directory when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+	fn drop(&mut self) {
+		let _ = std::fs::remove_dir_all(&self.0);
+	}
+}
+
+fn copy_params(p: &Params) -> Result<Params, JobError> {
+	p.iter()
+		.map(|(n, t)| Ok((n.clone(), t.f_detach()?.f_detach_copy()?.set_requires_grad(true))))
+		.collect::<Result<Params, tch::TchError>>()
+		.map_err(|e| JobError::Failed(format!("copying weights: {e}")))
+}
+
+/// The model spec stored under `hash`.
+pub fn stored_model(store: &Store, hash: &Hash) -> Result<ModelSpec, JobError> {
+	let bytes = store.get(Kind::Model, hash)?.ok_or_else(|| {
+		JobError::Unavailable(format!("model {} is not stored", hex::encode(hash)))
+	})?;
+	let spec: ModelSpec = serde_json::from_slice(&bytes)
+		.map_err(|e| JobError::Failed(format!("stored model {}: {e}", hex::encode(hash))))?;
+	if spec.hash() != *hash {
+		return Err(JobError::Failed(format!(
+			"stored model {} has another hash",
+			hex::encode(hash)
+		)));
+	}
+	Ok(spec)
+}
+
+/// The weights stored under `hash`, for `model`.
+pub fn stored_weights(store: &Store, model: &dyn Model, hash: &Hash) -> Result<Params, JobError> {
+	let path = store.path(Kind::Weights, hash);
+	if !path.is_file() {
+		return Err(JobError::Unavailable(format!("weights {} are not stored", hex::encode(hash))));
+	}
+	let params = load_weights(&path, model)?;
+	if weights_hash(&params)? != *hash {
+		return Err(JobError::Failed(format!(
+			"stored weights {} have another hash",
+			hex::encode(hash)
+		)));
+	}
+	Ok(params)
+}
+
+/// The provider-independent part of every provider's task.
+fn base_task(
+	inputs: &RoundInputs,
+	model: ModelSpec,
+	train: &Dataset,
+) -> Result<TrainTask, JobError> {
+	let t = &inputs.task;
+	let tolerance = match t.tolerance {
+		ToleranceClass::BitwiseExact => Tolerance::BitwiseExact,
+		ToleranceClass::Measured(n) => {
+			return Err(JobError::Failed(format!("unsupported tolerance class Measured({n})")))
+		}
+	};
+	if train.hash() != t.dataset {
+		return Err(JobError::Failed(format!("unknown dataset {}", hex::encode(t.dataset))));
+	}
+	let samples =
+		u32::try_from(t.samples).ok().filter(|s| *s as usize == train.len()).ok_or_else(|| {
+			JobError::Failed(format!(
+				"the task names {} samples, the dataset has {}",
+				t.samples,
+				train.len()
+			))
+		})?;
+	let task = TrainTask {
+		model_hash: HexHash(t.model),
+		model,
+		initial_weights: HexHash(inputs.round_weights),
+		dataset: HexHash(t.dataset),
+		samples,
+		optimizer: OptimizerConfig::new(t.optimizer, t.learning_rate),
+		batch_size: t.batch_size,
+		local_steps: t.local_steps,
+		checkpoint_interval: t.checkpoint_interval,
+		verification_samples: t.verification_samples,
+		tolerance,
+		round: RoundContext {
+			order: inputs.order,
+			round: inputs.round,
+			seed: HexHash(inputs.round_seed),
+			capacities: inputs.capacities.clone(),
+			provider: 0,
+		},
+	};
+	task.validate().map_err(|e| JobError::Failed(format!("the order's task: {e}")))?;
+	Ok(task)
+}
+
+/// One provider's verification.
+enum Checked {
+	Accepted(Params),
+	Rejected(VerdictOut),
+}
+
+/// Stores `bytes` as a `report` artifact and returns its address.
+fn store_evidence(store: &Store, bytes: &[u8]) -> Result<Hash, JobError> {
+	let hash = blake2_256(bytes);
+	store.put(Kind::Report, &hash, bytes)?;
+	Ok(hash)
+}
+
+fn reject_for(
+	store: &Store,
+	inputs: &RoundInputs,
+	position: u32,
+	why: &str,
+) -> Result<Checked, JobError> {
+	let reason =
+		format!("order {} round {} position {position}: {why}", inputs.order, inputs.round);
+	tracing::info!(%reason, "submission rejected");
+	let evidence = store_evidence(store, reason.as_bytes())?;
+	Ok(Checked::Rejected(VerdictOut::Rejected { segment: 0, distance: u64::MAX, evidence }))
+}
+
+fn manifest_mismatch(
+	m: &Manifest,
+	inputs: &RoundInputs,
+	position: u32,
+	c: &CommitmentInfo,
+) -> Option<String> {
+	let checks = [
+		(m.steps == u64::from(c.steps_done), "steps differ from the commitment's steps_done"),
+		(
+			m.checkpoints.len() == c.checkpoint_count as usize,
+			"checkpoint count differs from the commitment's",
+		),
+		(
+			m.final_weights.0 == c.update_hash,
+			"final weights differ from the commitment's update_hash",
+		),
+		(
+			m.initial_weights.0 == inputs.round_weights,
+			"initial weights are not the round's weights",
+		),
+		(m.merkle_root.0 == c.checkpoint_root, "Merkle root differs from the commitment's"),
+		(m.order == inputs.order, "order differs"),
+		(m.round == inputs.round, "round differs"),
+		(m.provider == position, "provider position differs"),
+	];
+	checks.iter().find(|(ok, _)| !ok).map(|(_, why)| format!("manifest inconsistent: {why}"))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_provider(
+	store: &Store,
+	config: &VerifyConfig,
+	inputs: &RoundInputs,
+	base: &TrainTask,
+	model: &dyn Model,
+	train: &Dataset,
+	round_params: &Params,
+	position: u32,
+	c: &CommitmentInfo,
+) -> Result<Checked, JobError> {
+	let Some(bytes) = store.get(Kind::Proof, &c.checkpoint_root)? else {
+		return reject_for(
+			store,
+			inputs,
+			position,
+			&format!("no proof stored under checkpoint root {}", hex::encode(c.checkpoint_root)),
+		);
+	};
+	let dir = TempDir(store.temp_path());
+	std::fs::create_dir(&dir.0).map_err(|e| Error::io(&dir.0, e))?;
+	if let Err(e) = bundle::unpack_into(&bytes, config.max_artifact_bytes, &dir.0) {
+		return reject_for(store, inputs, position, &format!("proof bundle: {e}"));
+	}
+	let manifest = match Manifest::read(&dir.0) {
+		Ok(m) => m,
+		Err(e) => return reject_for(store, inputs, position, &format!("proof manifest: {e}")),
+	};
+	if let Some(why) = manifest_mismatch(&manifest, inputs, position, c) {
+		return reject_for(store, inputs, position, &why);
+	}
+	let mut task = base.clone();
+	task.local_steps = c.steps_done;
+	task.round.provider = position;
+	if let Err(e) = task.validate() {
+		return reject_for(store, inputs, position, &format!("commitment not verifiable: {e}"));
+	}
+	let report = verify_with(
+		&task,
+		train,
+		copy_params(round_params)?,
+		&dir.0,
+		&inputs.verification_seed,
+		Some(&c.checkpoint_root),
+		config.max_miss_ppm,
+	);
+	let report = match report {
+		Ok(r) => r,
+		// The task, dataset and round weights were checked before: what is left is the proof's.
+		Err(e) => return reject_for(store, inputs, position, &format!("verifier error: {e}")),
+	};
+	if report.accepted {
+		let last = manifest
+			.checkpoints
+			.last()
+			.ok_or_else(|| JobError::Failed("accepted proof without checkpoints".into()))?;
+		let checkpoint = Checkpoint::load(&entry_path(&dir.0, last)?, model, &task.optimizer)?;
+		return Ok(Checked::Accepted(checkpoint.params));
+	}
+	Ok(Checked::Rejected(rejection(store, &report)?))
+}
+
+/// The verdict of a failed report; stores the report.
+fn rejection(store: &Store, report: &Report) -> Result<VerdictOut, JobError> {
+	let json = serde_json::to_vec(report).map_err(|e| JobError::Failed(format!("report: {e}")))?;
+	let evidence = store_evidence(store, &json)?;
+	let first_failing = report.segments.iter().filter(|s| !s.accepted).min_by_key(|s| s.index);
+	let (segment, distance) = match first_failing {
+		Some(s) => (s.index, fixed9(s.l2)),
+		None => (0, u64::MAX),
+	};
+	tracing::info!(failures = ?report.failures, segment, "submission rejected");
+	Ok(VerdictOut::Rejected { segment, distance, evidence })
+}
+
+/// Runs the verification job of one round (blocking: libtorch). Fails only for reasons that
+/// are not a provider's: the validator's missing artifacts, an unsupported task, an internal
+/// error; every provider-side problem becomes that provider's rejection.
+pub fn verify_round(
+	store: &Store,
+	inputs: &RoundInputs,
+	config: &VerifyConfig,
+) -> Result<RoundOutcome, JobError> {
+	let _one_at_a_time = JOB_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+	let spec = stored_model(store, &inputs.task.model)?;
+	let model_box = spec.build()?;
+	let model: &dyn Model = model_box.as_ref();
+	let (train, held_out) = data::digits_split()?;
+	let base = base_task(inputs, spec, &train)?;
+	let round_params = stored_weights(store, model, &inputs.round_weights)?;
+
+	let mut commitments = inputs.commitments.clone();
+	commitments.sort_by_key(|(p, _)| *p);
+	commitments.dedup_by_key(|(p, _)| *p);
+	let mut verdicts = Vec::new();
+	let mut accepted = Vec::new();
+	for (position, c) in &commitments {
+		let checked = check_provider(
+			store,
+			config,
+			inputs,
+			&base,
+			model,
+			&train,
+			&round_params,
+			*position,
+			c,
+		)?;
+		match checked {
+			Checked::Accepted(params) => {
+				tracing::info!(position, "submission accepted");
+				accepted.push(params);
+				verdicts.push((*position, VerdictOut::Accepted));
+			}
+			Checked::Rejected(v) => verdicts.push((*position, v)),
+		}
+	}
+
+	let new_params = if accepted.is_empty() {
+		copy_params(&round_params)?
+	} else {
+		let updates = accepted
+			.iter()
+			.map(|p| aggregate::update(&round_params, p))
+			.collect::<crate::Result<Vec<_>>>()?;
+		let combined = aggregate::aggregate(&inputs.task.aggregation.rule(), &updates)?;
+		aggregate::apply_update(&round_params, &combined, 1.0)?
+	};
+	let new_weights = weights_hash(&new_params)?;
+	let temp = store.temp_path();
+	save_weights(&new_params, &temp)?;
+	store.put_file(Kind::Weights, &new_weights, &temp)?;
+	let (loss, accuracy) = evaluate(model, &new_params, &held_out)?;
+	tracing::info!(
+		order = inputs.order,
+		round = inputs.round,
+		accepted = accepted.len(),
+		loss,
+		accuracy,
+		new_weights = %hex::encode(new_weights),
+		"round verified"
+	);
+	Ok(RoundOutcome { verdicts, new_weights, loss: fixed9(loss), accuracy: perbill(accuracy) })
+}
+
+/// The pallet's `RoundResult` type, as generated from the metadata.
+pub type ChainRoundResult = chain::RoundResult<BoundedVec<(u32, chain::Verdict)>>;
+
+/// The outcome as the pallet's `RoundResult` (generated types).
+pub fn to_chain(outcome: &RoundOutcome) -> ChainRoundResult {
+	let verdicts = outcome
+		.verdicts
+		.iter()
+		.map(|(p, v)| {
+			let v = match *v {
+				VerdictOut::Accepted => chain::Verdict::Accepted,
+				VerdictOut::Rejected { segment, distance, evidence } => {
+					chain::Verdict::Rejected(chain::Rejection {
+						segment,
+						distance: FixedU64(distance),
+						evidence: H256(evidence),
+					})
+				}
+			};
+			(*p, v)
+		})
+		.collect();
+	chain::RoundResult {
+		verdicts: BoundedVec(verdicts),
+		new_weights: H256(outcome.new_weights),
+		eval: chain::EvalMetrics {
+			loss: FixedU64(outcome.loss),
+			accuracy: Perbill(outcome.accuracy),
+		},
+	}
+}
+
+/// SCALE encoding of the outcome as the pallet's `RoundResult` (the 200 body).
+pub fn encode_result(outcome: &RoundOutcome) -> Vec<u8> {
+	to_chain(outcome).encode()
+}
+
+/// Decodes a 200 body.
+pub fn decode_result(mut bytes: &[u8]) -> Result<ChainRoundResult, String> {
+	use subxt::ext::codec::Decode;
+	let result = ChainRoundResult::decode(&mut bytes).map_err(|e| e.to_string())?;
+	if !bytes.is_empty() {
+		return Err(format!("{} trailing bytes", bytes.len()));
+	}
+	Ok(result)
+}
+
+/// Where the inputs of a round come from.
+pub trait RoundSource: Send + Sync {
+	/// The inputs of `(order, round)`, or why it cannot be verified now.
+	fn read(
+		&self,
+		order: u64,
+		round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>>;
+}
+
+/// Reads round inputs from a node (at its best block), connecting lazily and reconnecting
+/// after an error.
+pub struct ChainSource {
+	url: String,
+	chain: tokio::sync::Mutex<Option<Chain>>,
+}
+
+impl ChainSource {
+	/// A source for the node at `url` (`ws://…`); nothing is connected yet.
+	pub fn new(url: &str) -> Self {
+		Self { url: url.into(), chain: tokio::sync::Mutex::new(None) }
+	}
+
+	async fn read_inputs(&self, order: u64, round: u32) -> Result<RoundInputs, JobError> {
+		let mut guard = self.chain.lock().await;
+		let chain = match guard.as_ref() {
+			Some(c) => c.clone(),
+			None => {
+				let c = Chain::connect(&self.url)
+					.await
+					.map_err(|e| JobError::Unavailable(e.to_string()))?;
+				*guard = Some(c.clone());
+				c
+			}
+		};
+		drop(guard);
+		let read = read_chain(&chain, order, round).await;
+		if matches!(read, Err(JobError::Unavailable(_))) {
+			*self.chain.lock().await = None;
+		}
+		read
+	}
+}
+
+impl RoundSource for ChainSource {
+	fn read(
+		&self,
+		order: u64,
+		round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
+		Box::pin(self.read_inputs(order, round))
+	}
+}
+
+fn unavailable(e: impl std::fmt::Display) -> JobError {
+	JobError::Unavailable(format!("node: {e}"))
+}
+
+/// Reads `Pol.Runs`, `Pol.Commitments`, `Market.Orders` and `System.BlockHash` at the best block.
+async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs, JobError> {
+	let client = chain.client();
+	let best = client
+		.stream_best_blocks()
+		.await
+		.map_err(unavailable)?
+		.next()
+		.await
+		.ok_or_else(|| unavailable("no best block"))?
+		.map_err(unavailable)?;
+	let best_number = best.number();
+	let at = best.at().await.map_err(unavailable)?;
+	let storage = at.storage();
+	let run = storage
+		.try_fetch(api::storage().pol().runs(), (OrderId(order),))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no run for order {order}")))?
+		.decode()
+		.map_err(unavailable)?;
+	if run.round.index != round {
+		return Err(JobError::NotFound(format!(
+			"order {order} is in round {}, not {round}",
+			run.round.index
+		)));
+	}
+	let deadline = run.round.commit_deadline;
+	if best_number <= u64::from(deadline) {
+		return Err(JobError::NotYet(format!(
+			"the commit window of order {order} round {round} is open until block {deadline} \
+			 (best block {best_number})"
+		)));
+	}
+	let market_order = storage
+		.try_fetch(api::storage().market().orders(), (OrderId(order),))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no order {order} in the market")))?
+		.decode()
+		.map_err(unavailable)?;
+	let block_hash = storage
+		.try_fetch(api::storage().system().block_hash(), (deadline,))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| unavailable(format!("no hash of block {deadline}")))?
+		.decode()
+		.map_err(unavailable)?;
+	let mut commitments = Vec::new();
+	for position in (0u32..).take(run.participants.0.len()) {
+		let c = storage
+			.try_fetch(api::storage().pol().commitments(), (OrderId(order), position))
+			.await
+			.map_err(unavailable)?;
+		if let Some(c) = c {
+			let c = c.decode().map_err(unavailable)?;
+			commitments.push((
+				position,
+				CommitmentInfo {
+					update_hash: c.update_hash.0,
+					checkpoint_root: c.checkpoint_root.0,
+					checkpoint_count: c.checkpoint_count,
+					steps_done: c.steps_done,
+				},
+			));
+		}
+	}
+	let t = market_order.task;
+	Ok(RoundInputs {
+		order,
+		round,
+		round_seed: run.round.seed.0,
+		round_weights: run.round.weights.0,
+		capacities: run.participants.0.iter().map(|p| p.capacity.0).collect(),
+		commitments,
+		verification_seed: verification_seed(&block_hash.0),
+		task: TaskParams {
+			model: t.model.0,
+			initial_weights: t.initial_weights.0,
+			dataset: t.dataset.0,
+			samples: t.samples,
+			optimizer: match t.hyper.optimizer {
+				chain_task::OptimizerKind::Sgd => OptimizerKind::Sgd,
+				chain_task::OptimizerKind::SgdMomentum => OptimizerKind::SgdMomentum,
+				chain_task::OptimizerKind::Adam => OptimizerKind::Adam,
+				chain_task::OptimizerKind::AdamW => OptimizerKind::AdamW,
+			},
+			learning_rate: t.hyper.learning_rate.0,
+			batch_size: t.hyper.batch_size,
+			local_steps: t.hyper.local_steps,
+			checkpoint_interval: t.pol.checkpoint_interval,
+			verification_samples: t.pol.verification_samples,
+			tolerance: match t.pol.tolerance {
+				chain_task::ToleranceClass::BitwiseExact => ToleranceClass::BitwiseExact,
+				chain_task::ToleranceClass::Measured(n) => ToleranceClass::Measured(n),
+			},
+			aggregation: match t.aggregation {
+				chain_task::AggregationRule::Mean => AggregationRule::Mean,
+				chain_task::AggregationRule::CoordinateMedian => AggregationRule::CoordinateMedian,
+				chain_task::AggregationRule::TrimmedMean { trim_per_side } => {
+					AggregationRule::TrimmedMean(trim_per_side.0)
+				}
+			},
+		},
+	})
+}

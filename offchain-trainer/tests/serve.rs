@@ -1,0 +1,785 @@
+//! `pot-trainer serve`: the artifact API over HTTP (in process), the round verification job
+//! without a chain (honest, forged and missing proofs, aggregation, evaluation), the SCALE body,
+//! and the verification endpoint's 202 → 200 protocol with a stand-in for the chain.
+
+#![allow(
+	clippy::unwrap_used,
+	clippy::expect_used,
+	clippy::indexing_slicing,
+	clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use axum::{
+	body::{to_bytes, Body},
+	http::{Method, Request, StatusCode},
+	Router,
+};
+use common::{copy_params, edit_checkpoint, reseal};
+use pot_pol_core::{blake2_256, Hash};
+use pot_trainer::{
+	aggregate::{self, Rule},
+	bundle,
+	checkpoint::{load_weights, save_weights, weights_hash},
+	data::{digits_split, Dataset},
+	model::{ModelSpec, Params},
+	optim::{OptimizerConfig, OptimizerKind},
+	profile,
+	proof::{self, Manifest},
+	round_verifier::{
+		decode_result, encode_result, to_chain, verify_round, AggregationRule, CommitmentInfo,
+		JobError, RoundInputs, RoundOutcome, RoundSource, TaskParams, ToleranceClass, VerdictOut,
+		VerifyConfig,
+	},
+	serve::{router, ServeState},
+	store::{Kind, Store},
+	task::{HexHash, RoundContext, Tolerance, TrainTask},
+	train::evaluate,
+};
+use std::{
+	future::Future,
+	path::Path,
+	pin::Pin,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use tower::ServiceExt;
+
+const ORDER: u64 = 5;
+const ROUND: u32 = 2;
+const ROUND_SEED: Hash = [3; 32];
+const VERIFICATION_SEED: Hash = [8; 32];
+const STEPS: u32 = 20;
+const K: u32 = 5;
+
+fn train_set() -> Dataset {
+	profile::apply_in_process(1);
+	digits_split().unwrap().0
+}
+
+fn spec() -> ModelSpec {
+	ModelSpec::Mlp { inputs: 64, hidden: vec![16], classes: 10 }
+}
+
+/// The TaskSpec of the tests' order.
+fn task_params(train: &Dataset, initial: &Params) -> TaskParams {
+	TaskParams {
+		model: spec().hash(),
+		initial_weights: weights_hash(initial).unwrap(),
+		dataset: train.hash(),
+		samples: train.len() as u64,
+		optimizer: OptimizerKind::Adam,
+		learning_rate: 5_000_000,
+		batch_size: 16,
+		local_steps: STEPS,
+		checkpoint_interval: K,
+		verification_samples: 2,
+		tolerance: ToleranceClass::BitwiseExact,
+		aggregation: AggregationRule::Mean,
+	}
+}
+
+/// Provider `position`'s task, as the provider builds it from the chain.
+fn provider_task(
+	train: &Dataset,
+	initial: &Params,
+	capacities: &[u64],
+	position: u32,
+) -> TrainTask {
+	let t = task_params(train, initial);
+	TrainTask {
+		model: spec(),
+		model_hash: HexHash(t.model),
+		initial_weights: HexHash(t.initial_weights),
+		dataset: HexHash(t.dataset),
+		samples: t.samples as u32,
+		optimizer: OptimizerConfig::new(t.optimizer, t.learning_rate),
+		batch_size: t.batch_size,
+		local_steps: t.local_steps,
+		checkpoint_interval: t.checkpoint_interval,
+		verification_samples: t.verification_samples,
+		tolerance: Tolerance::BitwiseExact,
+		round: RoundContext {
+			order: ORDER,
+			round: ROUND,
+			seed: HexHash(ROUND_SEED),
+			capacities: capacities.to_vec(),
+			provider: position,
+		},
+	}
+}
+
+fn initial_params() -> Params {
+	spec().build().unwrap().init(11).unwrap()
+}
+
+fn weights_bytes(params: &Params) -> Vec<u8> {
+	let dir = tempfile::tempdir().unwrap();
+	let path = dir.path().join("w.safetensors");
+	save_weights(params, &path).unwrap();
+	std::fs::read(path).unwrap()
+}
+
+fn model_bytes() -> Vec<u8> {
+	serde_json::to_vec(&spec()).unwrap()
+}
+
+fn commitment_of(m: &Manifest) -> CommitmentInfo {
+	CommitmentInfo {
+		update_hash: m.final_weights.0,
+		checkpoint_root: m.merkle_root.0,
+		checkpoint_count: m.checkpoints.len() as u32,
+		steps_done: m.steps as u32,
+	}
+}
+
+/// Trains provider `position` honestly into `dir`.
+fn train_provider(
+	train: &Dataset,
+	initial: &Params,
+	capacities: &[u64],
+	position: u32,
+	dir: &Path,
+) -> Manifest {
+	let task = provider_task(train, initial, capacities, position);
+	proof::train(&task, train, copy_params(initial), dir, 1).unwrap().manifest
+}
+
+fn inputs(
+	train: &Dataset,
+	initial: &Params,
+	capacities: &[u64],
+	c: Vec<(u32, CommitmentInfo)>,
+) -> RoundInputs {
+	RoundInputs {
+		order: ORDER,
+		round: ROUND,
+		round_seed: ROUND_SEED,
+		round_weights: weights_hash(initial).unwrap(),
+		capacities: capacities.to_vec(),
+		commitments: c,
+		verification_seed: VERIFICATION_SEED,
+		task: task_params(train, initial),
+	}
+}
+
+fn config() -> VerifyConfig {
+	VerifyConfig::default()
+}
+
+// ---------------------------------------------------------------- HTTP helpers
+
+async fn call(app: &Router, method: Method, uri: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+	let request = Request::builder().method(method).uri(uri).body(Body::from(body)).unwrap();
+	let response = app.clone().oneshot(request).await.unwrap();
+	let status = response.status();
+	let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+	(status, bytes.to_vec())
+}
+
+async fn put(app: &Router, kind: &str, hash: &str, body: Vec<u8>) -> (StatusCode, String) {
+	let (status, body) =
+		call(app, Method::PUT, &format!("/v1/artifacts/{kind}/{hash}"), body).await;
+	(status, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn get(app: &Router, kind: &str, hash: &str) -> (StatusCode, Vec<u8>) {
+	call(app, Method::GET, &format!("/v1/artifacts/{kind}/{hash}"), vec![]).await
+}
+
+/// A chain stand-in: fixed inputs or a fixed error.
+struct FakeChain(Mutex<Result<RoundInputs, JobError>>);
+
+impl RoundSource for FakeChain {
+	fn read(
+		&self,
+		order: u64,
+		round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
+		let answer = self.0.lock().unwrap().clone();
+		Box::pin(async move {
+			let inputs = answer?;
+			if (inputs.order, inputs.round) != (order, round) {
+				return Err(JobError::NotFound(format!("no run for order {order}")));
+			}
+			Ok(inputs)
+		})
+	}
+}
+
+fn no_chain() -> Arc<FakeChain> {
+	Arc::new(FakeChain(Mutex::new(Err(JobError::Unavailable("no node".into())))))
+}
+
+fn app(dir: &Path, max: u64, source: Arc<FakeChain>) -> Router {
+	router(ServeState::new(dir, max, pot_pol_core::select::DEFAULT_MAX_MISS_PPM, source).unwrap())
+}
+
+// ---------------------------------------------------------------- artifact API
+
+#[tokio::test]
+async fn artifacts_round_trip_and_are_checked_against_their_address() {
+	let train = train_set();
+	let store = tempfile::tempdir().unwrap();
+	let app = app(store.path(), 1 << 20, no_chain());
+
+	// model
+	let model = model_bytes();
+	let model_hash = hex::encode(spec().hash());
+	assert_eq!(put(&app, "model", &model_hash, model.clone()).await.0, StatusCode::CREATED);
+	assert_eq!(put(&app, "model", &model_hash, model.clone()).await.0, StatusCode::OK);
+	assert_eq!(get(&app, "model", &model_hash).await, (StatusCode::OK, model.clone()));
+	let (status, why) = put(&app, "model", &"ab".repeat(32), model.clone()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "{why}");
+	assert_eq!(
+		put(&app, "model", &model_hash, b"{\"mlp\":".to_vec()).await.0,
+		StatusCode::BAD_REQUEST
+	);
+	// A spec that parses but cannot be built.
+	let unbuildable = ModelSpec::Mlp { inputs: 0, hidden: vec![], classes: 0 };
+	let (status, _) = put(
+		&app,
+		"model",
+		&hex::encode(unbuildable.hash()),
+		serde_json::to_vec(&unbuildable).unwrap(),
+	)
+	.await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
+
+	// weights, with and without naming the model
+	let initial = initial_params();
+	let weights = weights_bytes(&initial);
+	let weights_addr = hex::encode(weights_hash(&initial).unwrap());
+	let (status, why) = put(&app, "weights", &weights_addr, weights.clone()).await;
+	assert_eq!(status, StatusCode::CREATED, "{why}");
+	let named = format!("{weights_addr}?model={model_hash}");
+	assert_eq!(put(&app, "weights", &named, weights.clone()).await.0, StatusCode::OK);
+	assert_eq!(get(&app, "weights", &weights_addr).await, (StatusCode::OK, weights.clone()));
+	assert_eq!(
+		put(&app, "weights", &format!("{weights_addr}?model={}", "cd".repeat(32)), weights.clone())
+			.await
+			.0,
+		StatusCode::BAD_REQUEST,
+		"unknown model"
+	);
+	let other = ModelSpec::Mlp { inputs: 64, hidden: vec![8], classes: 10 };
+	let other_hash = hex::encode(other.hash());
+	put(&app, "model", &other_hash, serde_json::to_vec(&other).unwrap()).await;
+	let (status, why) =
+		put(&app, "weights", &format!("{weights_addr}?model={other_hash}"), weights.clone()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "weights of another model: {why}");
+	assert_eq!(
+		put(&app, "weights", &"01".repeat(32), weights.clone()).await.0,
+		StatusCode::BAD_REQUEST
+	);
+	let mut garbage = weights.clone();
+	garbage.truncate(weights.len() / 2);
+	assert_eq!(put(&app, "weights", &weights_addr, garbage).await.0, StatusCode::BAD_REQUEST);
+	assert_eq!(
+		put(&app, "weights", &weights_addr, b"not safetensors".to_vec()).await.0,
+		StatusCode::BAD_REQUEST
+	);
+
+	// proof
+	let capacities = [1, 1];
+	let proof_dir = tempfile::tempdir().unwrap();
+	let m = train_provider(&train, &initial, &capacities, 0, proof_dir.path());
+	let bundle_bytes = bundle::pack(proof_dir.path()).unwrap();
+	let root = hex::encode(m.merkle_root.0);
+	assert_eq!(put(&app, "proof", &root, bundle_bytes.clone()).await.0, StatusCode::CREATED);
+	assert_eq!(put(&app, "proof", &root, bundle_bytes.clone()).await.0, StatusCode::OK);
+	assert_eq!(get(&app, "proof", &root).await, (StatusCode::OK, bundle_bytes.clone()));
+	assert_eq!(
+		put(&app, "proof", &"02".repeat(32), bundle_bytes.clone()).await.0,
+		StatusCode::BAD_REQUEST
+	);
+	let mut truncated = bundle_bytes.clone();
+	truncated.pop();
+	assert_eq!(put(&app, "proof", &root, truncated).await.0, StatusCode::BAD_REQUEST);
+	// A bundle missing a checkpoint the manifest names.
+	std::fs::remove_file(proof_dir.path().join(&m.checkpoints[1].file)).unwrap();
+	let (status, why) = put(&app, "proof", &root, bundle::pack(proof_dir.path()).unwrap()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
+	assert!(why.contains("not in the bundle"), "{why}");
+	// A manifest whose root is not the root of its hashes.
+	let mut lying = m.clone();
+	lying.checkpoints[0].hash = HexHash([1; 32]);
+	let lying_dir = tempfile::tempdir().unwrap();
+	for e in &m.checkpoints {
+		std::fs::write(lying_dir.path().join(&e.file), b"x").unwrap();
+	}
+	lying.write(lying_dir.path()).unwrap();
+	let (status, why) = put(&app, "proof", &root, bundle::pack(lying_dir.path()).unwrap()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
+	assert!(why.contains("merkle_root"), "{why}");
+	// A manifest that does not parse.
+	std::fs::write(lying_dir.path().join("manifest.json"), b"{").unwrap();
+	assert_eq!(
+		put(&app, "proof", &root, bundle::pack(lying_dir.path()).unwrap()).await.0,
+		StatusCode::BAD_REQUEST
+	);
+
+	// Unknown kinds, bad addresses, reports are read-only, absent artifacts.
+	assert_eq!(put(&app, "dataset", &root, vec![1]).await.0, StatusCode::NOT_FOUND);
+	assert_eq!(get(&app, "dataset", &root).await.0, StatusCode::NOT_FOUND);
+	assert_eq!(put(&app, "report", &root, vec![1]).await.0, StatusCode::METHOD_NOT_ALLOWED);
+	assert_eq!(get(&app, "proof", &"03".repeat(32)).await.0, StatusCode::NOT_FOUND);
+	for bad in [
+		root.to_uppercase(),
+		format!("0x{root}"),
+		root[..63].to_owned(),
+		format!("{root}0"),
+		"..".into(),
+		"..%2F..%2Fetc%2Fpasswd".into(),
+		format!("%2E%2E%2F{}", &root[..55]),
+	] {
+		assert_eq!(get(&app, "model", &bad).await.0, StatusCode::BAD_REQUEST, "{bad}");
+		assert_eq!(
+			put(&app, "model", &bad, model.clone()).await.0,
+			StatusCode::BAD_REQUEST,
+			"{bad}"
+		);
+	}
+	for uri in [
+		"/v1/artifacts/../../etc/passwd",
+		"/v1/artifacts/model/../../../etc/passwd",
+		"/v1/artifacts/%2E%2E/model",
+		"/v1/artifacts/model",
+	] {
+		let (status, _) = call(&app, Method::GET, uri, vec![]).await;
+		assert!(
+			status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST,
+			"{uri}: {status}"
+		);
+	}
+	// Nothing was written outside the kind folders.
+	let mut top: Vec<String> = std::fs::read_dir(store.path())
+		.unwrap()
+		.map(|e| e.unwrap().file_name().into_string().unwrap())
+		.collect();
+	top.sort();
+	assert_eq!(top, ["model", "proof", "report", "results", "tmp", "weights"]);
+	assert_eq!(std::fs::read_dir(store.path().join("tmp")).unwrap().count(), 0, "temp files left");
+
+	// A new service on the same directory serves the same artifacts.
+	drop(app);
+	let again = self::app(store.path(), 1 << 20, no_chain());
+	assert_eq!(get(&again, "model", &model_hash).await, (StatusCode::OK, model));
+	assert_eq!(get(&again, "weights", &weights_addr).await, (StatusCode::OK, weights));
+	assert_eq!(get(&again, "proof", &root).await, (StatusCode::OK, bundle_bytes));
+	assert_eq!(call(&again, Method::GET, "/v1/health", vec![]).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn artifacts_above_the_limit_are_refused_with_413() {
+	let store = tempfile::tempdir().unwrap();
+	let model = model_bytes();
+	let hash = hex::encode(spec().hash());
+	let small = app(store.path(), model.len() as u64 - 1, no_chain());
+	assert_eq!(put(&small, "model", &hash, model.clone()).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+	assert_eq!(put(&small, "proof", &hash, vec![0; 10_000]).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+	let exact = app(store.path(), model.len() as u64, no_chain());
+	assert_eq!(put(&exact, "model", &hash, model).await.0, StatusCode::CREATED);
+}
+
+// ---------------------------------------------------------------- verification job
+
+/// Four participants and a fifth that did not commit: 0 and 1 honest, 2 forged, 3 without a
+/// stored proof.
+struct Round {
+	train: Dataset,
+	initial: Params,
+	store_dir: tempfile::TempDir,
+	store: Store,
+	inputs: RoundInputs,
+	finals: Vec<Params>,
+	_proofs: Vec<tempfile::TempDir>,
+}
+
+fn round() -> Round {
+	let train = train_set();
+	let initial = initial_params();
+	let capacities = [2, 1, 1, 1, 1];
+	let store_dir = tempfile::tempdir().unwrap();
+	let store = Store::open(store_dir.path()).unwrap();
+	store.put(Kind::Model, &spec().hash(), &model_bytes()).unwrap();
+	store.put(Kind::Weights, &weights_hash(&initial).unwrap(), &weights_bytes(&initial)).unwrap();
+	let mut commitments = Vec::new();
+	let mut finals = Vec::new();
+	let mut proofs = Vec::new();
+	for position in 0..4u32 {
+		let dir = tempfile::tempdir().unwrap();
+		let mut m = train_provider(&train, &initial, &capacities, position, dir.path());
+		if position == 2 {
+			// Forge checkpoint 2 (after step 10) and make the manifest consistent again.
+			let task = provider_task(&train, &initial, &capacities, position);
+			edit_checkpoint(&task, dir.path(), 2, |c| {
+				for t in c.params.values_mut() {
+					*t = (t.detach() + 0.01).set_requires_grad(true);
+				}
+			});
+			reseal(&task, dir.path());
+			m = Manifest::read(dir.path()).unwrap();
+		}
+		if position < 2 {
+			let model = spec().build().unwrap();
+			finals
+				.push(load_weights(&dir.path().join("final.safetensors"), model.as_ref()).unwrap());
+		}
+		if position != 3 {
+			store.put(Kind::Proof, &m.merkle_root.0, &bundle::pack(dir.path()).unwrap()).unwrap();
+		}
+		commitments.push((position, commitment_of(&m)));
+		proofs.push(dir);
+	}
+	// Out of order on purpose: verdicts come back by ascending position.
+	commitments.reverse();
+	let inputs = inputs(&train, &initial, &capacities, commitments);
+	Round { train, initial, store_dir, store, inputs, finals, _proofs: proofs }
+}
+
+#[test]
+fn honest_proofs_are_accepted_forged_and_missing_ones_rejected_and_accepted_updates_averaged() {
+	let r = round();
+	let outcome = verify_round(&r.store, &r.inputs, &config()).unwrap();
+	let positions: Vec<u32> = outcome.verdicts.iter().map(|(p, _)| *p).collect();
+	assert_eq!(positions, [0, 1, 2, 3], "one verdict per commitment, ascending");
+	assert_eq!(outcome.verdicts[0].1, VerdictOut::Accepted);
+	assert_eq!(outcome.verdicts[1].1, VerdictOut::Accepted);
+
+	// The forged proof fails re-execution at the segment ending in the forged checkpoint.
+	let VerdictOut::Rejected { segment, distance, evidence } = outcome.verdicts[2].1 else {
+		panic!("forged proof accepted: {outcome:?}")
+	};
+	assert_eq!(segment, 1);
+	assert!(distance > 10_000_000 && distance < u64::MAX, "l2 of a 0.01 shift: {distance}");
+	let report = r.store.get(Kind::Report, &evidence).unwrap().expect("report stored");
+	assert_eq!(blake2_256(&report), evidence);
+	let report: pot_trainer::verify::Report = serde_json::from_slice(&report).unwrap();
+	assert!(!report.accepted);
+	assert!(report.segments.iter().any(|s| s.index == 1 && !s.accepted));
+
+	// The missing proof: segment 0, the largest distance, evidence = hash of the reason.
+	let VerdictOut::Rejected { segment, distance, evidence } = outcome.verdicts[3].1 else {
+		panic!("missing proof accepted")
+	};
+	assert_eq!((segment, distance), (0, u64::MAX));
+	let reason = r.store.get(Kind::Report, &evidence).unwrap().expect("reason stored");
+	assert_eq!(blake2_256(&reason), evidence);
+	assert!(String::from_utf8(reason).unwrap().contains("no proof stored"));
+
+	// New weights: θ_r − mean(θ_r − θ_0, θ_r − θ_1), stored; by hand.
+	let u0 = aggregate::update(&r.initial, &r.finals[0]).unwrap();
+	let u1 = aggregate::update(&r.initial, &r.finals[1]).unwrap();
+	let mean =
+		aggregate::aggregate(&Rule::Mean, &[u0.shallow_clone(), u1.shallow_clone()]).unwrap();
+	let expected = aggregate::apply_update(&r.initial, &mean, 1.0).unwrap();
+	assert_eq!(outcome.new_weights, weights_hash(&expected).unwrap());
+	let by_hand = aggregate::flatten(&r.initial).unwrap() - (u0 + u1) / 2.0;
+	let model = spec().build().unwrap();
+	let stored =
+		load_weights(&r.store.path(Kind::Weights, &outcome.new_weights), model.as_ref()).unwrap();
+	assert!(aggregate::flatten(&stored).unwrap().allclose(&by_hand, 1e-6, 1e-7, false));
+	assert_eq!(weights_hash(&stored).unwrap(), outcome.new_weights);
+	// …and the average is not either provider's weights.
+	assert_ne!(outcome.new_weights, weights_hash(&r.finals[0]).unwrap());
+
+	// Evaluation of the stored weights on the held-out split.
+	let (loss, accuracy) = evaluate(model.as_ref(), &stored, &digits_split().unwrap().1).unwrap();
+	assert_eq!(outcome.loss, (loss * 1e9).round() as u64);
+	assert_eq!(outcome.accuracy, (accuracy * 1e9).round() as u32);
+	assert!(outcome.accuracy > 0 && outcome.loss > 0);
+
+	// The SCALE body decodes to exactly these verdicts.
+	let decoded = decode_result(&encode_result(&outcome)).unwrap();
+	assert_eq!(decoded, to_chain(&outcome));
+	assert_eq!(decoded.verdicts.0.len(), 4);
+	assert_eq!(decoded.new_weights.0, outcome.new_weights);
+	drop(r.store_dir);
+}
+
+#[test]
+fn other_rules_no_accepted_update_and_unsupported_tasks() {
+	let r = round();
+	// Median of the two accepted updates (even count: their mean, up to rounding).
+	let mut median = r.inputs.clone();
+	median.task.aggregation = AggregationRule::CoordinateMedian;
+	median.commitments.retain(|(p, _)| *p < 2);
+	let out = verify_round(&r.store, &median, &config()).unwrap();
+	let u: Vec<_> = r.finals.iter().map(|f| aggregate::update(&r.initial, f).unwrap()).collect();
+	let expected = aggregate::apply_update(
+		&r.initial,
+		&aggregate::aggregate(&Rule::CoordinateMedian, &u).unwrap(),
+		1.0,
+	)
+	.unwrap();
+	assert_eq!(out.new_weights, weights_hash(&expected).unwrap());
+	let mut trimmed = median.clone();
+	trimmed.task.aggregation = AggregationRule::TrimmedMean(10);
+	let expected = aggregate::apply_update(
+		&r.initial,
+		&aggregate::aggregate(&Rule::TrimmedMean { trim_per_side: 10 }, &u).unwrap(),
+		1.0,
+	)
+	.unwrap();
+	assert_eq!(
+		verify_round(&r.store, &trimmed, &config()).unwrap().new_weights,
+		weights_hash(&expected).unwrap()
+	);
+
+	// Only rejected submissions: the round's weights carry over.
+	let mut none = r.inputs.clone();
+	none.commitments.retain(|(p, _)| *p >= 2);
+	let out = verify_round(&r.store, &none, &config()).unwrap();
+	assert_eq!(out.new_weights, weights_hash(&r.initial).unwrap());
+	assert_eq!(out.verdicts.len(), 2);
+
+	// A commitment that disagrees with its proof's manifest is rejected at segment 0.
+	let mut lying = r.inputs.clone();
+	lying.commitments.retain(|(p, _)| *p == 0);
+	lying.commitments[0].1.update_hash = [4; 32];
+	let out = verify_round(&r.store, &lying, &config()).unwrap();
+	assert!(matches!(
+		out.verdicts[0].1,
+		VerdictOut::Rejected { segment: 0, distance: u64::MAX, .. }
+	));
+	// Another provider's proof replayed under position 1 is not position 1's work.
+	let mut replay = r.inputs.clone();
+	let zero = replay.commitments.iter().find(|(p, _)| *p == 0).unwrap().1;
+	replay.commitments = vec![(1, zero)];
+	let out = verify_round(&r.store, &replay, &config()).unwrap();
+	assert!(matches!(out.verdicts[0], (1, VerdictOut::Rejected { .. })));
+
+	// Problems of the validator's own are job failures, not verdicts.
+	let mut measured = r.inputs.clone();
+	measured.task.tolerance = ToleranceClass::Measured(1);
+	let e = verify_round(&r.store, &measured, &config()).unwrap_err();
+	assert!(matches!(&e, JobError::Failed(m) if m.contains("unsupported tolerance class")), "{e}");
+	let mut dataset = r.inputs.clone();
+	dataset.task.dataset = [6; 32];
+	let e = verify_round(&r.store, &dataset, &config()).unwrap_err();
+	assert!(matches!(&e, JobError::Failed(m) if m.starts_with("unknown dataset 0606")), "{e}");
+	let mut samples = r.inputs.clone();
+	samples.task.samples += 1;
+	assert!(matches!(verify_round(&r.store, &samples, &config()), Err(JobError::Failed(_))));
+	let mut weights = r.inputs.clone();
+	weights.round_weights = [7; 32];
+	assert!(matches!(verify_round(&r.store, &weights, &config()), Err(JobError::Unavailable(_))));
+	let mut model = r.inputs.clone();
+	model.task.model = [7; 32];
+	assert!(matches!(verify_round(&r.store, &model, &config()), Err(JobError::Unavailable(_))));
+	let _ = &r.train;
+}
+
+#[test]
+fn round_result_encoding_is_the_pallet_layout() {
+	let outcome = RoundOutcome {
+		verdicts: vec![
+			(0, VerdictOut::Accepted),
+			(2, VerdictOut::Rejected { segment: 3, distance: 5, evidence: [7; 32] }),
+		],
+		new_weights: [9; 32],
+		loss: 1_500_000_000,
+		accuracy: 900_000_000,
+	};
+	let mut expected = vec![2 << 2]; // compact length 2
+	expected.extend([0, 0, 0, 0, 0]); // position 0, Accepted
+	expected.extend([2, 0, 0, 0, 1]); // position 2, Rejected
+	expected.extend(3u32.to_le_bytes()); // segment
+	expected.extend(5u64.to_le_bytes()); // distance (FixedU64 inner)
+	expected.extend([7; 32]); // evidence
+	expected.extend([9; 32]); // new weights
+	expected.extend(1_500_000_000u64.to_le_bytes()); // loss
+	expected.extend(900_000_000u32.to_le_bytes()); // accuracy (Perbill)
+	let encoded = encode_result(&outcome);
+	assert_eq!(encoded, expected);
+	assert_eq!(decode_result(&encoded).unwrap(), to_chain(&outcome));
+	assert!(decode_result(&encoded[..encoded.len() - 1]).is_err());
+	let mut longer = encoded.clone();
+	longer.push(0);
+	assert!(decode_result(&longer).is_err());
+	assert_eq!(pot_trainer::round_verifier::fixed9(f64::NAN), u64::MAX);
+	assert_eq!(pot_trainer::round_verifier::fixed9(1e30), u64::MAX);
+	assert_eq!(pot_trainer::round_verifier::fixed9(-1.0), 0);
+	assert_eq!(pot_trainer::round_verifier::perbill(1.5), 1_000_000_000);
+}
+
+// ---------------------------------------------------------------- verification endpoint
+
+async fn post_result(app: &Router, order: u64, round: u32) -> (StatusCode, Vec<u8>) {
+	call(app, Method::POST, &format!("/v1/rounds/{order}/{round}/result"), vec![]).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_answers_202_until_the_result_is_ready_then_200_also_after_a_restart() {
+	let r = round();
+	let source = Arc::new(FakeChain(Mutex::new(Ok(r.inputs.clone()))));
+	let service = app(r.store_dir.path(), 64 << 20, source.clone());
+
+	assert_eq!(post_result(&service, ORDER, ROUND + 1).await.0, StatusCode::NOT_FOUND);
+	assert_eq!(post_result(&service, ORDER, ROUND).await.0, StatusCode::ACCEPTED);
+	let mut body = None;
+	for _ in 0..600 {
+		let (status, b) = post_result(&service, ORDER, ROUND).await;
+		match status {
+			StatusCode::ACCEPTED => tokio::time::sleep(Duration::from_millis(100)).await,
+			StatusCode::OK => {
+				body = Some(b);
+				break;
+			}
+			other => panic!("{other}: {}", String::from_utf8_lossy(&b)),
+		}
+	}
+	let body = body.expect("a result within a minute");
+	let expected = verify_round(&r.store, &r.inputs, &config()).unwrap();
+	assert_eq!(body, encode_result(&expected));
+	let decoded = decode_result(&body).unwrap();
+	assert_eq!(decoded.verdicts.0.iter().map(|(p, _)| *p).collect::<Vec<_>>(), [0, 1, 2, 3]);
+	let (status, get_body) =
+		call(&service, Method::GET, &format!("/v1/rounds/{ORDER}/{ROUND}/result"), vec![]).await;
+	assert_eq!((status, get_body), (StatusCode::OK, body.clone()));
+	// The new weights are downloadable.
+	let (status, _) = get(&service, "weights", &hex::encode(expected.new_weights)).await;
+	assert_eq!(status, StatusCode::OK);
+
+	// A restarted service answers from disk at once, without the chain.
+	drop(service);
+	*source.0.lock().unwrap() = Err(JobError::Unavailable("node down".into()));
+	let restarted = app(r.store_dir.path(), 64 << 20, source.clone());
+	assert_eq!(post_result(&restarted, ORDER, ROUND).await, (StatusCode::OK, body));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_maps_chain_states_and_reports_a_failed_job_once() {
+	let r = round();
+	let source =
+		Arc::new(FakeChain(Mutex::new(Err(JobError::NotYet("commit window open".into())))));
+	let service = app(r.store_dir.path(), 64 << 20, source.clone());
+	assert_eq!(post_result(&service, ORDER, ROUND).await.0, StatusCode::CONFLICT);
+	*source.0.lock().unwrap() = Err(JobError::NotFound("no run".into()));
+	assert_eq!(post_result(&service, ORDER, ROUND).await.0, StatusCode::NOT_FOUND);
+	*source.0.lock().unwrap() = Err(JobError::Unavailable("node unreachable".into()));
+	assert_eq!(post_result(&service, ORDER, ROUND).await.0, StatusCode::SERVICE_UNAVAILABLE);
+	for bad in
+		["/v1/rounds/x/1/result", "/v1/rounds/1/-1/result", "/v1/rounds/1/99999999999/result"]
+	{
+		assert_eq!(
+			call(&service, Method::POST, bad, vec![]).await.0,
+			StatusCode::BAD_REQUEST,
+			"{bad}"
+		);
+	}
+
+	// The round's weights are not stored: the job fails with 503, once; the next call retries.
+	let mut inputs = r.inputs.clone();
+	inputs.round_weights = [7; 32];
+	*source.0.lock().unwrap() = Ok(inputs);
+	assert_eq!(post_result(&service, ORDER, ROUND).await.0, StatusCode::ACCEPTED);
+	let mut failed = None;
+	for _ in 0..100 {
+		let (status, body) = post_result(&service, ORDER, ROUND).await;
+		if status != StatusCode::ACCEPTED {
+			failed = Some((status, String::from_utf8_lossy(&body).into_owned()));
+			break;
+		}
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+	let (status, why) = failed.expect("the job fails quickly");
+	assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{why}");
+	assert!(why.contains("not stored"), "{why}");
+	assert_eq!(post_result(&service, ORDER, ROUND).await.0, StatusCode::ACCEPTED, "retried");
+	assert!(r.store.result(ORDER, ROUND).unwrap().is_none());
+}
+
+// ---------------------------------------------------------------- over a real socket
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_artifact_client_talks_to_a_listening_service() {
+	use pot_trainer::artifact_client::{ArtifactClient, ClientError, Uploaded};
+	let store = tempfile::tempdir().unwrap();
+	let source = Arc::new(FakeChain(Mutex::new(Err(JobError::NotYet("open".into())))));
+	let service = app(store.path(), 1 << 20, source.clone());
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	tokio::spawn(async move { axum::serve(listener, service).await });
+
+	let client = ArtifactClient::new(&format!("http://{addr}/")).unwrap();
+	assert!(ArtifactClient::new("https://example.org").is_err());
+	let model = model_bytes();
+	let hash = spec().hash();
+	assert_eq!(
+		client.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
+		Uploaded::Created
+	);
+	assert_eq!(
+		client.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
+		Uploaded::AlreadyStored
+	);
+	assert_eq!(client.download(Kind::Model, &hash).await.unwrap(), Some(model.clone()));
+	assert_eq!(client.download(Kind::Model, &[1; 32]).await.unwrap(), None);
+	let initial = initial_params();
+	let w = weights_hash(&initial).unwrap();
+	assert_eq!(
+		client.upload(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await.unwrap(),
+		Uploaded::Created
+	);
+	match client.upload(Kind::Model, &[1; 32], model, None).await {
+		Err(ClientError::Refused { status: 400, reason, .. }) => {
+			assert!(reason.contains("not to its address"), "{reason}")
+		}
+		other => panic!("{other:?}"),
+	}
+	match client.round_result(1, 0).await {
+		Err(ClientError::Refused { status: 409, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+	// A tampered download is caught by the client (written behind the service's back).
+	std::fs::write(store.path().join("model").join(hex::encode(hash)), b"{}").unwrap();
+	assert!(matches!(client.download(Kind::Model, &hash).await, Err(ClientError::Mismatch { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_allow_list_artifact_requests_must_be_signed_by_a_listed_account() {
+	use pot_client::subxt_signer::sr25519::dev;
+	use pot_trainer::{
+		artifact_client::{ArtifactClient, ClientError, Uploaded},
+		serve_auth::AllowList,
+	};
+	let store = tempfile::tempdir().unwrap();
+	let source = Arc::new(FakeChain(Mutex::new(Err(JobError::NotYet("open".into())))));
+	let state = ServeState::new(store.path(), 1 << 20, 10_000, source)
+		.unwrap()
+		.with_allow(AllowList::of([dev::alice().public_key().0]));
+	let service = router(state);
+	let model = model_bytes();
+	let hash = spec().hash();
+	let addr_hex = hex::encode(hash);
+	// Unsigned: refused; the round endpoint stays open for the node.
+	assert_eq!(put(&service, "model", &addr_hex, model.clone()).await.0, StatusCode::UNAUTHORIZED);
+	assert_eq!(get(&service, "model", &addr_hex).await.0, StatusCode::UNAUTHORIZED);
+	assert_eq!(post_result(&service, 1, 0).await.0, StatusCode::CONFLICT);
+
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let endpoint = format!("http://{}", listener.local_addr().unwrap());
+	tokio::spawn(async move { axum::serve(listener, service).await });
+	let alice = ArtifactClient::new(&endpoint).unwrap().with_signer(dev::alice());
+	let bob = ArtifactClient::new(&endpoint).unwrap().with_signer(dev::bob());
+	assert_eq!(
+		alice.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
+		Uploaded::Created
+	);
+	assert_eq!(alice.download(Kind::Model, &hash).await.unwrap(), Some(model.clone()));
+	let initial = initial_params();
+	let w = weights_hash(&initial).unwrap();
+	let uploaded = alice.upload(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await;
+	assert_eq!(uploaded.unwrap(), Uploaded::Created, "signed path includes the query");
+	match bob.download(Kind::Model, &hash).await {
+		Err(ClientError::Refused { status: 403, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+	match bob.upload(Kind::Model, &hash, model, None).await {
+		Err(ClientError::Refused { status: 403, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+}
