@@ -19,4 +19,12 @@ pub mod task;
 pub mod train;
 pub mod verify;
 
+// Chain-facing: provider (`work`), consumer (`order`, `asks`) and the artifact client.
+pub mod chain_task;
+pub mod consumer;
+pub mod order_events;
+pub mod provider_state;
+pub mod remote;
+pub mod work;
+
 pub use error::{Error, Result};
