@@ -159,6 +159,15 @@ pub struct FetchArgs {
 	pub out: PathBuf,
 }
 
+/// `order upload` flags.
+#[derive(clap::Args, Clone, Debug)]
+pub struct UploadArgs {
+	/// The order id.
+	pub id: u64,
+	#[command(flatten)]
+	pub node: NodeArg,
+}
+
 /// `order run` flags.
 #[derive(clap::Args, Clone, Debug)]
 pub struct RunArgs {
@@ -180,6 +189,8 @@ pub enum OrderCommand {
 	Fetch(FetchArgs),
 	/// Create, watch and fetch, then sum up accuracy and payments.
 	Run(RunArgs),
+	/// Upload a created order's model and initial weights to its validator again.
+	Upload(UploadArgs),
 }
 
 /// `pot-trainer asks` flags.
@@ -276,6 +287,11 @@ pub fn run_order(command: OrderCommand) -> anyhow::Result<i32> {
 				Ok(0)
 			}
 			OrderCommand::Run(args) => run_all(&args).await,
+			OrderCommand::Upload(args) => {
+				let record = read_record(&args.node.state_dir, args.id)?;
+				upload(&record, &args.node.state_dir).await?;
+				Ok(0)
+			}
 		}
 	})
 }
@@ -487,13 +503,34 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 		last_weights: None,
 	};
 	write_record(&args.node.state_dir, &record)?;
-	let model_json = serde_json::to_vec(&task.model)?;
-	remote::put_artifact(&endpoint, "model", &model_hash, model_json, None).await?;
-	let weights = std::fs::read(&initial_path)?;
-	let query = format!("model={model_hash}");
-	remote::put_artifact(&endpoint, "weights", &initial_hash, weights, Some(&query)).await?;
-	tracing::info!(order, model = %model_hash, initial_weights = %initial_hash, "uploaded");
+	upload(&record, &args.node.state_dir).await?;
 	Ok(Created { record, from_block, balance_before })
+}
+
+/// Uploads an order's model spec, then its initial weights, to its validator (idempotent).
+async fn upload(record: &OrderRecord, state: &Path) -> anyhow::Result<()> {
+	let model_json = serde_json::to_vec(&record.model)?;
+	remote::put_artifact(&record.endpoint, "model", &record.model_hash, model_json, None).await?;
+	let initial_path = order_dir(state, record.order).join("initial.safetensors");
+	let weights = std::fs::read(&initial_path)
+		.with_context(|| format!("reading {}", initial_path.display()))?;
+	let query = format!("model={}", record.model_hash);
+	remote::put_artifact(
+		&record.endpoint,
+		"weights",
+		&record.initial_weights,
+		weights,
+		Some(&query),
+	)
+	.await?;
+	tracing::info!(
+		order = record.order,
+		model = %record.model_hash,
+		initial_weights = %record.initial_weights,
+		endpoint = %record.endpoint,
+		"uploaded the model and the initial weights"
+	);
+	Ok(())
 }
 
 /// Waits (finalized block by block) until `order` is matched; fails if it leaves the chain.

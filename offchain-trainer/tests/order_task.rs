@@ -79,6 +79,7 @@ fn chain_subcommands_are_wired() {
 		&["order", "watch", "--help"],
 		&["order", "fetch", "--help"],
 		&["order", "run", "--help"],
+		&["order", "upload", "--help"],
 		&["asks", "--help"],
 	] {
 		let out = pot_trainer(dir.path(), args);
