@@ -125,6 +125,8 @@ impl Chain {
 }
 
 /// The sr25519 key pair of a secret URI such as `//Alice` or a mnemonic with derivations.
+// `ClientError` is large because `subxt::Error` is; parsing a URI is rare and never hot.
+#[allow(clippy::result_large_err)]
 pub fn keypair_from_suri(suri: &str) -> Result<Keypair, ClientError> {
 	let uri: subxt_signer::SecretUri =
 		suri.parse().map_err(|e| ClientError::Suri(format!("{e:?}")))?;

@@ -25,5 +25,12 @@ pub mod round_verifier;
 pub mod serve;
 pub mod serve_auth;
 pub mod store;
+// Chain-facing: provider (`work`), consumer (`order`, `asks`) and the artifact client.
+pub mod chain_task;
+pub mod consumer;
+pub mod order_events;
+pub mod provider_state;
+pub mod remote;
+pub mod work;
 
 pub use error::{Error, Result};

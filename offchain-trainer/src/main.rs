@@ -192,6 +192,16 @@ enum Command {
 		#[arg(long)]
 		json: bool,
 	},
+	/// Provider: join a validator's cluster (optional), then train and commit every assigned
+	/// round of every run, following the node's best blocks.
+	Work(pot_trainer::work::WorkArgs),
+	/// Consumer: create, watch, fetch or run (all three) a training order of the digits MLP.
+	Order {
+		#[command(subcommand)]
+		command: pot_trainer::consumer::OrderCommand,
+	},
+	/// The market's standing asks (price, capacity, validator, hardware classes).
+	Asks(pot_trainer::consumer::AsksArgs),
 	/// Held-out loss and accuracy of weights on the digits set.
 	Eval {
 		#[command(flatten)]
@@ -386,6 +396,21 @@ fn main() -> anyhow::Result<()> {
 			println!("held-out loss {loss:.4} accuracy {:.2}%", accuracy * 100.0);
 		}
 		Command::Serve(args) => pot_trainer::serve::main(args)?,
+		Command::Work(args) => {
+			let profile = if cli.inherit_env {
+				profile::ComputeProfile::inherited(cli.threads)
+			} else {
+				profile::ComputeProfile::cpu(cli.threads)
+			};
+			pot_trainer::work::run(args, profile)?;
+		}
+		Command::Order { command } => {
+			let code = pot_trainer::consumer::run_order(command)?;
+			if code != 0 {
+				std::process::exit(code);
+			}
+		}
+		Command::Asks(args) => pot_trainer::consumer::run_asks(args)?,
 	}
 	Ok(())
 }

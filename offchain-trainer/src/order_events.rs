@@ -1,0 +1,323 @@
+//! What `pot-trainer order watch` reports about one order: the chain's market and PoL events
+//! reduced to plain values ([`OrderEvent`]), one human line or JSON object each, and the
+//! running [`Summary`] that decides when watching is over and what the order cost.
+
+use crate::chain_task::format_pot;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// An event concerning one order (accounts as SS58, hashes as hex, balances in planck).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum OrderEvent {
+	/// `Market.OrderCreated`.
+	OrderCreated { budget: u128, max_price_per_unit: u128, hardware_class: u16, deadline: u32 },
+	/// `Market.OrderMatched`.
+	OrderMatched { validator: String, price_per_unit: u128, work_units: u64 },
+	/// `Market.OrderCancelled`.
+	OrderCancelled { refunded: u128 },
+	/// `Market.OrderExpired`.
+	OrderExpired { refunded: u128 },
+	/// `Market.ValidatorFeePaid`.
+	ValidatorFeePaid { validator: String, amount: u128 },
+	/// `Market.OrderCompleted`.
+	OrderCompleted { refunded: u128 },
+	/// `Market.OrderFailed`.
+	OrderFailed { refunded: u128 },
+	/// `Pol.RunStarted`.
+	RunStarted { validator: String, providers: Vec<(String, u64, u32)> },
+	/// `Pol.RoundStarted`.
+	RoundStarted { round: u32, weights: String, commit_deadline: u32, result_deadline: u32 },
+	/// `Pol.CommitmentSubmitted`.
+	CommitmentSubmitted {
+		round: u32,
+		provider: String,
+		steps_done: u32,
+		loss_before: f64,
+		loss_after: f64,
+		checkpoint_root: String,
+	},
+	/// `Pol.RoundVerified`.
+	RoundVerified {
+		round: u32,
+		accepted: u32,
+		rejected: u32,
+		new_weights: String,
+		eval_loss: f64,
+		eval_accuracy: f64,
+	},
+	/// `Pol.SubmissionRejected`.
+	SubmissionRejected { round: u32, provider: String, segment: u32, slashed: Option<u128> },
+	/// `Pol.ProviderPaid`.
+	ProviderPaid { round: u32, provider: String, work_units: u64, amount: u128 },
+	/// `Pol.PayoutFailed`.
+	PayoutFailed { round: u32, provider: String, work_units: u64, error: String },
+	/// `Pol.RunCompleted`.
+	RunCompleted { validator_fee: u128, refunded: u128 },
+	/// `Pol.RunFailed`.
+	RunFailed { round: u32, reason: String, refunded: Option<u128> },
+	/// `Pol.UnstartedOrderFailed`.
+	UnstartedOrderFailed { validator: String, refunded: u128 },
+}
+
+/// One event with where it happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Seen {
+	/// Order id.
+	pub order: u64,
+	/// Block number.
+	pub block: u64,
+	/// The event.
+	#[serde(flatten)]
+	pub event: OrderEvent,
+}
+
+fn short(s: &str) -> String {
+	match (s.get(..8), s.len() > 12) {
+		(Some(head), true) => format!("{head}…"),
+		_ => s.to_owned(),
+	}
+}
+
+/// One human line for an event.
+pub fn describe(seen: &Seen) -> String {
+	use OrderEvent::*;
+	let text = match &seen.event {
+		OrderCreated { budget, max_price_per_unit, hardware_class, deadline } => format!(
+			"order created: budget {}, max {} per unit, hardware class {hardware_class}, deadline block {deadline}",
+			format_pot(*budget),
+			format_pot(*max_price_per_unit)
+		),
+		OrderMatched { validator, price_per_unit, work_units } => format!(
+			"matched to validator {validator} at {} per unit ({work_units} units reserved)",
+			format_pot(*price_per_unit)
+		),
+		OrderCancelled { refunded } => format!("order cancelled, refunded {}", format_pot(*refunded)),
+		OrderExpired { refunded } => format!("order expired unmatched, refunded {}", format_pot(*refunded)),
+		ValidatorFeePaid { validator, amount } => {
+			format!("validator {} paid its fee {}", short(validator), format_pot(*amount))
+		}
+		OrderCompleted { refunded } => {
+			format!("order completed, unspent budget released: {}", format_pot(*refunded))
+		}
+		OrderFailed { refunded } => format!("order failed, refunded {}", format_pot(*refunded)),
+		RunStarted { validator, providers } => format!(
+			"run started by {} with {} provider(s): {}",
+			short(validator),
+			providers.len(),
+			providers
+				.iter()
+				.map(|(p, capacity, samples)| format!("{} (capacity {capacity}/h, {samples} samples)", short(p)))
+				.collect::<Vec<_>>()
+				.join(", ")
+		),
+		RoundStarted { round, weights, commit_deadline, result_deadline } => format!(
+			"round {round} started from weights {}; commits by block {commit_deadline}, result by {result_deadline}",
+			short(weights)
+		),
+		CommitmentSubmitted { round, provider, steps_done, loss_before, loss_after, .. } => format!(
+			"round {round}: {} committed {steps_done} steps, loss {loss_before:.4} -> {loss_after:.4}",
+			short(provider)
+		),
+		RoundVerified { round, accepted, rejected, new_weights, eval_loss, eval_accuracy } => format!(
+			"round {round} verified: {accepted} accepted, {rejected} rejected; held-out accuracy {:.2}%, loss {eval_loss:.4}; new weights {new_weights}",
+			eval_accuracy * 100.0
+		),
+		SubmissionRejected { round, provider, segment, slashed } => format!(
+			"round {round}: {} REJECTED at segment {segment}{}",
+			short(provider),
+			slashed.map(|s| format!(", slashed {}", format_pot(s))).unwrap_or_default()
+		),
+		ProviderPaid { round, provider, work_units, amount } => format!(
+			"round {round}: {} paid {} for {work_units} units",
+			short(provider),
+			format_pot(*amount)
+		),
+		PayoutFailed { round, provider, work_units, error } => format!(
+			"round {round}: payment of {work_units} units to {} failed: {error}",
+			short(provider)
+		),
+		RunCompleted { validator_fee, refunded } => format!(
+			"run completed: validator fee {}, refund {}",
+			format_pot(*validator_fee),
+			format_pot(*refunded)
+		),
+		RunFailed { round, reason, refunded } => format!(
+			"run FAILED in round {round} ({reason}), refunded {}",
+			refunded.map(format_pot).unwrap_or_else(|| "nothing".into())
+		),
+		UnstartedOrderFailed { validator, refunded } => format!(
+			"order FAILED: validator {} did not start it; refunded {}",
+			short(validator),
+			format_pot(*refunded)
+		),
+	};
+	format!("#{} order {}: {text}", seen.block, seen.order)
+}
+
+/// How an order ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+	/// Trained and settled.
+	Completed,
+	/// Failed, cancelled or expired.
+	Failed,
+}
+
+/// What was seen of an order so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+	/// The matched validator.
+	pub validator: Option<String>,
+	/// Every provider's payments, summed.
+	pub paid: BTreeMap<String, u128>,
+	/// Work units paid per provider.
+	pub units: BTreeMap<String, u64>,
+	/// Rejected submissions.
+	pub rejections: u32,
+	/// The last verified weights and their held-out (loss, accuracy).
+	pub last_weights: Option<String>,
+	/// Held-out loss and accuracy the validator reported for the last weights.
+	pub last_eval: Option<(f64, f64)>,
+	/// The validator's fee (on completion).
+	pub validator_fee: Option<u128>,
+	/// The consumer's refund (on completion or failure).
+	pub refunded: Option<u128>,
+	/// How it ended, once it did.
+	pub outcome: Option<Outcome>,
+}
+
+impl Summary {
+	/// Takes one event into account.
+	pub fn apply(&mut self, event: &OrderEvent) {
+		use OrderEvent::*;
+		match event {
+			OrderMatched { validator, .. } | RunStarted { validator, .. } => {
+				self.validator = Some(validator.clone())
+			},
+			RoundVerified { new_weights, eval_loss, eval_accuracy, .. } => {
+				self.last_weights = Some(new_weights.clone());
+				self.last_eval = Some((*eval_loss, *eval_accuracy));
+			},
+			SubmissionRejected { .. } => self.rejections = self.rejections.saturating_add(1),
+			ProviderPaid { provider, work_units, amount, .. } => {
+				let paid = self.paid.entry(provider.clone()).or_default();
+				*paid = paid.saturating_add(*amount);
+				let units = self.units.entry(provider.clone()).or_default();
+				*units = units.saturating_add(*work_units);
+			},
+			RunCompleted { validator_fee, refunded } => {
+				self.validator_fee = Some(*validator_fee);
+				self.refunded = Some(*refunded);
+				self.outcome = Some(Outcome::Completed);
+			},
+			RunFailed { refunded, .. } => {
+				self.refunded = *refunded;
+				self.outcome = Some(Outcome::Failed);
+			},
+			OrderCancelled { refunded }
+			| OrderExpired { refunded }
+			| UnstartedOrderFailed { refunded, .. } => {
+				self.refunded = Some(*refunded);
+				self.outcome = Some(Outcome::Failed);
+			},
+			_ => {},
+		}
+	}
+
+	/// Total paid to providers.
+	pub fn providers_total(&self) -> u128 {
+		self.paid.values().fold(0u128, |a, b| a.saturating_add(*b))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn seen(event: OrderEvent) -> Seen {
+		Seen { order: 4, block: 17, event }
+	}
+
+	#[test]
+	fn a_completed_run_sums_payments_and_ends_the_watch() {
+		let events = vec![
+			OrderEvent::OrderMatched {
+				validator: "alice".into(),
+				price_per_unit: 10,
+				work_units: 300,
+			},
+			OrderEvent::ProviderPaid {
+				round: 0,
+				provider: "ferdie".into(),
+				work_units: 50,
+				amount: 450,
+			},
+			OrderEvent::SubmissionRejected {
+				round: 0,
+				provider: "eve".into(),
+				segment: 2,
+				slashed: Some(1),
+			},
+			OrderEvent::RoundVerified {
+				round: 0,
+				accepted: 1,
+				rejected: 1,
+				new_weights: "ab".repeat(32),
+				eval_loss: 0.5,
+				eval_accuracy: 0.9,
+			},
+			OrderEvent::ProviderPaid {
+				round: 1,
+				provider: "ferdie".into(),
+				work_units: 50,
+				amount: 450,
+			},
+		];
+		let mut s = Summary::default();
+		for e in &events {
+			s.apply(e);
+			assert_eq!(s.outcome, None);
+		}
+		s.apply(&OrderEvent::RunCompleted { validator_fee: 100, refunded: 2_000 });
+		assert_eq!(s.outcome, Some(Outcome::Completed));
+		assert_eq!(s.paid.get("ferdie"), Some(&900));
+		assert_eq!(s.units.get("ferdie"), Some(&100));
+		assert_eq!(
+			(s.providers_total(), s.validator_fee, s.refunded),
+			(900, Some(100), Some(2_000))
+		);
+		assert_eq!(s.rejections, 1);
+		assert_eq!(s.last_weights, Some("ab".repeat(32)));
+		assert_eq!(s.validator.as_deref(), Some("alice"));
+	}
+
+	#[test]
+	fn failures_end_the_watch_as_failed() {
+		for e in [
+			OrderEvent::RunFailed {
+				round: 1,
+				reason: "MissedResultDeadline".into(),
+				refunded: Some(5),
+			},
+			OrderEvent::OrderExpired { refunded: 5 },
+			OrderEvent::OrderCancelled { refunded: 5 },
+			OrderEvent::UnstartedOrderFailed { validator: "v".into(), refunded: 5 },
+		] {
+			let mut s = Summary::default();
+			s.apply(&e);
+			assert_eq!((s.outcome, s.refunded), (Some(Outcome::Failed), Some(5)), "{e:?}");
+		}
+	}
+
+	#[test]
+	fn lines_and_json_name_the_event() {
+		let s = seen(OrderEvent::RunCompleted { validator_fee: 1_500_000_000_000, refunded: 0 });
+		assert_eq!(describe(&s), "#17 order 4: run completed: validator fee 1.5 POT, refund 0 POT");
+		let json = serde_json::to_value(&s).unwrap_or_default();
+		assert_eq!(json.get("event").and_then(|v| v.as_str()), Some("run_completed"));
+		assert_eq!(json.get("block").and_then(|v| v.as_u64()), Some(17));
+		assert_eq!(json.get("validator_fee").and_then(|v| v.as_u64()), Some(1_500_000_000_000));
+	}
+}
