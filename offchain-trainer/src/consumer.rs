@@ -246,7 +246,7 @@ fn write_record(state: &Path, record: &OrderRecord) -> anyhow::Result<()> {
 	Ok(())
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 	tokio::runtime::Builder::new_multi_thread()
 		.worker_threads(2)
 		.enable_all()

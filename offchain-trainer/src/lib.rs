@@ -31,6 +31,7 @@ pub mod consumer;
 pub mod order_events;
 pub mod provider_state;
 pub mod remote;
+pub mod validator_cli;
 pub mod work;
 
 pub use error::{Error, Result};

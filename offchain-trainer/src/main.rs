@@ -202,6 +202,8 @@ enum Command {
 	},
 	/// The market's standing asks (price, capacity, validator, hardware classes).
 	Asks(pot_trainer::consumer::AsksArgs),
+	/// Offer the validator's cluster on the order book (place or `--update` its ask).
+	Ask(pot_trainer::validator_cli::AskArgs),
 	/// Held-out loss and accuracy of weights on the digits set.
 	Eval {
 		#[command(flatten)]
@@ -411,6 +413,7 @@ fn main() -> anyhow::Result<()> {
 			}
 		}
 		Command::Asks(args) => pot_trainer::consumer::run_asks(args)?,
+		Command::Ask(args) => pot_trainer::validator_cli::run_ask(args)?,
 	}
 	Ok(())
 }
