@@ -2,7 +2,8 @@
 # The README's test command: sets the machine up, builds, and runs every test:
 # pallet and runtime unit tests (benchmarks as tests, try-state), metadata and chain-spec drift,
 # node CLI errors, the 4-validator network test, the Proof-of-Learning core (unit, property,
-# wasm build) and trainer tests (libtorch, CPU), and the zombienet smoke test.
+# wasm build) and trainer tests (libtorch, CPU), the README's demo order end to end (--dev), and
+# the zombienet smoke test.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -43,6 +44,10 @@ step "pol-core builds for wasm32v1-none" cargo build --locked -p pot-pol-core --
 step "test workspace" cargo test --workspace --locked
 # Benchmarks run as tests against the mock runtimes, with `try_state` after every test.
 step "pallet benchmarks and try-state" cargo test --locked "${pallets[@]}" --features runtime-benchmarks,try-runtime
+# The README's run command on a one-validator dev chain: validator with its offchain worker and
+# verifier service, three providers, a consumer's order trained for 3 rounds; fails unless the
+# order completes, escrow equals payouts + fee + refund, and accuracy gains the demo's margin.
+step "end to end: the README demo (--dev)" bash scripts/run.sh --dev
 # Starts the checked-in raw spec, which the chain_specs test has just proven current.
 step "zombienet smoke test" env POT_CHAIN_SPEC="$repo/chain-spec/local-raw.json" bash scripts/zombienet-smoke.sh
 printf '\033[1;32m[test]\033[0m all tests passed in %ss\n' "$SECONDS"

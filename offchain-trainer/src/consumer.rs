@@ -176,6 +176,10 @@ pub struct RunArgs {
 	/// Where to write the final weights (default: `{state dir}/{order}/final.safetensors`).
 	#[arg(long)]
 	pub out: Option<PathBuf>,
+	/// Fail (exit 1) unless the trained weights' held-out accuracy beats the initial weights'
+	/// by at least this much (a fraction: 0.3 = 30 points).
+	#[arg(long, default_value_t = 0.0)]
+	pub min_accuracy_gain: f64,
 }
 
 /// `pot-trainer order` subcommands.
@@ -880,6 +884,25 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 			format_pot(summary.providers_total()),
 			format_pot(fee)
 		);
+	}
+	let budget = parse_pot(&args.create.budget)?;
+	let settled = summary.providers_total().saturating_add(fee).saturating_add(refund);
+	if settled != budget {
+		println!(
+			"escrow mismatch: budget {} but providers + fee + refund = {}",
+			format_pot(budget),
+			format_pot(settled)
+		);
+		return Ok(1);
+	}
+	let gain = after.1 - before.1;
+	if gain < args.min_accuracy_gain {
+		println!(
+			"held-out accuracy gained {:.2} points, less than the required {:.2}",
+			gain * 100.0,
+			args.min_accuracy_gain * 100.0
+		);
+		return Ok(1);
 	}
 	Ok(0)
 }

@@ -66,11 +66,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `1167 + p * (189 ±0)`
 		//  Estimated: `6427 + p * (3180 ±0)`
-		// Minimum execution time: 571_848_000 picoseconds.
-		Weight::from_parts(547_364_292, 0)
+		// Minimum execution time: 580_822_000 picoseconds.
+		Weight::from_parts(502_302_834, 0)
 			.saturating_add(Weight::from_parts(0, 6427))
-			// Standard Error: 1_595_923
-			.saturating_add(Weight::from_parts(109_601_695, 0).saturating_mul(p.into()))
+			// Standard Error: 8_884_807
+			.saturating_add(Weight::from_parts(146_956_173, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -85,8 +85,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `3825`
 		//  Estimated: `6427`
-		// Minimum execution time: 373_214_000 picoseconds.
-		Weight::from_parts(409_508_000, 0)
+		// Minimum execution time: 399_903_000 picoseconds.
+		Weight::from_parts(555_584_000, 0)
 			.saturating_add(Weight::from_parts(0, 6427))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -125,12 +125,12 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	fn submit_round_result_accept(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `10708 + n * (119 ±0)`
-		//  Estimated: `162718 + n * (2623 ±0)`
-		// Minimum execution time: 4_527_775_000 picoseconds.
-		Weight::from_parts(5_331_761_370, 0)
+		//  Estimated: `162718 + n * (2623 ±7)`
+		// Minimum execution time: 4_394_518_000 picoseconds.
+		Weight::from_parts(5_133_480_846, 0)
 			.saturating_add(Weight::from_parts(0, 162718))
-			// Standard Error: 8_830_283
-			.saturating_add(Weight::from_parts(626_880_772, 0).saturating_mul(n.into()))
+			// Standard Error: 4_035_026
+			.saturating_add(Weight::from_parts(612_993_091, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(78))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(73))
@@ -162,11 +162,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `9359 + n * (224 ±0)`
 		//  Estimated: `7504 + n * (3180 ±0)`
-		// Minimum execution time: 681_360_000 picoseconds.
-		Weight::from_parts(686_458_000, 0)
+		// Minimum execution time: 622_434_000 picoseconds.
+		Weight::from_parts(142_321_607, 0)
 			.saturating_add(Weight::from_parts(0, 7504))
-			// Standard Error: 41_073_946
-			.saturating_add(Weight::from_parts(791_411_907, 0).saturating_mul(n.into()))
+			// Standard Error: 31_182_359
+			.saturating_add(Weight::from_parts(684_321_476, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -201,8 +201,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `3235`
 		//  Estimated: `9621`
-		// Minimum execution time: 1_925_055_000 picoseconds.
-		Weight::from_parts(2_069_840_000, 0)
+		// Minimum execution time: 1_931_725_000 picoseconds.
+		Weight::from_parts(2_781_545_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
 			.saturating_add(T::DbWeight::get().reads(15))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -242,11 +242,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `0 + r * (10043 ±0)`
 		//  Estimated: `9621 + r * (165824 ±0)`
-		// Minimum execution time: 64_235_000 picoseconds.
-		Weight::from_parts(64_235_000, 0)
+		// Minimum execution time: 61_030_000 picoseconds.
+		Weight::from_parts(61_030_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 86_380_485
-			.saturating_add(Weight::from_parts(6_586_742_999, 0).saturating_mul(r.into()))
+			// Standard Error: 321_769_123
+			.saturating_add(Weight::from_parts(8_007_036_321, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((139_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
