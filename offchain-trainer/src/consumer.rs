@@ -16,7 +16,8 @@ use crate::{
 	optim::OptimizerKind,
 	order_events::{describe, OrderEvent, Outcome, Seen, Summary},
 	provider_state::write_atomic,
-	remote,
+	remote::{self, ArtifactClient},
+	store::Kind,
 	train::evaluate,
 	work::{AtBlock, MAX_WEIGHTS_BYTES},
 };
@@ -32,6 +33,7 @@ use pot_client::{
 	},
 	keypair_from_suri,
 	subxt::utils::AccountId32,
+	subxt_signer::sr25519::Keypair,
 	Chain,
 };
 use serde::{Deserialize, Serialize};
@@ -286,14 +288,14 @@ pub fn run_order(command: OrderCommand) -> anyhow::Result<i32> {
 						"no verified weights recorded for this order: give --weights HASH",
 					)?,
 				};
-				let (loss, accuracy) = fetch(&record, &hash, &args.out).await?;
+				let (loss, accuracy) = fetch(&record, &hash, &args.out, None).await?;
 				print_eval(&args.node, "final", &hash, loss, accuracy);
 				Ok(0)
 			}
 			OrderCommand::Run(args) => run_all(&args).await,
 			OrderCommand::Upload(args) => {
 				let record = read_record(&args.node.state_dir, args.id)?;
-				upload(&record, &args.node.state_dir).await?;
+				upload(&record, &args.node.state_dir, None).await?;
 				Ok(0)
 			}
 		}
@@ -507,26 +509,22 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 		last_weights: None,
 	};
 	write_record(&args.node.state_dir, &record)?;
-	upload(&record, &args.node.state_dir).await?;
+	upload(&record, &args.node.state_dir, Some(&signer)).await?;
 	Ok(Created { record, from_block, balance_before })
 }
 
-/// Uploads an order's model spec, then its initial weights, to its validator (idempotent).
-async fn upload(record: &OrderRecord, state: &Path) -> anyhow::Result<()> {
+/// Uploads an order's model spec, then its initial weights, to its validator (idempotent),
+/// signed by `signer` when given (checked by services started with `--allow`).
+async fn upload(record: &OrderRecord, state: &Path, signer: Option<&Keypair>) -> anyhow::Result<()> {
+	let client = ArtifactClient::new(&record.endpoint)?.signed_by(signer);
+	let model_hash = remote::parse_address(&record.model_hash)?;
 	let model_json = serde_json::to_vec(&record.model)?;
-	remote::put_artifact(&record.endpoint, "model", &record.model_hash, model_json, None).await?;
+	client.put(Kind::Model, &model_hash, model_json, None).await?;
 	let initial_path = order_dir(state, record.order).join("initial.safetensors");
 	let weights = std::fs::read(&initial_path)
 		.with_context(|| format!("reading {}", initial_path.display()))?;
-	let query = format!("model={}", record.model_hash);
-	remote::put_artifact(
-		&record.endpoint,
-		"weights",
-		&record.initial_weights,
-		weights,
-		Some(&query),
-	)
-	.await?;
+	let initial = remote::parse_address(&record.initial_weights)?;
+	client.put(Kind::Weights, &initial, weights, Some(&model_hash)).await?;
 	tracing::info!(
 		order = record.order,
 		model = %record.model_hash,
@@ -761,9 +759,17 @@ async fn watch(
 }
 
 /// Downloads weights `hash` of an order to `out`, checks the hash and evaluates them on the
-/// held-out digits: `(loss, accuracy)`.
-async fn fetch(record: &OrderRecord, hash: &str, out: &Path) -> anyhow::Result<(f64, f64)> {
-	let bytes = remote::get_artifact(&record.endpoint, "weights", hash, MAX_WEIGHTS_BYTES).await?;
+/// held-out digits: `(loss, accuracy)`. Signed by `signer` when given.
+async fn fetch(
+	record: &OrderRecord,
+	hash: &str,
+	out: &Path,
+	signer: Option<&Keypair>,
+) -> anyhow::Result<(f64, f64)> {
+	let bytes = ArtifactClient::new(&record.endpoint)?
+		.signed_by(signer)
+		.get(Kind::Weights, &remote::parse_address(hash)?, MAX_WEIGHTS_BYTES)
+		.await?;
 	write_atomic(out, &bytes)?;
 	let model = record.model.clone();
 	let path = out.to_path_buf();
@@ -819,7 +825,8 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 		);
 	}
 	let summary = watch(&chain, order, Some(created.from_block.saturating_add(1)), node).await?;
-	let me = keypair_from_suri(&args.create.suri).map(|p| account_of(&p))?;
+	let key = keypair_from_suri(&args.create.suri)?;
+	let me = account_of(&key);
 	let at = chain.client().at_current_block().await?;
 	let balance_after = total_balance(&at, &me).await?;
 	if summary.outcome != Some(Outcome::Completed) {
@@ -840,7 +847,7 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 		.out
 		.clone()
 		.unwrap_or_else(|| order_dir(&node.state_dir, order).join("final.safetensors"));
-	let after = fetch(&created.record, &hash, &out).await?;
+	let after = fetch(&created.record, &hash, &out, Some(&key)).await?;
 	let fee = summary.validator_fee.unwrap_or(0);
 	let refund = summary.refunded.unwrap_or(0);
 	if node.json {

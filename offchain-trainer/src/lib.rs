@@ -20,7 +20,6 @@ pub mod train;
 pub mod verify;
 
 // `pot-trainer serve`: the validator's artifact store and round verifier service.
-pub mod artifact_client;
 pub mod round_verifier;
 pub mod serve;
 pub mod serve_auth;

@@ -1,23 +1,46 @@
-//! HTTP client of a validator's artifact service (plain `http://`, the endpoint registered in
-//! `Staking.ValidatorInfo`).
+//! The HTTP client of a validator's artifact service (`pot-trainer serve`, plain `http://`, the
+//! endpoint registered in `Staking.ValidatorInfo`), for providers (`work`), consumers (`order`)
+//! and tests.
 //!
-//! `PUT {base}/v1/artifacts/{kind}/{hash}[?query]` stores bytes (201 stored, 200 already
-//! stored); `GET {base}/v1/artifacts/{kind}/{hash}` returns them (404: unknown). Kinds are
-//! `model` (JSON of a [`crate::model::ModelSpec`], addressed by its spec hash), `weights`
-//! (safetensors, addressed by [`crate::checkpoint::weights_hash`], uploaded with
-//! `?model={model hash}`) and `proof` ([`crate::bundle::pack`], addressed by the manifest's Merkle
-//! root). Connection errors and timeouts are retried with exponential backoff; an HTTP status is
-//! an answer and never retried. Responses are read up to a caller's limit and no further.
+//! `PUT {endpoint}/v1/artifacts/{kind}/{hash}[?model=…]` stores bytes (201 stored, 200 already
+//! stored); `GET {endpoint}/v1/artifacts/{kind}/{hash}` returns them (404: unknown);
+//! `POST {endpoint}/v1/rounds/{order}/{round}/result` polls a round's result (200 ready, 202
+//! running). Kinds are [`Kind`]s: `model` (JSON of a [`crate::model::ModelSpec`], addressed by its
+//! spec hash), `weights` (safetensors, addressed by [`crate::checkpoint::weights_hash`], uploaded
+//! with `?model={model hash}`), `proof` ([`crate::bundle::pack`], addressed by the manifest's
+//! Merkle root) and `report` (download only).
+//!
+//! Connection errors and timeouts are retried with exponential backoff; an HTTP status is an
+//! answer and never retried. Responses are read up to a caller's limit and no further. Downloads
+//! of `model` and `report` artifacts are checked against their address here; `weights` and
+//! `proof` need libtorch or the manifest, so callers check them (with
+//! [`crate::serve::check_artifact`] or by loading them with the task's model) before use.
+//!
+//! [`ArtifactClient::with_signer`] signs every request with the headers of
+//! [`crate::serve_auth`] (needed by services started with `--allow`; ignored by others). Each
+//! attempt is signed afresh, so retries stay within the service's clock window. The path is
+//! signed as this client sends it: a proxy in front of the service must not rewrite it.
 
+use crate::{
+	serve::check_artifact,
+	serve_auth::{now_secs, sign_headers},
+	store::Kind,
+};
+use pot_client::subxt_signer::sr25519::Keypair;
+use pot_pol_core::Hash;
 use std::time::Duration;
 
 /// Most bytes of an error response body kept in an error message.
 const ERROR_BODY_LIMIT: usize = 2048;
 
+/// Largest round result body read (a SCALE `RoundResult`: a few hashes and a verdict per
+/// provider).
+const ROUND_RESULT_LIMIT: u64 = 16 << 20;
+
 /// What can go wrong talking to an artifact service.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
-	/// The base URL, kind or hash cannot form a request.
+	/// The endpoint or hash cannot form a request.
 	#[error("invalid artifact request: {0}")]
 	Invalid(String),
 	/// The service could not be reached (after every retry).
@@ -54,6 +77,14 @@ pub enum RemoteError {
 		url: String,
 		/// The limit.
 		limit: u64,
+	},
+	/// A downloaded `model` or `report` does not match its address.
+	#[error("{url}: downloaded bytes do not match the address: {reason}")]
+	Mismatch {
+		/// The request URL.
+		url: String,
+		/// Why.
+		reason: String,
 	},
 }
 
@@ -98,64 +129,178 @@ pub enum Stored {
 	AlreadyThere,
 }
 
-fn is_hash(s: &str) -> bool {
-	s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// A round result poll.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoundPoll {
+	/// 200: the SCALE `RoundResult` ([`crate::round_verifier::decode_result`]).
+	Ready(Vec<u8>),
+	/// 202: the job runs; ask again later.
+	Running,
 }
 
-/// The URL of an artifact: `{base}/v1/artifacts/{kind}/{hash}[?query]`.
-pub fn artifact_url(
-	base: &str,
-	kind: &str,
-	hash: &str,
-	query: Option<&str>,
-) -> Result<String, RemoteError> {
-	if !base.starts_with("http://") {
-		return Err(RemoteError::Invalid(format!(
-			"endpoint {base:?} is not an http:// URL (https is not supported)"
-		)));
-	}
-	if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase()) {
-		return Err(RemoteError::Invalid(format!("artifact kind {kind:?}")));
-	}
-	if !is_hash(hash) {
-		return Err(RemoteError::Invalid(format!("{hash:?} is not 64 lowercase hex digits")));
-	}
-	let mut url = format!("{}/v1/artifacts/{kind}/{hash}", base.trim_end_matches('/'));
-	if let Some(q) = query.filter(|q| !q.is_empty()) {
-		url.push('?');
-		url.push_str(q);
-	}
-	Ok(url)
+/// Parses an artifact address: 64 hex digits, with or without `0x`.
+pub fn parse_address(hex: &str) -> Result<Hash, RemoteError> {
+	let mut out = [0u8; 32];
+	hex::decode_to_slice(hex.trim_start_matches("0x"), &mut out)
+		.map_err(|_| RemoteError::Invalid(format!("{hex:?} is not 64 hex digits")))?;
+	Ok(out)
 }
 
-fn client(policy: &RetryPolicy) -> Result<reqwest::Client, RemoteError> {
-	reqwest::Client::builder()
-		.timeout(policy.timeout)
-		.connect_timeout(policy.timeout.min(Duration::from_secs(10)))
-		.build()
-		.map_err(|e| RemoteError::Invalid(format!("HTTP client: {e}")))
+/// A client of one artifact service endpoint, optionally signing its requests.
+#[derive(Clone)]
+pub struct ArtifactClient {
+	base: String,
+	http: reqwest::Client,
+	policy: RetryPolicy,
+	signer: Option<Keypair>,
 }
 
-/// Sends the request `make` builds, retrying connection errors and timeouts.
-async fn send(
-	url: &str,
-	policy: &RetryPolicy,
-	make: impl Fn() -> reqwest::RequestBuilder,
-) -> Result<reqwest::Response, RemoteError> {
-	let attempts = policy.attempts.max(1);
-	let mut n = 0u32;
-	loop {
-		n = n.saturating_add(1);
-		match make().send().await {
-			Ok(response) => return Ok(response),
-			Err(e) if n < attempts && (e.is_connect() || e.is_timeout() || e.is_request()) => {
-				let wait = policy.backoff(n);
-				tracing::warn!(%url, attempt = n, error = %e, ?wait, "artifact service unreachable, retrying");
-				tokio::time::sleep(wait).await;
-			},
-			Err(source) => {
-				return Err(RemoteError::Unreachable { url: url.into(), attempts: n, source })
-			},
+impl std::fmt::Debug for ArtifactClient {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("ArtifactClient")
+			.field("base", &self.base)
+			.field("policy", &self.policy)
+			.field("signed", &self.signer.is_some())
+			.finish()
+	}
+}
+
+impl ArtifactClient {
+	/// A client of `endpoint` (`http://host:port[/prefix]`) with the default retry policy.
+	pub fn new(endpoint: &str) -> Result<Self, RemoteError> {
+		Self::with_policy(endpoint, RetryPolicy::default())
+	}
+
+	/// A client of `endpoint` retrying as `policy` says.
+	pub fn with_policy(endpoint: &str, policy: RetryPolicy) -> Result<Self, RemoteError> {
+		if !endpoint.starts_with("http://") {
+			return Err(RemoteError::Invalid(format!(
+				"endpoint {endpoint:?} is not an http:// URL (https is not supported)"
+			)));
+		}
+		let http = reqwest::Client::builder()
+			.timeout(policy.timeout)
+			.connect_timeout(policy.timeout.min(Duration::from_secs(10)))
+			.build()
+			.map_err(|e| RemoteError::Invalid(format!("HTTP client: {e}")))?;
+		Ok(Self { base: endpoint.trim_end_matches('/').to_owned(), http, policy, signer: None })
+	}
+
+	/// Signs every request with `key` (for services started with `--allow`).
+	pub fn with_signer(mut self, key: Keypair) -> Self {
+		self.signer = Some(key);
+		self
+	}
+
+	/// [`Self::with_signer`] when `key` is given.
+	pub fn signed_by(self, key: Option<&Keypair>) -> Self {
+		match key {
+			Some(key) => self.with_signer(key.clone()),
+			None => self,
+		}
+	}
+
+	/// The endpoint, without a trailing `/`.
+	pub fn endpoint(&self) -> &str {
+		&self.base
+	}
+
+	/// The URL of an artifact, with `?model={hex}` when `model` is given.
+	pub fn artifact_url(&self, kind: Kind, hash: &Hash, model: Option<&Hash>) -> String {
+		let mut url = format!("{}/v1/artifacts/{}/{}", self.base, kind.name(), hex::encode(hash));
+		if let Some(model) = model {
+			url.push_str("?model=");
+			url.push_str(&hex::encode(model));
+		}
+		url
+	}
+
+	/// Sends `method url body`, signed when a signer is set, retrying connection errors and
+	/// timeouts.
+	async fn send(
+		&self,
+		method: reqwest::Method,
+		url: &str,
+		body: Vec<u8>,
+	) -> Result<reqwest::Response, RemoteError> {
+		let parsed = reqwest::Url::parse(url)
+			.map_err(|e| RemoteError::Invalid(format!("URL {url:?}: {e}")))?;
+		let mut path = parsed.path().to_owned();
+		if let Some(query) = parsed.query() {
+			path.push('?');
+			path.push_str(query);
+		}
+		let attempts = self.policy.attempts.max(1);
+		let mut n = 0u32;
+		loop {
+			n = n.saturating_add(1);
+			let mut request = self.http.request(method.clone(), parsed.clone());
+			if let Some(key) = &self.signer {
+				for (name, value) in sign_headers(key, method.as_str(), &path, &body, now_secs()) {
+					request = request.header(name, value);
+				}
+			}
+			if method == reqwest::Method::PUT {
+				request = request.header("content-type", "application/octet-stream");
+			}
+			match request.body(body.clone()).send().await {
+				Ok(response) => return Ok(response),
+				Err(e) if n < attempts && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+					let wait = self.policy.backoff(n);
+					tracing::warn!(%url, attempt = n, error = %e, ?wait, "artifact service unreachable, retrying");
+					tokio::time::sleep(wait).await;
+				},
+				Err(source) => {
+					return Err(RemoteError::Unreachable { url: url.into(), attempts: n, source })
+				},
+			}
+		}
+	}
+
+	/// Uploads `bytes` as artifact `kind/hash`; `model` names the model of `weights`
+	/// (`?model=`).
+	pub async fn put(
+		&self,
+		kind: Kind,
+		hash: &Hash,
+		bytes: Vec<u8>,
+		model: Option<&Hash>,
+	) -> Result<Stored, RemoteError> {
+		let url = self.artifact_url(kind, hash, model);
+		let response = self.send(reqwest::Method::PUT, &url, bytes).await?;
+		match response.status().as_u16() {
+			201 => Ok(Stored::Created),
+			200 => Ok(Stored::AlreadyThere),
+			_ => Err(status_error(&url, response).await),
+		}
+	}
+
+	/// Downloads artifact `kind/hash`, at most `max_bytes` of it ([`RemoteError::NotFound`] when
+	/// the service does not have it). `model` and `report` bytes are checked against the
+	/// address; the caller checks `weights` and `proof`.
+	pub async fn get(&self, kind: Kind, hash: &Hash, max_bytes: u64) -> Result<Vec<u8>, RemoteError> {
+		let url = self.artifact_url(kind, hash, None);
+		let response = self.send(reqwest::Method::GET, &url, Vec::new()).await?;
+		if response.status().as_u16() != 200 {
+			return Err(status_error(&url, response).await);
+		}
+		let body = read_limited(&url, response, max_bytes).await?;
+		if matches!(kind, Kind::Model | Kind::Report) {
+			check_artifact(kind, hash, &body, max_bytes)
+				.map_err(|reason| RemoteError::Mismatch { url: url.clone(), reason })?;
+		}
+		Ok(body)
+	}
+
+	/// Asks for the result of `(order, round)` (`POST`, starting the job if needed). Any status
+	/// but 200 and 202 is an error carrying the status and the service's reason.
+	pub async fn round_result(&self, order: u64, round: u32) -> Result<RoundPoll, RemoteError> {
+		let url = format!("{}/v1/rounds/{order}/{round}/result", self.base);
+		let response = self.send(reqwest::Method::POST, &url, Vec::new()).await?;
+		match response.status().as_u16() {
+			200 => Ok(RoundPoll::Ready(read_limited(&url, response, ROUND_RESULT_LIMIT).await?)),
+			202 => Ok(RoundPoll::Running),
+			_ => Err(status_error(&url, response).await),
 		}
 	}
 }
@@ -198,66 +343,6 @@ async fn status_error(url: &str, response: reqwest::Response) -> RemoteError {
 	RemoteError::Status { url: url.into(), status, body }
 }
 
-/// Uploads `bytes` as artifact `kind/hash` (with `query`, e.g. `model=<hash>` for weights).
-pub async fn put_artifact(
-	base: &str,
-	kind: &str,
-	hash: &str,
-	bytes: Vec<u8>,
-	query: Option<&str>,
-) -> Result<Stored, RemoteError> {
-	put_artifact_with(base, kind, hash, bytes, query, &RetryPolicy::default()).await
-}
-
-/// [`put_artifact`] with an explicit retry policy.
-pub async fn put_artifact_with(
-	base: &str,
-	kind: &str,
-	hash: &str,
-	bytes: Vec<u8>,
-	query: Option<&str>,
-	policy: &RetryPolicy,
-) -> Result<Stored, RemoteError> {
-	let url = artifact_url(base, kind, hash, query)?;
-	let http = client(policy)?;
-	let response = send(&url, policy, || {
-		http.put(&url).header("content-type", "application/octet-stream").body(bytes.clone())
-	})
-	.await?;
-	match response.status().as_u16() {
-		201 => Ok(Stored::Created),
-		200 => Ok(Stored::AlreadyThere),
-		_ => Err(status_error(&url, response).await),
-	}
-}
-
-/// Downloads artifact `kind/hash`, at most `max_bytes` of it. The caller checks the hash.
-pub async fn get_artifact(
-	base: &str,
-	kind: &str,
-	hash: &str,
-	max_bytes: u64,
-) -> Result<Vec<u8>, RemoteError> {
-	get_artifact_with(base, kind, hash, max_bytes, &RetryPolicy::default()).await
-}
-
-/// [`get_artifact`] with an explicit retry policy.
-pub async fn get_artifact_with(
-	base: &str,
-	kind: &str,
-	hash: &str,
-	max_bytes: u64,
-	policy: &RetryPolicy,
-) -> Result<Vec<u8>, RemoteError> {
-	let url = artifact_url(base, kind, hash, None)?;
-	let http = client(policy)?;
-	let response = send(&url, policy, || http.get(&url)).await?;
-	if response.status().as_u16() != 200 {
-		return Err(status_error(&url, response).await);
-	}
-	read_limited(&url, response, max_bytes).await
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -269,12 +354,22 @@ mod tests {
 	};
 
 	const H: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	const M: &str = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+
+	fn h() -> Hash {
+		parse_address(H).unwrap_or_else(|e| panic!("{e}"))
+	}
+
+	fn m() -> Hash {
+		parse_address(M).unwrap_or_else(|e| panic!("{e}"))
+	}
 
 	/// One request as the test server saw it.
 	#[derive(Debug)]
 	struct Seen {
 		method: String,
 		path: String,
+		headers: Vec<(String, String)>,
 		body: Vec<u8>,
 	}
 
@@ -286,6 +381,7 @@ mod tests {
 		let method = parts.next().unwrap_or_default().to_owned();
 		let path = parts.next().unwrap_or_default().to_owned();
 		let mut length = 0usize;
+		let mut headers = Vec::new();
 		loop {
 			let mut header = String::new();
 			reader.read_line(&mut header).unwrap_or_else(|e| panic!("header: {e}"));
@@ -297,11 +393,12 @@ mod tests {
 				if name.eq_ignore_ascii_case("content-length") {
 					length = value.trim().parse().unwrap_or_else(|e| panic!("length: {e}"));
 				}
+				headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
 			}
 		}
 		let mut body = vec![0u8; length];
 		reader.read_exact(&mut body).unwrap_or_else(|e| panic!("body: {e}"));
-		Seen { method, path, body }
+		Seen { method, path, headers, body }
 	}
 
 	/// Serves one scripted raw response per connection, in order, reporting each request.
@@ -351,16 +448,27 @@ mod tests {
 			.unwrap_or_else(|e| panic!("runtime: {e}"))
 	}
 
+	fn client(base: &str, policy: RetryPolicy) -> ArtifactClient {
+		ArtifactClient::with_policy(base, policy).unwrap_or_else(|e| panic!("{e}"))
+	}
+
 	#[test]
-	fn urls_are_checked() {
+	fn urls_and_addresses_are_checked() {
+		let c = client("http://h:1/", quick());
+		assert_eq!(c.endpoint(), "http://h:1");
 		assert_eq!(
-			artifact_url("http://h:1/", "weights", H, Some("model=ab")).ok().as_deref(),
-			Some(format!("http://h:1/v1/artifacts/weights/{H}?model=ab").as_str())
+			c.artifact_url(Kind::Weights, &h(), Some(&m())),
+			format!("http://h:1/v1/artifacts/weights/{H}?model={M}")
 		);
-		assert!(artifact_url("https://h", "model", H, None).is_err());
-		assert!(artifact_url("http://h", "Model", H, None).is_err());
-		assert!(artifact_url("http://h", "model", &H.to_uppercase(), None).is_err());
-		assert!(artifact_url("http://h", "model", &H[1..], None).is_err());
+		assert_eq!(
+			client("http://h/prefix", quick()).artifact_url(Kind::Model, &h(), None),
+			format!("http://h/prefix/v1/artifacts/model/{H}")
+		);
+		assert!(ArtifactClient::new("https://h").is_err());
+		assert!(ArtifactClient::new("h:1").is_err());
+		assert_eq!(parse_address(&format!("0x{}", H.to_uppercase())).ok(), Some(h()));
+		assert!(parse_address(&H[1..]).is_err());
+		assert!(parse_address("zz").is_err());
 	}
 
 	#[test]
@@ -384,14 +492,19 @@ mod tests {
 			],
 		);
 		let rt = rt();
-		let put = |q: Option<&'static str>| {
-			rt.block_on(put_artifact_with(&base, "weights", H, b"abc".to_vec(), q, &quick()))
+		let c = client(&base, quick());
+		let put = |model: Option<&Hash>| {
+			rt.block_on(c.put(Kind::Weights, &h(), b"abc".to_vec(), model))
 		};
-		assert_eq!(put(Some("model=00")).ok(), Some(Stored::Created));
+		assert_eq!(put(Some(&m())).ok(), Some(Stored::Created));
 		let first = seen.recv().unwrap_or_else(|e| panic!("{e}"));
 		assert_eq!(first.method, "PUT");
-		assert_eq!(first.path, format!("/v1/artifacts/weights/{H}?model=00"));
+		assert_eq!(first.path, format!("/v1/artifacts/weights/{H}?model={M}"));
 		assert_eq!(first.body, b"abc");
+		assert!(
+			!first.headers.iter().any(|(name, _)| name.starts_with("x-pot-")),
+			"unsigned without a signer"
+		);
 		assert_eq!(put(None).ok(), Some(Stored::AlreadyThere));
 		match put(None) {
 			Err(RemoteError::Status { status: 400, body, .. }) => {
@@ -401,6 +514,40 @@ mod tests {
 		}
 		let err = put(None).err().map(|e| e.to_string()).unwrap_or_default();
 		assert!(err.contains("HTTP 413") && err.contains("limit 1 MiB"), "{err}");
+	}
+
+	#[test]
+	fn a_signer_signs_method_path_query_and_body() {
+		use crate::serve_auth::{check, AllowList};
+		use pot_client::subxt_signer::sr25519::dev;
+		let (listener, base) = local();
+		let seen = serve(
+			listener,
+			vec![response("201 Created", b""), response("202 Accepted", b"")],
+		);
+		let rt = rt();
+		let alice = dev::alice();
+		let c = client(&format!("{base}/pot/"), quick()).signed_by(Some(&alice));
+		let stored = rt.block_on(c.put(Kind::Weights, &h(), b"abc".to_vec(), Some(&m())));
+		assert_eq!(stored.ok(), Some(Stored::Created));
+		assert_eq!(rt.block_on(c.round_result(3, 1)).ok(), Some(RoundPoll::Running));
+		let allow = AllowList::of([alice.public_key().0]);
+		for (method, path, body) in [
+			("PUT", format!("/pot/v1/artifacts/weights/{H}?model={M}"), &b"abc"[..]),
+			("POST", "/pot/v1/rounds/3/1/result".to_owned(), &b""[..]),
+		] {
+			let got = seen.recv().unwrap_or_else(|e| panic!("{e}"));
+			assert_eq!((got.method.as_str(), got.path.as_str()), (method, path.as_str()));
+			let mut headers = axum::http::HeaderMap::new();
+			for (name, value) in &got.headers {
+				let name = axum::http::HeaderName::from_bytes(name.as_bytes())
+					.unwrap_or_else(|e| panic!("{e}"));
+				let value =
+					axum::http::HeaderValue::from_str(value).unwrap_or_else(|e| panic!("{e}"));
+				headers.insert(name, value);
+			}
+			assert_eq!(check(&allow, method, &path, &headers, body, now_secs()), Ok(()), "{path}");
+		}
 	}
 
 	#[test]
@@ -418,16 +565,68 @@ mod tests {
 			],
 		);
 		let rt = rt();
-		let get = |limit| rt.block_on(get_artifact_with(&base, "model", H, limit, &quick()));
+		let c = client(&base, quick());
+		let get = |limit| rt.block_on(c.get(Kind::Weights, &h(), limit));
 		assert_eq!(get(1024).ok(), Some(b"weights!".to_vec()));
 		let first = seen.recv().unwrap_or_else(|e| panic!("{e}"));
 		assert_eq!(
 			(first.method.as_str(), first.path),
-			("GET", format!("/v1/artifacts/model/{H}"))
+			("GET", format!("/v1/artifacts/weights/{H}"))
 		);
 		assert!(matches!(get(1024), Err(RemoteError::NotFound { .. })));
 		assert!(matches!(get(99), Err(RemoteError::TooLarge { limit: 99, .. })));
 		assert!(matches!(get(10), Err(RemoteError::TooLarge { limit: 10, .. })));
+	}
+
+	#[test]
+	fn downloaded_models_and_reports_must_match_their_address() {
+		let report = b"segment 3 diverged".to_vec();
+		let address = pot_pol_core::blake2_256(&report);
+		let (listener, base) = local();
+		let _seen = serve(
+			listener,
+			vec![
+				response("200 OK", &report),
+				response("200 OK", b"tampered"),
+				response("200 OK", b"{}"),
+			],
+		);
+		let rt = rt();
+		let c = client(&base, quick());
+		assert_eq!(rt.block_on(c.get(Kind::Report, &address, 1024)).ok(), Some(report));
+		assert!(matches!(
+			rt.block_on(c.get(Kind::Report, &address, 1024)),
+			Err(RemoteError::Mismatch { .. })
+		));
+		assert!(matches!(
+			rt.block_on(c.get(Kind::Model, &h(), 1024)),
+			Err(RemoteError::Mismatch { .. })
+		));
+	}
+
+	#[test]
+	fn round_results_are_ready_running_or_refused() {
+		let (listener, base) = local();
+		let seen = serve(
+			listener,
+			vec![
+				response("202 Accepted", b""),
+				response("200 OK", b"\x01\x02"),
+				response("409 Conflict", b"commit window open\n"),
+			],
+		);
+		let rt = rt();
+		let c = client(&base, quick());
+		assert_eq!(rt.block_on(c.round_result(7, 2)).ok(), Some(RoundPoll::Running));
+		let first = seen.recv().unwrap_or_else(|e| panic!("{e}"));
+		assert_eq!((first.method.as_str(), first.path.as_str()), ("POST", "/v1/rounds/7/2/result"));
+		assert_eq!(rt.block_on(c.round_result(7, 2)).ok(), Some(RoundPoll::Ready(vec![1, 2])));
+		match rt.block_on(c.round_result(7, 2)) {
+			Err(RemoteError::Status { status: 409, body, .. }) => {
+				assert_eq!(body, "commit window open")
+			},
+			other => panic!("expected 409, got {other:?}"),
+		}
 	}
 
 	#[test]
@@ -442,7 +641,7 @@ mod tests {
 			let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("rebind: {e}"));
 			let _ = tx.send(serve(listener, vec![response("200 OK", b"late")]));
 		});
-		let got = rt().block_on(get_artifact_with(&base, "proof", H, 100, &quick()));
+		let got = rt().block_on(client(&base, quick()).get(Kind::Proof, &h(), 100));
 		assert_eq!(got.ok(), Some(b"late".to_vec()));
 		assert!(rx.recv().is_ok());
 	}
@@ -453,7 +652,7 @@ mod tests {
 		drop(listener);
 		let policy = RetryPolicy { attempts: 3, ..quick() };
 		let started = std::time::Instant::now();
-		match rt().block_on(get_artifact_with(&base, "proof", H, 100, &policy)) {
+		match rt().block_on(client(&base, policy).get(Kind::Proof, &h(), 100)) {
 			Err(RemoteError::Unreachable { attempts: 3, .. }) => {},
 			other => panic!("expected unreachable after 3 attempts, got {other:?}"),
 		}

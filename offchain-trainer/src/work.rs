@@ -21,6 +21,7 @@ use crate::{
 	proof::{self, Manifest},
 	provider_state::{decide, Action, CommitmentRecord, StateDir, SubmissionState},
 	remote,
+	store::Kind,
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::Session,
 };
@@ -593,10 +594,19 @@ impl Worker {
 		Ok(())
 	}
 
+	/// A client of a validator's artifact service, signing with the provider's key (checked by
+	/// services started with `--allow`).
+	fn artifacts(&self, endpoint: &str) -> anyhow::Result<remote::ArtifactClient> {
+		Ok(remote::ArtifactClient::new(endpoint)?.with_signer(self.signer.clone()))
+	}
+
 	async fn upload_proof(&self, endpoint: &str, dir: &Path, root: &str) -> anyhow::Result<()> {
 		let bytes = bundle::pack(dir)?;
 		let size = bytes.len();
-		let stored = remote::put_artifact(endpoint, "proof", root, bytes, None).await?;
+		let stored = self
+			.artifacts(endpoint)?
+			.put(Kind::Proof, &remote::parse_address(root)?, bytes, None)
+			.await?;
 		self.report.event(
 			"uploaded",
 			"proof uploaded",
@@ -612,8 +622,7 @@ impl Worker {
 			Ok(bytes) => bytes,
 			Err(_) => {
 				let bytes =
-					remote::get_artifact(endpoint, "model", &hex::encode(hash), MAX_MODEL_BYTES)
-						.await?;
+					self.artifacts(endpoint)?.get(Kind::Model, hash, MAX_MODEL_BYTES).await?;
 				self.report.event(
 					"downloaded",
 					"model spec downloaded",
@@ -642,9 +651,7 @@ impl Worker {
 		if path.exists() {
 			return Ok(path);
 		}
-		let bytes =
-			remote::get_artifact(endpoint, "weights", &hex::encode(hash), MAX_WEIGHTS_BYTES)
-				.await?;
+		let bytes = self.artifacts(endpoint)?.get(Kind::Weights, hash, MAX_WEIGHTS_BYTES).await?;
 		let staging = path.with_extension("download");
 		crate::provider_state::write_atomic(&staging, &bytes)?;
 		let built = model.build()?;

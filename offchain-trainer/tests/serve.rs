@@ -696,7 +696,7 @@ async fn the_endpoint_maps_chain_states_and_reports_a_failed_job_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_artifact_client_talks_to_a_listening_service() {
-	use pot_trainer::artifact_client::{ArtifactClient, ClientError, Uploaded};
+	use pot_trainer::remote::{ArtifactClient, RemoteError, Stored};
 	let store = tempfile::tempdir().unwrap();
 	let source = Arc::new(FakeChain(Mutex::new(Err(JobError::NotYet("open".into())))));
 	let service = app(store.path(), 1 << 20, source.clone());
@@ -708,42 +708,46 @@ async fn the_artifact_client_talks_to_a_listening_service() {
 	assert!(ArtifactClient::new("https://example.org").is_err());
 	let model = model_bytes();
 	let hash = spec().hash();
+	assert_eq!(client.put(Kind::Model, &hash, model.clone(), None).await.unwrap(), Stored::Created);
 	assert_eq!(
-		client.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
-		Uploaded::Created
+		client.put(Kind::Model, &hash, model.clone(), None).await.unwrap(),
+		Stored::AlreadyThere
 	);
-	assert_eq!(
-		client.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
-		Uploaded::AlreadyStored
-	);
-	assert_eq!(client.download(Kind::Model, &hash).await.unwrap(), Some(model.clone()));
-	assert_eq!(client.download(Kind::Model, &[1; 32]).await.unwrap(), None);
+	assert_eq!(client.get(Kind::Model, &hash, 1 << 20).await.unwrap(), model);
+	assert!(matches!(
+		client.get(Kind::Model, &[1; 32], 1 << 20).await,
+		Err(RemoteError::NotFound { .. })
+	));
 	let initial = initial_params();
 	let w = weights_hash(&initial).unwrap();
 	assert_eq!(
-		client.upload(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await.unwrap(),
-		Uploaded::Created
+		client.put(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await.unwrap(),
+		Stored::Created
 	);
-	match client.upload(Kind::Model, &[1; 32], model, None).await {
-		Err(ClientError::Refused { status: 400, reason, .. }) => {
-			assert!(reason.contains("not to its address"), "{reason}")
+	assert_eq!(client.get(Kind::Weights, &w, 1 << 20).await.unwrap(), weights_bytes(&initial));
+	match client.put(Kind::Model, &[1; 32], model, None).await {
+		Err(RemoteError::Status { status: 400, body, .. }) => {
+			assert!(body.contains("not to its address"), "{body}")
 		}
 		other => panic!("{other:?}"),
 	}
 	match client.round_result(1, 0).await {
-		Err(ClientError::Refused { status: 409, .. }) => {}
+		Err(RemoteError::Status { status: 409, .. }) => {}
 		other => panic!("{other:?}"),
 	}
 	// A tampered download is caught by the client (written behind the service's back).
 	std::fs::write(store.path().join("model").join(hex::encode(hash)), b"{}").unwrap();
-	assert!(matches!(client.download(Kind::Model, &hash).await, Err(ClientError::Mismatch { .. })));
+	assert!(matches!(
+		client.get(Kind::Model, &hash, 1 << 20).await,
+		Err(RemoteError::Mismatch { .. })
+	));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_allow_list_artifact_requests_must_be_signed_by_a_listed_account() {
 	use pot_client::subxt_signer::sr25519::dev;
 	use pot_trainer::{
-		artifact_client::{ArtifactClient, ClientError, Uploaded},
+		remote::{ArtifactClient, RemoteError, Stored},
 		serve_auth::AllowList,
 	};
 	let store = tempfile::tempdir().unwrap();
@@ -763,23 +767,31 @@ async fn with_an_allow_list_artifact_requests_must_be_signed_by_a_listed_account
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let endpoint = format!("http://{}", listener.local_addr().unwrap());
 	tokio::spawn(async move { axum::serve(listener, service).await });
+	let anonymous = ArtifactClient::new(&endpoint).unwrap();
 	let alice = ArtifactClient::new(&endpoint).unwrap().with_signer(dev::alice());
-	let bob = ArtifactClient::new(&endpoint).unwrap().with_signer(dev::bob());
-	assert_eq!(
-		alice.upload(Kind::Model, &hash, model.clone(), None).await.unwrap(),
-		Uploaded::Created
-	);
-	assert_eq!(alice.download(Kind::Model, &hash).await.unwrap(), Some(model.clone()));
+	let bob = ArtifactClient::new(&endpoint).unwrap().signed_by(Some(&dev::bob()));
+	match anonymous.put(Kind::Model, &hash, model.clone(), None).await {
+		Err(RemoteError::Status { status: 401, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+	assert_eq!(alice.put(Kind::Model, &hash, model.clone(), None).await.unwrap(), Stored::Created);
+	assert_eq!(alice.get(Kind::Model, &hash, 1 << 20).await.unwrap(), model);
 	let initial = initial_params();
 	let w = weights_hash(&initial).unwrap();
-	let uploaded = alice.upload(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await;
-	assert_eq!(uploaded.unwrap(), Uploaded::Created, "signed path includes the query");
-	match bob.download(Kind::Model, &hash).await {
-		Err(ClientError::Refused { status: 403, .. }) => {}
+	let uploaded = alice.put(Kind::Weights, &w, weights_bytes(&initial), Some(&hash)).await;
+	assert_eq!(uploaded.unwrap(), Stored::Created, "signed path includes the query");
+	match anonymous.get(Kind::Model, &hash, 1 << 20).await {
+		Err(RemoteError::Status { status: 401, .. }) => {}
 		other => panic!("{other:?}"),
 	}
-	match bob.upload(Kind::Model, &hash, model, None).await {
-		Err(ClientError::Refused { status: 403, .. }) => {}
+	match bob.get(Kind::Model, &hash, 1 << 20).await {
+		Err(RemoteError::Status { status: 403, .. }) => {}
 		other => panic!("{other:?}"),
 	}
+	match bob.put(Kind::Model, &hash, model, None).await {
+		Err(RemoteError::Status { status: 403, .. }) => {}
+		other => panic!("{other:?}"),
+	}
+	// Signed or not, the round endpoint answers.
+	assert!(matches!(bob.round_result(1, 0).await, Err(RemoteError::Status { status: 409, .. })));
 }
