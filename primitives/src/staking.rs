@@ -40,16 +40,20 @@ pub enum OffenceKind {
 	/// A challenger lost its challenge (the challenged work or verdict was upheld).
 	#[codec(index = 4)]
 	UnfoundedChallenge,
+	/// A member of a challenge committee did not vote by the vote deadline (a light offence).
+	#[codec(index = 5)]
+	MissedVote,
 }
 
 impl OffenceKind {
 	/// Every kind, in index order.
-	pub const ALL: [OffenceKind; 5] = [
+	pub const ALL: [OffenceKind; 6] = [
 		OffenceKind::InvalidWork,
 		OffenceKind::WrongVerdict,
 		OffenceKind::Censorship,
 		OffenceKind::MissedDeadline,
 		OffenceKind::UnfoundedChallenge,
+		OffenceKind::MissedVote,
 	];
 }
 
@@ -164,6 +168,19 @@ pub trait ClusterInspect<AccountId> {
 	fn endpoint_of(validator: &AccountId) -> Option<Vec<u8>> {
 		let _ = validator;
 		None
+	}
+
+	/// The active validators (registered, not chilled, bonded at least the minimum validator
+	/// bond), in registration order: the pool challenge committees are drawn from. At most
+	/// [`max_validators`](Self::max_validators). The default knows none.
+	fn active_validators() -> Vec<AccountId> {
+		Vec::new()
+	}
+
+	/// The most validators [`active_validators`](Self::active_validators) can return (the
+	/// bound a caller's weight is charged for). The default is 0.
+	fn max_validators() -> u32 {
+		0
 	}
 }
 

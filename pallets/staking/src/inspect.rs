@@ -3,7 +3,7 @@
 
 use crate::{
 	weights::WeightInfo, BalanceOf, Clusters, Config, Ledger, MinProviderBond, Pallet, Providers,
-	ValidatorInfo,
+	RegisteredValidators, ValidatorInfo,
 };
 use alloc::vec::Vec;
 use polkadot_sdk::{
@@ -79,6 +79,16 @@ impl<T: Config> ClusterInspect<T::AccountId> for Pallet<T> {
 	/// The registered artifact endpoint, chilled or not.
 	fn endpoint_of(validator: &T::AccountId) -> Option<Vec<u8>> {
 		ValidatorInfo::<T>::get(validator).map(|r| r.endpoint.into_inner())
+	}
+
+	/// Registered validators that are active (not chilled, bonded at least `MinValidatorBond`),
+	/// in registration order; at most `MaxValidators`.
+	fn active_validators() -> Vec<T::AccountId> {
+		RegisteredValidators::<T>::get().into_iter().filter(|v| Self::is_active(v)).collect()
+	}
+
+	fn max_validators() -> u32 {
+		T::MaxValidators::get()
 	}
 }
 

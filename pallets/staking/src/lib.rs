@@ -246,6 +246,9 @@ pub mod pallet {
 		pub slash_missed_deadline: Perbill,
 		/// Slash fraction of [`OffenceKind::UnfoundedChallenge`].
 		pub slash_unfounded_challenge: Perbill,
+		/// Slash fraction of [`OffenceKind::MissedVote`] (a committee member that did not vote;
+		/// meant to be light).
+		pub slash_missed_vote: Perbill,
 		/// Initial validators: (account, bond, artifact endpoint URL). Each bond is put on hold
 		/// and each validator registered (not chilled); with session keys from pallet-session's
 		/// genesis they form the first authority set.
@@ -263,6 +266,7 @@ pub mod pallet {
 				slash_censorship: Perbill::from_percent(5),
 				slash_missed_deadline: Perbill::from_percent(1),
 				slash_unfounded_challenge: Perbill::from_percent(1),
+				slash_missed_vote: Perbill::from_parts(1_000_000),
 				validators: Vec::new(),
 			}
 		}
@@ -623,6 +627,7 @@ pub mod pallet {
 				(OffenceKind::Censorship, config.slash_censorship),
 				(OffenceKind::MissedDeadline, config.slash_missed_deadline),
 				(OffenceKind::UnfoundedChallenge, config.slash_unfounded_challenge),
+				(OffenceKind::MissedVote, config.slash_missed_vote),
 			] {
 				SlashFractions::<T>::insert(kind, fraction);
 			}

@@ -196,6 +196,7 @@ impl ExtBuilder {
 			slash_censorship: Perbill::from_percent(5),
 			slash_missed_deadline: Perbill::from_percent(1),
 			slash_unfounded_challenge: Perbill::from_percent(50),
+			slash_missed_vote: Perbill::from_parts(1_000_000),
 			validators: self.validators,
 		}
 		.assimilate_storage(&mut storage)

@@ -73,6 +73,27 @@ fn clusters_are_visible_to_pol() {
 	});
 }
 
+#[test]
+fn active_validators_are_the_committee_pool() {
+	ExtBuilder::default().build_and_execute(|| {
+		let pool = <Staking as ClusterInspect<AccountId>>::active_validators;
+		assert_eq!(pool(), vec![V1, V2]);
+		// MaxValidators of the mock.
+		assert_eq!(<Staking as ClusterInspect<AccountId>>::max_validators(), 6);
+		// A newcomer in registration order; a chilled one and one bonded below the minimum
+		// are left out, a provider never is a validator.
+		bond(ALICE, 5_000);
+		assert_ok!(Staking::register_validator(RuntimeOrigin::signed(ALICE), ENDPOINT.to_vec()));
+		assert_eq!(pool(), vec![V1, V2, ALICE]);
+		assert_ok!(Staking::chill(RuntimeOrigin::signed(V1)));
+		assert_eq!(pool(), vec![V2, ALICE]);
+		assert_ok!(Staking::unbond(RuntimeOrigin::signed(V2), 1_901));
+		assert_eq!(pool(), vec![ALICE]);
+		provider(P1, 100, ALICE);
+		assert_eq!(pool(), vec![ALICE]);
+	});
+}
+
 /// The market's benchmarks rely on `set_active_validator` really making a validator.
 #[cfg(feature = "runtime-benchmarks")]
 #[test]
