@@ -1,8 +1,9 @@
 //! The work behind each call.
 
 use crate::{
-	Commitment, Commitments, Config, Error, Event, Pallet, Participant, ParticipantsOf, Position,
-	ResultDeadlines, RoundIndex, RoundInfo, RoundResultOf, Run, Runs, Verdict,
+	Closing, Commitment, Commitments, Config, Error, Event, Pallet, Participant, ParticipantsOf,
+	Position, RecordedVerdict, ResultDeadlines, RoundIndex, RoundInfo, RoundRecord,
+	RoundResultOf, RoundResults, Run, Runs, SettleAt, Verdict,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -16,9 +17,7 @@ use polkadot_sdk::{
 	},
 };
 use pot_pol_core::{assign::chunk_sizes, schedule};
-use pot_primitives::{
-	ClusterInspect, ContentHash, OffenceKind, OrderId, OrderSettlement, ReportOffence, WorkUnits,
-};
+use pot_primitives::{ClusterInspect, ContentHash, OffenceKind, OrderId, OrderSettlement, ReportOffence};
 
 const ROUND_SEED_DOMAIN: &[u8] = b"pot/pol/round-seed/v1";
 const VERIFICATION_SEED_DOMAIN: &[u8] = b"pot/pol/verification-seed/v1";
@@ -75,7 +74,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Removes `(order, round)` from the deadline index entry of its result deadline.
-	fn unindex_round(order: OrderId, round: &RoundInfo<BlockNumberFor<T>>) {
+	pub(crate) fn unindex_round(order: OrderId, round: &RoundInfo<BlockNumberFor<T>>) {
 		let Some(due) = round.result_deadline.checked_add(&One::one()) else { return };
 		ResultDeadlines::<T>::mutate_exists(due, |runs| {
 			if let Some(list) = runs {
@@ -88,7 +87,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Forgets a finished run: its record, its commitments, its deadline entry and its
-	/// participants' open work.
+	/// participants' open work. Its recorded rounds are settled by then.
 	pub(crate) fn end_run(order: OrderId, run: &Run<T>) {
 		Runs::<T>::remove(order);
 		let _ = Commitments::<T>::clear_prefix(order, T::MaxProviders::get(), None);
@@ -141,6 +140,9 @@ impl<T: Config> Pallet<T> {
 				local_steps,
 				checkpoint_interval: k,
 				round,
+				settled: 0,
+				unsettled: 0,
+				closing: None,
 			},
 		);
 		Ok(count)
@@ -192,6 +194,7 @@ impl<T: Config> Pallet<T> {
 		commitment: Commitment,
 	) -> Result<(), DispatchError> {
 		let mut run = Runs::<T>::get(order).ok_or(Error::<T>::UnknownRun)?;
+		ensure!(run.closing.is_none(), Error::<T>::RunClosing);
 		ensure!(run.round.index == round, Error::<T>::WrongRound);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(now <= run.round.commit_deadline, Error::<T>::CommitWindowClosed);
@@ -248,6 +251,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<u32, DispatchError> {
 		let mut run = Runs::<T>::get(order).ok_or(Error::<T>::UnknownRun)?;
 		ensure!(run.validator == who, Error::<T>::NotOrderValidator);
+		ensure!(run.closing.is_none(), Error::<T>::RunClosing);
 		ensure!(run.round.index == round, Error::<T>::WrongRound);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(now > run.round.commit_deadline, Error::<T>::CommitWindowOpen);
@@ -256,8 +260,8 @@ impl<T: Config> Pallet<T> {
 			u32::try_from(result.verdicts.len()).map_err(|_| Error::<T>::VerdictsMismatch)?;
 		ensure!(count == run.round.commitments, Error::<T>::VerdictsMismatch);
 
-		// Check every verdict before anything moves.
-		let mut checked = Vec::with_capacity(result.verdicts.len());
+		// Check every verdict before anything is recorded.
+		let mut recorded = Vec::with_capacity(result.verdicts.len());
 		let mut previous: Option<Position> = None;
 		let mut accepted = 0u32;
 		for (position, verdict) in result.verdicts {
@@ -265,8 +269,10 @@ impl<T: Config> Pallet<T> {
 			previous = Some(position);
 			let commitment =
 				Commitments::<T>::get(order, position).ok_or(Error::<T>::VerdictsMismatch)?;
-			let participant =
-				run.participants.get(position as usize).ok_or(Error::<T>::VerdictsMismatch)?;
+			ensure!(
+				run.participants.get(position as usize).is_some(),
+				Error::<T>::VerdictsMismatch
+			);
 			match verdict {
 				Verdict::Accepted => accepted = accepted.saturating_add(1),
 				Verdict::Rejected(r) => {
@@ -278,11 +284,29 @@ impl<T: Config> Pallet<T> {
 					ensure!(r.segment < segments, Error::<T>::SegmentOutOfRange);
 				}
 			}
-			checked.push((participant.provider.clone(), commitment, verdict));
+			recorded.push(RecordedVerdict { position, commitment, verdict, overturned: false });
 		}
-		let matched = T::Settlement::matched_order(order).ok_or(Error::<T>::OrderNotMatched)?;
-		let mut unpaid =
-			matched.assignment.work_units.saturating_sub(matched.assignment.units_paid);
+		ensure!(T::Settlement::matched_order(order).is_some(), Error::<T>::OrderNotMatched);
+		let verdicts =
+			BoundedVec::try_from(recorded).map_err(|_| Error::<T>::VerdictsMismatch)?;
+
+		// The challenge window: the result may be challenged until `window_end`, and settles in
+		// the hook of the block after.
+		let window_end = now.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
+		let settle_at = window_end.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
+		SettleAt::<T>::try_mutate(settle_at, |rounds| rounds.try_push((order, round)))
+			.map_err(|_| Error::<T>::DeadlineBlockFull)?;
+		RoundResults::<T>::insert(
+			order,
+			round,
+			RoundRecord::<T> {
+				verdicts,
+				new_weights: result.new_weights,
+				window_end,
+				challenges: BoundedVec::new(),
+			},
+		);
+		run.unsettled = run.unsettled.checked_add(1).ok_or(Error::<T>::Overflow)?;
 
 		Self::deposit_event(Event::RoundVerified {
 			order,
@@ -293,62 +317,19 @@ impl<T: Config> Pallet<T> {
 			new_weights: result.new_weights,
 			eval: result.eval,
 		});
-		for (provider, commitment, verdict) in checked {
-			match verdict {
-				Verdict::Accepted => {
-					let units = WorkUnits(u64::from(commitment.steps_done)).min(unpaid);
-					Self::pay(order, round, provider, units);
-					unpaid = unpaid.saturating_sub(units);
-				}
-				Verdict::Rejected(rejection) => {
-					let slashed = T::Offences::report_offence(
-						&provider,
-						OffenceKind::InvalidWork,
-						Some(&run.validator),
-						rejection.evidence,
-					)
-					.ok()
-					.map(|s| s.amount);
-					Self::deposit_event(Event::SubmissionRejected {
-						order,
-						round,
-						provider,
-						rejection,
-						slashed,
-					});
-				}
-			}
-		}
+		Self::deposit_event(Event::ChallengeWindowOpened { order, round, window_end });
 
+		// The round's commitments live on in its record; the next round starts now.
+		let _ = Commitments::<T>::clear_prefix(order, T::MaxProviders::get(), None);
+		Self::unindex_round(order, &run.round);
 		let next = round.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		if next >= run.rounds {
-			let receipt = T::Settlement::complete(order).map_err(DispatchError::from)?;
-			Self::end_run(order, &run);
-			Self::deposit_event(Event::RunCompleted {
-				order,
-				validator_fee: receipt.validator_fee,
-				refunded: receipt.refunded,
-			});
+			run.round.commitments = 0;
+			run.closing = Some(Closing::Complete);
 		} else {
-			let _ = Commitments::<T>::clear_prefix(order, T::MaxProviders::get(), None);
-			Self::unindex_round(order, &run.round);
 			run.round = Self::open_round(order, next, result.new_weights)?;
-			Runs::<T>::insert(order, run);
 		}
+		Runs::<T>::insert(order, run);
 		Ok(count)
-	}
-
-	/// Pays `provider` for `units` verified steps; a refusal by the market is recorded, not
-	/// retried. Emits `ProviderPaid` or `PayoutFailed`.
-	fn pay(order: OrderId, round: RoundIndex, provider: T::AccountId, units: WorkUnits) {
-		let paid = if units.is_zero() {
-			Err(pot_primitives::SettlementError::WorkUnitsAboveReservation)
-		} else {
-			T::Settlement::pay_for_work(order, &provider, units)
-		};
-		Self::deposit_event(match paid {
-			Ok(amount) => Event::ProviderPaid { order, round, provider, work_units: units, amount },
-			Err(error) => Event::PayoutFailed { order, round, provider, work_units: units, error },
-		});
 	}
 }

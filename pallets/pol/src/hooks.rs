@@ -1,11 +1,14 @@
-//! Work done by the block hook: runs whose validator missed the result deadline fail.
+//! Work done by the block hook: runs whose validator missed the result deadline fail. (The
+//! settlement of rounds and the resolution of challenges at their vote deadline are in
+//! `settlement.rs` and `challenges.rs`.)
 
 use crate::{
-	weights::WeightInfo, Config, Event, FailureReason, Pallet, ResultDeadlines, RoundIndex, Runs,
+	weights::WeightInfo, Closing, Commitments, Config, FailureReason, Pallet, ResultDeadlines,
+	RoundIndex, Runs,
 };
 use codec::Encode;
 use polkadot_sdk::{
-	frame_support::{defensive, weights::Weight},
+	frame_support::{defensive, traits::Get, weights::Weight},
 	frame_system::pallet_prelude::BlockNumberFor,
 	sp_io::hashing::blake2_256,
 };
@@ -32,24 +35,19 @@ impl<T: Config> Pallet<T> {
 		ContentHash::from(blake2_256(&(MISSED_DEADLINE_DOMAIN, order, round).encode()))
 	}
 
-	/// Fails run `order` in round `round`: the market refunds the consumer's unspent budget,
-	/// the validator is reported for a missed deadline, the run is forgotten. Emits `RunFailed`.
+	/// Fails run `order` in round `round`: the validator is reported for a missed deadline, no
+	/// round opens any more; once the rounds recorded before have settled (at once if there are
+	/// none), the market refunds the consumer's unspent budget and the run is forgotten
+	/// (`RunFailed`).
 	fn fail_run(order: OrderId, round: RoundIndex) {
-		let Some(run) = Runs::<T>::get(order) else {
+		let Some(mut run) = Runs::<T>::get(order) else {
 			defensive!("an overdue run is missing", order);
 			return;
 		};
-		if run.round.index != round {
-			defensive!("an overdue round is not the run's current round", order);
+		if run.round.index != round || run.closing.is_some() {
+			defensive!("an overdue round is not the run's open round", order);
 			return;
 		}
-		let refunded = match T::Settlement::fail(order) {
-			Ok(receipt) => Some(receipt.refunded),
-			Err(e) => {
-				defensive!("the market refused to fail an overdue order", e);
-				None
-			}
-		};
 		let validator_slashed = T::Offences::report_offence(
 			&run.validator,
 			OffenceKind::MissedDeadline,
@@ -58,13 +56,15 @@ impl<T: Config> Pallet<T> {
 		)
 		.ok()
 		.map(|s| s.amount);
-		Self::end_run(order, &run);
-		Self::deposit_event(Event::RunFailed {
-			order,
-			round,
-			reason: FailureReason::MissedResultDeadline,
-			refunded,
-			validator_slashed,
-		});
+		let _ = Commitments::<T>::clear_prefix(order, T::MaxProviders::get(), None);
+		Self::unindex_round(order, &run.round);
+		run.round.commitments = 0;
+		run.closing =
+			Some(Closing::Fail { round, reason: FailureReason::MissedResultDeadline, validator_slashed });
+		if run.unsettled == 0 {
+			Self::close_run(order, &run);
+		} else {
+			Runs::<T>::insert(order, run);
+		}
 	}
 }

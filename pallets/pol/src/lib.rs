@@ -76,6 +76,7 @@ pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod challenges;
 mod dispatchable_impls;
 mod hooks;
 #[cfg(any(feature = "try-runtime", test))]
@@ -86,6 +87,7 @@ pub mod offchain;
 #[cfg(test)]
 mod offchain_tests;
 mod open_work;
+mod settlement;
 #[cfg(test)]
 mod tests;
 mod types;
@@ -136,6 +138,11 @@ pub trait BenchmarkHelper<AccountId> {
 		providers: &[AccountId],
 		rounds: u32,
 	) -> pot_primitives::OrderId;
+
+	/// Makes `validators` the active validators (`ClusterInspect::active_validators`, in this
+	/// order), each bonded at least `ChallengeBond`, so that any of them may challenge and the
+	/// others form its committee.
+	fn active_validators(validators: &[AccountId]);
 }
 
 // The pallet macros expand to `expect` calls (on values they have just built) that the
@@ -147,8 +154,8 @@ pub mod pallet {
 	use frame_support::pallet_prelude::*;
 	use frame_system::pallet_prelude::*;
 	use pot_primitives::{
-		ClusterInspect, ContentHash, OrderId, OrderSettlement, ReportOffence, SettlementError,
-		WorkUnits,
+		ClusterInspect, ContentHash, OffenceKind, OrderId, OrderSettlement, ReportOffence,
+		SettlementError, WorkUnits,
 	};
 
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
@@ -202,9 +209,35 @@ pub mod pallet {
 		type StartWindow: Get<BlockNumberFor<Self>>;
 
 		/// Most runs whose result deadline ends in the same block; also the most runs the block
-		/// hook fails in one block.
+		/// hook fails in one block, the most round results whose challenge window closes in one
+		/// block and the most challenges whose vote deadline ends in one block.
 		#[pallet::constant]
 		type MaxRunsPerDeadline: Get<u32>;
+
+		/// Blocks after a round result during which the round may be challenged (the window's
+		/// last block is the result's block plus this). The round settles (payouts, reports of
+		/// rejected work) in the block after, unless a challenge on it is still open.
+		#[pallet::constant]
+		type ChallengeWindow: Get<BlockNumberFor<Self>>;
+
+		/// Slashable stake (`ReportOffence::slashable`: bonded plus unbonding) a challenger must
+		/// have; it answers for the challenge (reported for `UnfoundedChallenge` if the
+		/// challenge is not upheld).
+		#[pallet::constant]
+		type ChallengeBond: Get<Self::Balance>;
+
+		/// Most challenges of one round (open and resolved).
+		#[pallet::constant]
+		type MaxChallengesPerRound: Get<u32>;
+
+		/// Validators drawn for a challenge's committee (M). A strict majority of M decides.
+		#[pallet::constant]
+		type CommitteeSize: Get<u32>;
+
+		/// Blocks after a challenge is opened during which its committee votes (the vote
+		/// deadline is the opening block plus this).
+		#[pallet::constant]
+		type VoteWindow: Get<BlockNumberFor<Self>>;
 
 		/// Weights of this pallet's calls and hook.
 		type WeightInfo: WeightInfo;
@@ -240,6 +273,43 @@ pub mod pallet {
 	/// `leave_cluster` while it is positive ([`pot_primitives::OpenWorkInspect`]).
 	#[pallet::storage]
 	pub type OpenRuns<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32>;
+
+	/// Recorded round results not settled yet, by order and round: the verdicts with the
+	/// commitments they judge, the new weights, the challenge window and the round's
+	/// challenges. Removed when the round settles.
+	#[pallet::storage]
+	pub type RoundResults<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, OrderId, Twox64Concat, RoundIndex, RoundRecord<T>>;
+
+	/// Rounds by the block after their challenge window; that block's `on_initialize` settles
+	/// those with no open challenge.
+	#[pallet::storage]
+	pub type SettleAt<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<(OrderId, RoundIndex), T::MaxRunsPerDeadline>,
+		ValueQuery,
+	>;
+
+	/// Open challenges by id. Removed when resolved; the outcome is in the events.
+	#[pallet::storage]
+	pub type Challenges<T: Config> = StorageMap<_, Twox64Concat, ChallengeId, Challenge<T>>;
+
+	/// The id of the next challenge.
+	#[pallet::storage]
+	pub type NextChallengeId<T: Config> = StorageValue<_, ChallengeId, ValueQuery>;
+
+	/// Open challenges by the block after their vote deadline; that block's `on_initialize`
+	/// resolves them with the votes cast and reports the members that did not vote.
+	#[pallet::storage]
+	pub type VoteDeadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<ChallengeId, T::MaxRunsPerDeadline>,
+		ValueQuery,
+	>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -281,6 +351,56 @@ pub mod pallet {
 			new_weights: ContentHash,
 			eval: EvalMetrics,
 		},
+		/// The round's result is recorded and may be challenged until block `window_end`
+		/// (inclusive); it settles after that, once no challenge on it is open.
+		ChallengeWindowOpened { order: OrderId, round: RoundIndex, window_end: BlockNumberFor<T> },
+		/// A round settled: `paid` providers were paid (`ProviderPaid` / `PayoutFailed` before
+		/// this), `rejected` reported (`SubmissionRejected`).
+		RoundSettled { order: OrderId, round: RoundIndex, paid: u32, rejected: u32 },
+		/// `challenger` challenged round `round` of `order`: `claim` about the submission at
+		/// `target` (segment `segment`, between the checkpoints `start` and `end`, proven
+		/// against its committed root). `committee` re-executes and votes until `vote_deadline`.
+		ChallengeOpened {
+			id: ChallengeId,
+			order: OrderId,
+			round: RoundIndex,
+			claim: ClaimKind,
+			target: Position,
+			segment: u32,
+			start: ContentHash,
+			end: ContentHash,
+			challenger: T::AccountId,
+			committee: BoundedVec<T::AccountId, T::CommitteeSize>,
+			vote_deadline: BlockNumberFor<T>,
+		},
+		/// A committee member voted on a challenge (`upheld`: the claim is right).
+		VoteCast { id: ChallengeId, voter: T::AccountId, upheld: bool },
+		/// A challenge was resolved with `ayes` votes for and `nays` against: `upheld` when a
+		/// strict majority of the committee voted for it. The reports follow as
+		/// `ChallengeOffence` events.
+		ChallengeResolved {
+			id: ChallengeId,
+			order: OrderId,
+			round: RoundIndex,
+			claim: ClaimKind,
+			target: Position,
+			upheld: bool,
+			ayes: u32,
+			nays: u32,
+		},
+		/// A party of a resolved challenge was reported: the target provider (`InvalidWork`),
+		/// the validator (`WrongVerdict`, `Censorship`), the challenger (`UnfoundedChallenge`)
+		/// or a committee member that did not vote (`MissedVote`). `slashed` is what staking
+		/// took (`None`: not bonded).
+		ChallengeOffence {
+			id: ChallengeId,
+			offender: T::AccountId,
+			kind: OffenceKind,
+			slashed: Option<T::Balance>,
+		},
+		/// The market refused to complete an order whose every round settled; the run is
+		/// forgotten, the order stays with the market.
+		CompletionRefused { order: OrderId, error: SettlementError },
 		/// An accepted provider was paid for its verified steps of a round (`amount` is what it
 		/// received; the validator's fee share accrues in the market).
 		ProviderPaid {
@@ -308,8 +428,8 @@ pub mod pallet {
 			rejection: Rejection,
 			slashed: Option<T::Balance>,
 		},
-		/// The last round was verified and the order completed: the validator got its fee, the
-		/// consumer the unspent rest.
+		/// Every round was verified and settled and the order completed: the validator got its
+		/// fee, the consumer the unspent rest.
 		RunCompleted { order: OrderId, validator_fee: T::Balance, refunded: T::Balance },
 		/// A matched order was not started within `StartWindow` blocks and failed: the consumer
 		/// got its budget back (`refunded`) and the validator was reported for a missed deadline
@@ -323,7 +443,8 @@ pub mod pallet {
 		},
 		/// A run failed: the consumer got its unspent budget back (`refunded`, `None` if the
 		/// market refused) and the validator was reported (`validator_slashed`, `None` if it was
-		/// not bonded).
+		/// not bonded). The validator is reported when the deadline passes; the order fails in
+		/// the market (and this is emitted) once the rounds recorded before have settled.
 		RunFailed {
 			order: OrderId,
 			round: RoundIndex,
@@ -378,13 +499,56 @@ pub mod pallet {
 		SegmentOutOfRange,
 		/// The order's validator still has time to start it.
 		StartWindowOpen,
+		/// The run opens no more rounds: its last round's result is in, or it failed; it waits
+		/// for its recorded rounds to settle.
+		RunClosing,
+		/// No unsettled result of this round: never submitted, or already settled.
+		NoRoundResult,
+		/// The round's challenge window has passed.
+		ChallengeWindowClosed,
+		/// The caller's slashable stake is below `ChallengeBond`.
+		InsufficientBond,
+		/// The target position has no verdict in this round.
+		UnknownTarget,
+		/// The claim does not fit the target's verdict (`InvalidWorkAccepted` of a rejected
+		/// submission, `ValidWorkRejected` of an accepted one).
+		ClaimMismatch,
+		/// A `ValidWorkRejected` claim must name the segment the rejection names.
+		WrongSegment,
+		/// A `WrongAggregate` claim with a target, a segment or a proof.
+		MalformedClaim,
+		/// A checkpoint's Merkle proof does not lead to the target's committed root.
+		InvalidProof,
+		/// A challenge upheld against this verdict already overturned it.
+		VerdictOverturned,
+		/// A challenge of the same submission (or of the round's aggregate) is open.
+		ChallengeOpen,
+		/// This submission's segment (or the round's aggregate) was challenged before.
+		AlreadyChallenged,
+		/// The round has `MaxChallengesPerRound` challenges.
+		TooManyChallenges,
+		/// Fewer active validators than `CommitteeSize` are left once the challenger, the
+		/// run's validator and the target provider are excluded.
+		NoCommittee,
+		/// No open challenge has this id (unknown, or resolved).
+		UnknownChallenge,
+		/// The caller is not on the challenge's committee.
+		NotCommitteeMember,
+		/// The caller already voted on this challenge.
+		AlreadyVoted,
+		/// The challenge's vote deadline has passed.
+		VoteWindowClosed,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		/// Fails the runs whose result deadline was the previous block.
+		/// Fails the runs whose result deadline was the previous block, settles the rounds
+		/// whose challenge window closed in the previous block (unless challenged) and resolves
+		/// the challenges whose vote deadline was the previous block.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			Self::fail_overdue(now)
+				.saturating_add(Self::settle_due(now))
+				.saturating_add(Self::close_votes(now))
 		}
 
 		/// The validator's offchain worker: for each local `potv` key, starts the orders
@@ -443,11 +607,13 @@ pub mod pallet {
 		}
 
 		/// The validator's result of round `round` of `order`, after the commit deadline and
-		/// by the result deadline: one verdict per commitment, by position, ascending. Accepted
-		/// providers are paid their steps (`ProviderPaid`, or `PayoutFailed`); rejected ones are
-		/// reported for invalid work (`SubmissionRejected`). Then the next round starts
-		/// (`RoundStarted`) or, after the last round, the order completes (`RunCompleted`).
-		/// Emits `RoundVerified` first.
+		/// by the result deadline: one verdict per commitment, by position, ascending. The
+		/// result is recorded and may be challenged for `ChallengeWindow` blocks
+		/// (`ChallengeWindowOpened`); then it settles: accepted providers are paid their steps
+		/// (`ProviderPaid`, or `PayoutFailed`), rejected ones reported for invalid work
+		/// (`SubmissionRejected`), `RoundSettled`. The next round starts at once
+		/// (`RoundStarted`); after the last round the order completes (`RunCompleted`) once
+		/// every round settled. Emits `RoundVerified` first.
 		#[pallet::call_index(2)]
 		#[pallet::weight(Pallet::<T>::round_result_weight(T::MaxProviders::get()))]
 		pub fn submit_round_result(
@@ -473,17 +639,88 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::do_fail_unstarted(who, order)
 		}
+
+		/// Challenges round `round` of `order` while its challenge window is open (until its
+		/// last block, inclusive). The caller needs a slashable stake of `ChallengeBond`.
+		///
+		/// - `InvalidWorkAccepted` / `ValidWorkRejected`: about the submission at `target`,
+		///   which must have been accepted / rejected; `segment` is below its segment count (for
+		///   a rejection: the segment the rejection names), and `proof` holds the checkpoints
+		///   `segment` and `segment + 1` with Merkle paths to the target's committed root.
+		/// - `WrongAggregate`: about the round's new weights; `target` and `segment` are 0 and
+		///   `proof` is empty.
+		///
+		/// At most one open challenge per submission (and one of the aggregate), each segment
+		/// (and the aggregate) challenged at most once, at most `MaxChallengesPerRound` per
+		/// round. A committee of `CommitteeSize` active validators is drawn from the parent
+		/// hash and the challenge id, excluding the challenger, the run's validator and the
+		/// target provider; it votes until `now + VoteWindow`. The round does not settle while
+		/// the challenge is open. Emits `ChallengeOpened`.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::challenge(T::Clusters::max_validators()))]
+		pub fn challenge(
+			origin: OriginFor<T>,
+			order: OrderId,
+			round: RoundIndex,
+			target: Position,
+			claim: ClaimKind,
+			segment: u32,
+			proof: SegmentProof,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_challenge(who, order, round, target, claim, segment, proof).map(|_| ())
+		}
+
+		/// A committee member's vote on challenge `id` (`upheld`: the claim is right), once,
+		/// until the vote deadline. Emits `VoteCast`. The vote that decides the outcome (a
+		/// strict majority of the committee for it, or enough against that none can form)
+		/// resolves the challenge at once: `ChallengeResolved`, the reports
+		/// (`ChallengeOffence`), and, if the round's window has closed and nothing else on it
+		/// is open, its settlement. Members that did not vote are not reported then: they were
+		/// not late.
+		#[pallet::call_index(5)]
+		#[pallet::weight(Pallet::<T>::vote_weight())]
+		pub fn vote(
+			origin: OriginFor<T>,
+			id: ChallengeId,
+			upheld: bool,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let resolved = Self::do_vote(who, id, upheld)?;
+			Ok(if resolved { None } else { Some(T::WeightInfo::vote_cast()) }.into())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
 		/// Weight of a round result with `n` verdicts: the pallet's own work for the worse of
-		/// all accepted or all rejected, each verdict's payment or report, and the completion.
+		/// all accepted or all rejected. Payments and reports come at settlement.
 		pub(crate) fn round_result_weight(n: u32) -> Weight {
-			let own = T::WeightInfo::submit_round_result_accept(n)
-				.max(T::WeightInfo::submit_round_result_reject(n));
+			T::WeightInfo::submit_round_result_accept(n)
+				.max(T::WeightInfo::submit_round_result_reject(n))
+		}
+
+		/// The market's and staking's work when one round of `MaxProviders` verdicts settles:
+		/// a payment or a report per verdict, then the order's completion or failure.
+		pub(crate) fn settlement_calls_weight() -> Weight {
 			let per = T::Settlement::pay_for_work_weight().max(T::Offences::report_weight());
-			own.saturating_add(per.saturating_mul(u64::from(n)))
-				.saturating_add(T::Settlement::complete_weight())
+			per.saturating_mul(u64::from(T::MaxProviders::get()))
+				.saturating_add(T::Settlement::complete_weight().max(T::Settlement::fail_weight()))
+		}
+
+		/// Weight of a resolution's reports: the claim's parties (at most two) and every
+		/// committee member.
+		pub(crate) fn resolution_reports_weight() -> Weight {
+			T::Offences::report_weight()
+				.saturating_mul(u64::from(T::CommitteeSize::get().saturating_add(2)))
+		}
+
+		/// Weight of a vote: the deciding vote with the settlement of the round it may free
+		/// (benchmarked together), its reports (at most two; members are not reported before
+		/// the deadline) and the market's work of that settlement.
+		pub(crate) fn vote_weight() -> Weight {
+			T::WeightInfo::vote_resolve()
+				.saturating_add(T::Offences::report_weight().saturating_mul(2))
+				.saturating_add(Self::settlement_calls_weight())
 		}
 
 		/// The cluster size `start_order` is charged for: the larger of `MaxProviders` and the
@@ -498,6 +735,10 @@ pub mod pallet {
 			assert!(T::MaxProviders::get() > 0, "MaxProviders must be positive");
 			assert!(T::MaxRunsPerDeadline::get() > 0, "MaxRunsPerDeadline must be positive");
 			assert!(!T::VerifyWindow::get().is_zero(), "VerifyWindow must be positive");
+			assert!(!T::ChallengeWindow::get().is_zero(), "ChallengeWindow must be positive");
+			assert!(!T::VoteWindow::get().is_zero(), "VoteWindow must be positive");
+			assert!(T::CommitteeSize::get() > 0, "CommitteeSize must be positive");
+			assert!(T::MaxChallengesPerRound::get() > 0, "MaxChallengesPerRound must be positive");
 			let span = T::CommitWindow::get().saturating_add(T::VerifyWindow::get());
 			assert!(
 				span < <T as frame_system::Config>::BlockHashCount::get(),

@@ -71,6 +71,13 @@ pub const COMMIT_WINDOW: BlockNumber = 5;
 pub const VERIFY_WINDOW: BlockNumber = 5;
 pub const MAX_PROVIDERS: u32 = 4;
 pub const START_WINDOW: BlockNumber = 20;
+pub const CHALLENGE_WINDOW: BlockNumber = 8;
+pub const VOTE_WINDOW: BlockNumber = 4;
+pub const COMMITTEE_SIZE: u32 = 3;
+pub const CHALLENGE_BOND: Balance = 500;
+pub const MAX_CHALLENGES_PER_ROUND: u32 = 3;
+/// `ClusterInspect::max_validators` of the mock.
+pub const MAX_VALIDATORS: u32 = 8;
 
 impl Config for Test {
 	type AuthorityId = crate::crypto::AuthorityId;
@@ -83,6 +90,11 @@ impl Config for Test {
 	type VerifyWindow = ConstU64<VERIFY_WINDOW>;
 	type StartWindow = ConstU64<START_WINDOW>;
 	type MaxRunsPerDeadline = ConstU32<2>;
+	type ChallengeWindow = ConstU64<CHALLENGE_WINDOW>;
+	type ChallengeBond = ConstU64<CHALLENGE_BOND>;
+	type MaxChallengesPerRound = ConstU32<MAX_CHALLENGES_PER_ROUND>;
+	type CommitteeSize = ConstU32<COMMITTEE_SIZE>;
+	type VoteWindow = ConstU64<VOTE_WINDOW>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockBenchmarkHelper;
@@ -231,6 +243,7 @@ thread_local! {
 	static CLUSTERS: RefCell<BTreeMap<AccountId, Vec<ClusterMember<AccountId>>>> =
 		const { RefCell::new(BTreeMap::new()) };
 	static ENDPOINTS: RefCell<BTreeMap<AccountId, Vec<u8>>> = const { RefCell::new(BTreeMap::new()) };
+	static VALIDATORS: RefCell<Vec<AccountId>> = const { RefCell::new(Vec::new()) };
 	static KEY_ACCOUNTS: RefCell<BTreeMap<sr25519::Public, AccountId>> =
 		const { RefCell::new(BTreeMap::new()) };
 }
@@ -443,6 +456,11 @@ impl MockClusters {
 		ENDPOINTS.with(|e| e.borrow_mut().remove(&validator));
 	}
 
+	/// Makes `validators` the active validators (the committee pool), in this order.
+	pub fn set_validators(validators: &[AccountId]) {
+		VALIDATORS.with(|v| *v.borrow_mut() = validators.to_vec());
+	}
+
 	/// Adds `provider` to `validator`'s cluster.
 	pub fn join(validator: AccountId, provider: AccountId, class: HardwareClass, capacity: u64) {
 		CLUSTERS.with(|c| {
@@ -472,6 +490,12 @@ impl ClusterInspect<AccountId> for MockClusters {
 	}
 	fn endpoint_of(validator: &AccountId) -> Option<Vec<u8>> {
 		ENDPOINTS.with(|e| e.borrow().get(validator).cloned())
+	}
+	fn active_validators() -> Vec<AccountId> {
+		VALIDATORS.with(|v| v.borrow().clone())
+	}
+	fn max_validators() -> u32 {
+		MAX_VALIDATORS
 	}
 }
 
@@ -543,6 +567,13 @@ impl crate::BenchmarkHelper<AccountId> for MockBenchmarkHelper {
 		let budget = 10 * u64::from(rounds) * 10 * u64::from(n);
 		MockMarket::create(consumer, *validator, task, n, n, 10, budget)
 	}
+
+	fn active_validators(validators: &[AccountId]) {
+		for v in validators {
+			MockOffences::bond(*v, 1_000);
+		}
+		MockClusters::set_validators(validators);
+	}
 }
 
 // Accounts.
@@ -556,6 +587,11 @@ pub const P4: AccountId = 23;
 pub const P5: AccountId = 24;
 /// Not in any cluster.
 pub const STRANGER: AccountId = 30;
+/// Other validators: the committee pool with `V` and `V2`.
+pub const W1: AccountId = 40;
+pub const W2: AccountId = 41;
+pub const W3: AccountId = 42;
+pub const W4: AccountId = 43;
 
 pub const INITIAL: Balance = 1_000_000;
 pub const GPU: HardwareClass = HardwareClass(1);
@@ -567,9 +603,10 @@ impl ExtBuilder {
 	pub fn build() -> sp_io::TestExternalities {
 		CLUSTERS.with(|c| c.borrow_mut().clear());
 		ENDPOINTS.with(|e| e.borrow_mut().clear());
+		VALIDATORS.with(|v| v.borrow_mut().clear());
 		KEY_ACCOUNTS.with(|k| k.borrow_mut().clear());
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-		let funded = [CONSUMER, V, V2, P1, P2, P3, P4, P5, STRANGER, ESCROW];
+		let funded = [CONSUMER, V, V2, P1, P2, P3, P4, P5, STRANGER, W1, W2, W3, W4, ESCROW];
 		pallet_balances::GenesisConfig::<Test> {
 			balances: funded
 				.iter()

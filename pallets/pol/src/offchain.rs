@@ -129,7 +129,10 @@ impl<T: Config> Pallet<T> {
 	/// closed, and submits it.
 	fn offchain_result(now: BlockNumberFor<T>, account: &Account<T>, order: OrderId, run: &Run<T>) {
 		let round = run.round.index;
-		if now <= run.round.commit_deadline || now > run.round.result_deadline {
+		if run.closing.is_some() ||
+			now <= run.round.commit_deadline ||
+			now > run.round.result_deadline
+		{
 			return;
 		}
 		if Self::is_locked(LockKind::Result, order, round, now) {

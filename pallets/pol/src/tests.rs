@@ -47,10 +47,41 @@ pub(crate) fn started(rounds: u32) -> OrderId {
 	order
 }
 
+/// The checkpoint hashes of a run of `steps` steps at k = 2 (as every test commitment has).
+pub(crate) fn checkpoints(steps: u32) -> Vec<[u8; 32]> {
+	use codec::Encode;
+	(0..=steps.div_ceil(2))
+		.map(|i| polkadot_sdk::sp_io::hashing::blake2_256(&(b"checkpoint", steps, i).encode()))
+		.collect()
+}
+
+/// Valid proofs of the checkpoints at both ends of `segment` of a test commitment of `steps`.
+pub(crate) fn segment_proof(steps: u32, segment: u32) -> SegmentProof {
+	let leaves = checkpoints(steps);
+	let path = |i: u32| -> ProofPath {
+		let p = pot_pol_core::merkle::prove(&leaves, i).unwrap();
+		p.siblings.into_iter().map(H256).collect::<Vec<_>>().try_into().unwrap()
+	};
+	SegmentProof {
+		start: H256(leaves[segment as usize]),
+		start_path: path(segment),
+		end: H256(leaves[segment as usize + 1]),
+		end_path: path(segment + 1),
+	}
+}
+
+/// Makes `pool` the active validators, each bonded.
+pub(crate) fn validators(pool: &[AccountId]) {
+	for v in pool {
+		MockOffences::bond(*v, 10_000);
+	}
+	MockClusters::set_validators(pool);
+}
+
 pub(crate) fn commitment(steps: u32) -> Commitment {
 	Commitment {
 		update_hash: H256::repeat_byte(steps as u8),
-		checkpoint_root: H256::repeat_byte(0x40 + steps as u8),
+		checkpoint_root: H256(pot_pol_core::merkle::root(&checkpoints(steps.max(1))).unwrap()),
 		checkpoint_count: steps.div_ceil(2) + 1,
 		steps_done: steps,
 		loss_before: FixedU64::from_rational(23, 10),
@@ -92,8 +123,19 @@ pub(crate) fn round_of(order: OrderId) -> RoundInfo<BlockNumber> {
 }
 
 /// Runs to the first block after the commit deadline of `order`'s round.
-fn past_commit_deadline(order: OrderId) {
+pub(crate) fn past_commit_deadline(order: OrderId) {
 	run_to_block(round_of(order).commit_deadline + 1);
+}
+
+/// The last block of the challenge window of round `round` of `order`.
+pub(crate) fn window_end(order: OrderId, round: RoundIndex) -> BlockNumber {
+	RoundResults::<Test>::get(order, round).unwrap().window_end
+}
+
+/// Runs to the block after the challenge window of round `round` of `order`: it settles there
+/// unless challenged.
+pub(crate) fn past_challenge_window(order: OrderId, round: RoundIndex) {
+	run_to_block(window_end(order, round) + 1);
 }
 
 pub(crate) type DispatchResult = Result<(), DispatchError>;
@@ -521,6 +563,7 @@ fn providers_with_an_empty_chunk_are_not_waited_for() {
 		assert_eq!(pol_events().last(), Some(&Event::CommitWindowClosed { order, round: 0, at: 1 }));
 		run_to_block(2);
 		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		past_challenge_window(order, 0);
 		assert!(Runs::<Test>::get(order).is_none());
 	});
 }
@@ -560,7 +603,7 @@ fn the_last_commitment_in_the_deadline_block_closes_nothing_early() {
 // submit_round_result
 
 #[test]
-fn accepted_work_is_paid_and_the_next_round_starts() {
+fn accepted_work_is_paid_when_the_challenge_window_closes() {
 	ExtBuilder::build_and_execute(|| {
 		let order = started(2);
 		assert_ok!(commit(order, 0, P1, 4));
@@ -569,14 +612,22 @@ fn accepted_work_is_paid_and_the_next_round_starts() {
 		past_commit_deadline(order);
 		let (p1, p3) = (free(P1), free(P3));
 		System::reset_events();
+		let now = System::block_number();
 		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted), (2, Verdict::Accepted)]));
 
-		// 4 and 3 steps at 10 each, less the 10% fee.
-		assert_eq!(free(P1), p1 + 36);
-		assert_eq!(free(P3), p3 + 27);
-		let o = MockMarket::order(order).unwrap();
-		assert_eq!(o.units_paid, WorkUnits(7));
-		assert_eq!(o.fee_accrued, 7);
+		// Nothing is paid yet: the result is recorded for the challenge window.
+		assert_eq!((free(P1), free(P3)), (p1, p3));
+		let record = RoundResults::<Test>::get(order, 0).unwrap();
+		assert_eq!(record.window_end, now + CHALLENGE_WINDOW);
+		assert_eq!(record.new_weights, H256::repeat_byte(0xaa));
+		assert_eq!(
+			record.verdicts.iter().map(|v| (v.position, v.commitment)).collect::<Vec<_>>(),
+			vec![(0, commitment(4)), (2, commitment(3))]
+		);
+		assert!(record.challenges.is_empty());
+		assert_eq!(SettleAt::<Test>::get(now + CHALLENGE_WINDOW + 1).to_vec(), vec![(order, 0)]);
+		let run = Runs::<Test>::get(order).unwrap();
+		assert_eq!((run.settled, run.unsettled, run.closing.clone()), (0, 1, None));
 
 		let new = round_of(order);
 		assert_eq!(new.index, 1);
@@ -604,28 +655,47 @@ fn accepted_work_is_paid_and_the_next_round_starts() {
 		);
 		assert_eq!(
 			events[1],
-			Event::ProviderPaid {
-				order,
-				round: 0,
-				provider: P1,
-				work_units: WorkUnits(4),
-				amount: 36
-			}
+			Event::ChallengeWindowOpened { order, round: 0, window_end: now + CHALLENGE_WINDOW }
 		);
-		assert_eq!(
-			events[2],
-			Event::ProviderPaid {
-				order,
-				round: 0,
-				provider: P3,
-				work_units: WorkUnits(3),
-				amount: 27
-			}
-		);
-		assert!(matches!(events[3], Event::RoundStarted { round: 1, .. }));
-		assert_eq!(events.len(), 4);
+		assert!(matches!(events[2], Event::RoundStarted { round: 1, .. }));
+		assert_eq!(events.len(), 3);
 		// The old round's commitments are gone: the new round takes new ones.
 		assert_ok!(commit(order, 1, P1, 4));
+
+		// The window's last block still pays nothing; the next block settles.
+		run_to_block(now + CHALLENGE_WINDOW);
+		assert_eq!((free(P1), free(P3)), (p1, p3));
+		System::reset_events();
+		run_to_block(now + CHALLENGE_WINDOW + 1);
+		// 4 and 3 steps at 10 each, less the 10% fee.
+		assert_eq!(free(P1), p1 + 36);
+		assert_eq!(free(P3), p3 + 27);
+		let o = MockMarket::order(order).unwrap();
+		assert_eq!(o.units_paid, WorkUnits(7));
+		assert_eq!(o.fee_accrued, 7);
+		assert_eq!(
+			pol_events(),
+			vec![
+				Event::ProviderPaid {
+					order,
+					round: 0,
+					provider: P1,
+					work_units: WorkUnits(4),
+					amount: 36
+				},
+				Event::ProviderPaid {
+					order,
+					round: 0,
+					provider: P3,
+					work_units: WorkUnits(3),
+					amount: 27
+				},
+				Event::RoundSettled { order, round: 0, paid: 2, rejected: 0 },
+			]
+		);
+		assert!(RoundResults::<Test>::get(order, 0).is_none());
+		let run = Runs::<Test>::get(order).unwrap();
+		assert_eq!((run.settled, run.unsettled), (1, 0));
 	});
 }
 
@@ -646,17 +716,20 @@ fn the_verification_seed_is_the_hash_of_the_commit_deadline_block() {
 }
 
 #[test]
-fn rejected_work_is_reported_and_not_paid() {
+fn rejected_work_is_reported_at_settlement_and_not_paid() {
 	ExtBuilder::build_and_execute(|| {
 		let order = started(2);
 		assert_ok!(commit(order, 0, P1, 4));
 		assert_ok!(commit(order, 0, P2, 4));
-		// P2's bond is gone by the time of the result.
+		// P2's bond is gone by the time of the settlement.
 		MockOffences::unbond(P2);
 		past_commit_deadline(order);
 		let (p1, p2) = (free(P1), free(P2));
-		System::reset_events();
 		assert_ok!(submit(order, 0, vec![(0, rejection(1)), (1, rejection(0))]));
+		assert!(MockOffences::reports().is_empty());
+		run_to_block(window_end(order, 0));
+		System::reset_events();
+		run_to_block(window_end(order, 0) + 1);
 		assert_eq!((free(P1), free(P2)), (p1, p2));
 		assert_eq!(MockMarket::order(order).unwrap().units_paid, WorkUnits(0));
 		assert_eq!(
@@ -665,27 +738,25 @@ fn rejected_work_is_reported_and_not_paid() {
 		);
 		let Verdict::Rejected(r1) = rejection(1) else { unreachable!() };
 		let Verdict::Rejected(r0) = rejection(0) else { unreachable!() };
-		let events = pol_events();
-		assert!(matches!(events[0], Event::RoundVerified { accepted: 0, rejected: 2, .. }));
 		assert_eq!(
-			events[1],
-			Event::SubmissionRejected {
-				order,
-				round: 0,
-				provider: P1,
-				rejection: r1,
-				slashed: Some(100)
-			}
-		);
-		assert_eq!(
-			events[2],
-			Event::SubmissionRejected {
-				order,
-				round: 0,
-				provider: P2,
-				rejection: r0,
-				slashed: None
-			}
+			pol_events(),
+			vec![
+				Event::SubmissionRejected {
+					order,
+					round: 0,
+					provider: P1,
+					rejection: r1,
+					slashed: Some(100)
+				},
+				Event::SubmissionRejected {
+					order,
+					round: 0,
+					provider: P2,
+					rejection: r0,
+					slashed: None
+				},
+				Event::RoundSettled { order, round: 0, paid: 0, rejected: 2 },
+			]
 		);
 	});
 }
@@ -696,12 +767,14 @@ fn refused_payments_are_recorded_and_not_retried() {
 		let order = started(2);
 		assert_ok!(commit(order, 0, P1, 4));
 		past_commit_deadline(order);
+		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		run_to_block(window_end(order, 0));
 		MockMarket::refuse_payments(true);
 		System::reset_events();
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		run_to_block(window_end(order, 0) + 1);
 		MockMarket::refuse_payments(false);
 		assert_eq!(
-			pol_events()[1],
+			pol_events()[0],
 			Event::PayoutFailed {
 				order,
 				round: 0,
@@ -711,6 +784,7 @@ fn refused_payments_are_recorded_and_not_retried() {
 			}
 		);
 		assert_eq!(MockMarket::order(order).unwrap().units_paid, WorkUnits(0));
+		assert!(RoundResults::<Test>::get(order, 0).is_none());
 		assert_eq!(round_of(order).index, 1);
 	});
 }
@@ -725,17 +799,20 @@ fn payments_stop_at_the_orders_reservation() {
 		assert_ok!(commit(order, 0, P1, 4));
 		assert_ok!(commit(order, 0, P2, 4));
 		past_commit_deadline(order);
-		System::reset_events();
 		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted), (1, Verdict::Accepted)]));
+		run_to_block(window_end(order, 0));
+		System::reset_events();
+		run_to_block(window_end(order, 0) + 1);
 		let events = pol_events();
 		assert!(matches!(
-			events[1],
+			events[0],
 			Event::ProviderPaid { provider: P1, work_units: WorkUnits(4), .. }
 		));
 		assert!(matches!(
-			events[2],
+			events[1],
 			Event::ProviderPaid { provider: P2, work_units: WorkUnits(1), .. }
 		));
+		assert!(matches!(events[2], Event::RoundSettled { paid: 2, .. }));
 		assert!(matches!(events[3], Event::RunCompleted { .. }));
 	});
 }
@@ -808,18 +885,41 @@ fn submit_round_result_errors() {
 }
 
 #[test]
-fn a_completion_the_market_refuses_changes_nothing() {
+fn a_completion_the_market_refuses_is_recorded() {
 	ExtBuilder::build_and_execute(|| {
 		let order = started(1);
 		assert_ok!(commit(order, 0, P1, 4));
 		past_commit_deadline(order);
-		MockMarket::refuse_close(true);
-		assert_noop!(
-			submit(order, 0, vec![(0, Verdict::Accepted)]),
-			DispatchError::from(SettlementError::TransferRejected)
-		);
-		MockMarket::refuse_close(false);
 		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		run_to_block(window_end(order, 0));
+		MockMarket::refuse_close(true);
+		System::reset_events();
+		run_to_block(window_end(order, 0) + 1);
+		MockMarket::refuse_close(false);
+		assert_eq!(
+			pol_events().last(),
+			Some(&Event::CompletionRefused { order, error: SettlementError::TransferRejected })
+		);
+		// The provider was paid; the run is forgotten, the order stays with the market.
+		assert_eq!(MockMarket::order(order).unwrap().units_paid, WorkUnits(4));
+		assert!(Runs::<Test>::get(order).is_none());
+		assert!(!Pol::has_open_work(&P1));
+	});
+}
+
+#[test]
+fn a_settling_run_takes_no_more_results_or_commitments() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(1);
+		assert_ok!(commit(order, 0, P1, 4));
+		past_commit_deadline(order);
+		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		assert_eq!(Runs::<Test>::get(order).unwrap().closing, Some(Closing::Complete));
+		assert_eq!(Pol::provider_round(order, &P1), None);
+		assert_noop!(submit(order, 0, vec![(0, Verdict::Accepted)]), Error::<Test>::RunClosing);
+		assert_noop!(submit(order, 1, vec![]), Error::<Test>::RunClosing);
+		assert_noop!(commit(order, 0, P2, 4), Error::<Test>::RunClosing);
+		assert_noop!(commit(order, 1, P2, 4), Error::<Test>::RunClosing);
 	});
 }
 
@@ -868,18 +968,24 @@ fn a_result_after_its_deadline_is_refused() {
 }
 
 #[test]
-fn the_last_round_completes_the_order() {
+fn the_last_round_completes_the_order_when_its_window_closes() {
 	ExtBuilder::build_and_execute(|| {
 		let order = started(1);
 		assert_ok!(commit(order, 0, P1, 4));
 		past_commit_deadline(order);
 		let (consumer, validator) = (free(CONSUMER), free(V));
 		let budget = MockMarket::order(order).unwrap().budget;
-		System::reset_events();
 		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		// Settling: the run stays, with its providers' open work, until the window closes.
+		assert!(ResultDeadlines::<Test>::iter().next().is_none());
+		run_to_block(window_end(order, 0));
+		assert!(Runs::<Test>::get(order).is_some());
+		assert!(MockMarket::order(order).is_some());
+		assert!(Pol::has_open_work(&P1));
+		System::reset_events();
+		run_to_block(window_end(order, 0) + 1);
 		assert!(Runs::<Test>::get(order).is_none());
 		assert!(MockMarket::order(order).is_none());
-		assert!(ResultDeadlines::<Test>::iter().next().is_none());
 		assert!(!Pol::has_open_work(&P1));
 		assert_eq!(OpenRuns::<Test>::iter().count(), 0);
 		assert_eq!(free(V), validator + 4);
@@ -955,7 +1061,12 @@ fn the_hook_fails_only_the_round_that_is_due() {
 fn the_hook_weight_counts_the_failed_runs() {
 	ExtBuilder::build_and_execute(|| {
 		use crate::weights::WeightInfo;
-		assert_eq!(Pol::on_initialize(5), <() as WeightInfo>::fail_overdue(0));
+		assert_eq!(
+			Pol::on_initialize(5),
+			<() as WeightInfo>::fail_overdue(0) +
+				<() as WeightInfo>::settle_due(0) +
+				<() as WeightInfo>::close_votes(0)
+		);
 		cluster(&[(P1, GPU, 1)]);
 		let a = order_of(task(1, 4), 1);
 		let b = order_of(task(1, 4), 1);
@@ -965,9 +1076,10 @@ fn the_hook_weight_counts_the_failed_runs() {
 		run_to_block(due - 1);
 		System::set_block_number(due);
 		let per = polkadot_sdk::sp_runtime::Weight::from_parts(3_000 + 4_000, 0);
+		let quiet = <() as WeightInfo>::settle_due(0) + <() as WeightInfo>::close_votes(0);
 		assert_eq!(
 			Pol::on_initialize(due),
-			<() as WeightInfo>::fail_overdue(2).saturating_add(per.saturating_mul(2))
+			<() as WeightInfo>::fail_overdue(2).saturating_add(per.saturating_mul(2)) + quiet
 		);
 		assert_eq!(Runs::<Test>::iter().count(), 0);
 	});
@@ -1011,6 +1123,8 @@ fn full_flow_conserves_balances() {
 		assert_ok!(commit(order, 1, P2, 4));
 		past_commit_deadline(order);
 		assert_ok!(submit(order, 1, vec![(0, Verdict::Accepted), (1, Verdict::Accepted)]));
+		assert_eq!(total(), before);
+		past_challenge_window(order, 1);
 		assert_eq!(total(), before);
 		assert_eq!(Balances::total_issuance(), issuance);
 
@@ -1088,6 +1202,9 @@ fn open_work_follows_the_runs() {
 		assert!(!Pol::has_open_work(&STRANGER));
 		past_commit_deadline(order);
 		assert_ok!(submit(order, 0, vec![]));
+		// Open until the last round settled.
+		assert!([P1, P2, P3].iter().all(Pol::has_open_work));
+		past_challenge_window(order, 0);
 		assert!(![P1, P2, P3].iter().any(Pol::has_open_work));
 	});
 }
@@ -1126,6 +1243,9 @@ struct Tally {
 	completed: u32,
 	failed: u32,
 	unstarted_failed: u32,
+	challenges: u32,
+	votes: u32,
+	resolved: u32,
 }
 
 /// A round result for `order`'s current round: usually one random verdict per commitment,
@@ -1164,6 +1284,8 @@ fn random_sequences_keep_every_invariant_and_conserve_balances() {
 		MockClusters::join(V2, P4, GPU, 3);
 		MockClusters::join(V2, P5, CPU, 1);
 		MockOffences::bond(V2, 10_000);
+		validators(&[V, V2, W1, W2, W3, W4]);
+		MockOffences::bond(STRANGER, 100_000);
 		let mut rng = Rng(0x5eed_0001);
 		let mut tally = Tally::default();
 		let mut orders: Vec<OrderId> = Vec::new();
@@ -1185,7 +1307,7 @@ fn random_sequences_keep_every_invariant_and_conserve_balances() {
 					rng.pick(&live)
 				}
 			};
-			match rng.range(0, 11) {
+			match rng.range(0, 16) {
 				0 => {
 					let t = task(rng.range(1, 3) as u32, rng.range(1, 6) as u32);
 					let max = rng.range(1, 4) as u32;
@@ -1245,9 +1367,7 @@ fn random_sequences_keep_every_invariant_and_conserve_balances() {
 					);
 					if r.is_ok() {
 						tally.results += 1;
-						if live && !Runs::<Test>::contains_key(order) {
-							tally.completed += 1;
-						}
+						assert!(live && Runs::<Test>::contains_key(order));
 					}
 				}
 				9 => {
@@ -1256,10 +1376,94 @@ fn random_sequences_keep_every_invariant_and_conserve_balances() {
 						tally.unstarted_failed += 1;
 					}
 				}
+				10 | 11 => {
+					let recorded: Vec<(OrderId, RoundIndex)> =
+						RoundResults::<Test>::iter_keys().collect();
+					if recorded.is_empty() {
+						continue;
+					}
+					let (order, round) = rng.pick(&recorded);
+					let record = RoundResults::<Test>::get(order, round).unwrap();
+					let who = rng.pick(&[STRANGER, P1, P4, W1, V2, V]);
+					let claim = rng.pick(&[
+						ClaimKind::InvalidWorkAccepted,
+						ClaimKind::ValidWorkRejected,
+						ClaimKind::WrongAggregate,
+					]);
+					let (target, segment, proof) = match (claim, record.verdicts.is_empty()) {
+						(ClaimKind::WrongAggregate, _) | (_, true) => {
+							(0, 0, SegmentProof::default())
+						}
+						_ => {
+							let v = rng.pick(&record.verdicts);
+							let segments = v.commitment.steps_done.div_ceil(2);
+							let segment = match v.verdict {
+								Verdict::Rejected(r) if rng.chance(80) => r.segment,
+								_ => rng.range(0, u64::from(segments)) as u32,
+							};
+							let mut proof =
+								segment_proof(v.commitment.steps_done, segment.min(segments - 1));
+							if rng.chance(5) {
+								proof.end = H256::repeat_byte(9);
+							}
+							(v.position, segment, proof)
+						}
+					};
+					let before = Runs::<Test>::contains_key(order);
+					if Pol::challenge(
+						RuntimeOrigin::signed(who),
+						order,
+						round,
+						target,
+						claim,
+						segment,
+						proof,
+					)
+					.is_ok()
+					{
+						tally.challenges += 1;
+					}
+					assert_eq!(before, Runs::<Test>::contains_key(order));
+				}
+				12 | 13 => {
+					let open: Vec<ChallengeId> = Challenges::<Test>::iter_keys().collect();
+					if open.is_empty() {
+						continue;
+					}
+					let id = rng.pick(&open);
+					let c = Challenges::<Test>::get(id).unwrap();
+					let members: Vec<AccountId> = c.committee.iter().map(|(m, _)| *m).collect();
+					let who = if rng.chance(90) { rng.pick(&members) } else { STRANGER };
+					let closing = Runs::<Test>::get(c.order).map(|r| r.closing);
+					if Pol::vote(RuntimeOrigin::signed(who), id, rng.chance(50)).is_ok() {
+						tally.votes += 1;
+						if !Challenges::<Test>::contains_key(id) {
+							tally.resolved += 1;
+						}
+						if !Runs::<Test>::contains_key(c.order) {
+							match closing {
+								Some(Some(Closing::Complete)) => tally.completed += 1,
+								_ => tally.failed += 1,
+							}
+						}
+					}
+				}
 				_ => {
-					let live = Runs::<Test>::iter().count();
+					let closing: Vec<(OrderId, bool)> = Runs::<Test>::iter()
+						.map(|(o, r)| (o, r.closing == Some(Closing::Complete)))
+						.collect();
+					let open = Challenges::<Test>::iter().count();
 					run_to_block(System::block_number() + rng.range(1, 3));
-					tally.failed += (live - Runs::<Test>::iter().count()) as u32;
+					for (order, complete) in closing {
+						if !Runs::<Test>::contains_key(order) {
+							if complete {
+								tally.completed += 1;
+							} else {
+								tally.failed += 1;
+							}
+						}
+					}
+					tally.resolved += (open - Challenges::<Test>::iter().count()) as u32;
 				}
 			}
 			Pol::do_try_state().unwrap();
@@ -1274,5 +1478,8 @@ fn random_sequences_keep_every_invariant_and_conserve_balances() {
 		assert!(tally.completed > 5, "{tally:?}");
 		assert!(tally.failed > 5, "{tally:?}");
 		assert!(tally.unstarted_failed > 5, "{tally:?}");
+		assert!(tally.challenges > 20, "{tally:?}");
+		assert!(tally.votes > 20, "{tally:?}");
+		assert!(tally.resolved > 20, "{tally:?}");
 	});
 }

@@ -3,11 +3,13 @@
 use crate::Config;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
-	frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound},
+	frame_support::{
+		traits::ConstU32, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+	},
 	frame_system::pallet_prelude::BlockNumberFor,
 	sp_runtime::{FixedU64, Perbill},
 };
-use pot_primitives::{ContentHash, WorkUnits};
+use pot_primitives::{ContentHash, OrderId, WorkUnits};
 use scale_info::TypeInfo;
 
 /// A round of an order, from 0.
@@ -80,8 +82,31 @@ pub struct Run<T: Config> {
 	pub local_steps: u32,
 	/// Checkpoint interval (k).
 	pub checkpoint_interval: u32,
-	/// The current round.
+	/// The current round. Once the run is closing (`closing` is set) no round is open and this
+	/// is the last round that was opened.
 	pub round: RoundInfo<BlockNumberFor<T>>,
+	/// Rounds whose result was recorded and settled (paid, reported).
+	pub settled: RoundIndex,
+	/// Rounds whose result was recorded but is not settled yet (in [`crate::RoundResults`]:
+	/// in their challenge window, or waiting for a challenge on them to be resolved).
+	pub unsettled: RoundIndex,
+	/// `Some` once no round will be opened any more: the last round's result is in, or a
+	/// deadline was missed. The order is completed or failed in the market when the last
+	/// unsettled round settles.
+	pub closing: Option<Closing<T::Balance>>,
+}
+
+/// How a run ends once its unsettled rounds are settled.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum Closing<Balance> {
+	/// Every round's result is in: the order completes (fee to the validator, rest to the
+	/// consumer).
+	Complete,
+	/// The validator missed the result deadline of `round` (and was reported, taking
+	/// `validator_slashed`): the order fails (everything unspent back to the consumer).
+	Fail { round: RoundIndex, reason: FailureReason, validator_slashed: Option<Balance> },
 }
 
 /// What a provider commits to for one round (PROTOCOL.md step 4). Hyper-parameters, data and
@@ -213,4 +238,239 @@ pub type RoundResultOf<T> =
 pub enum FailureReason {
 	/// The validator did not submit the round result by the round's result deadline.
 	MissedResultDeadline,
+}
+
+/// One verdict of a recorded round result, with the commitment it judges (kept for challenges:
+/// the checkpoint root and count) and whether a challenge overturned it.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct RecordedVerdict {
+	/// The provider's position in the run.
+	pub position: Position,
+	/// Its commitment of the round.
+	pub commitment: Commitment,
+	/// The validator's verdict.
+	pub verdict: Verdict,
+	/// A challenge was upheld against the verdict: an acceptance then pays nothing (the
+	/// provider was reported at the resolution), a rejection pays like an acceptance and is not
+	/// reported. An overturned verdict cannot be challenged again.
+	pub overturned: bool,
+}
+
+impl RecordedVerdict {
+	/// Whether the provider is paid at settlement: accepted and not overturned, or rejected and
+	/// overturned.
+	pub fn pays(&self) -> bool {
+		matches!(self.verdict, Verdict::Accepted) != self.overturned
+	}
+}
+
+/// What a challenge disputes.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum ClaimKind {
+	/// The target's submission was accepted but the named segment does not re-execute: the
+	/// provider forged work and the validator accepted it. Upheld: the provider is reported for
+	/// `InvalidWork`, the validator for `WrongVerdict`, the provider is not paid for the round.
+	#[codec(index = 0)]
+	InvalidWorkAccepted,
+	/// The target's submission was rejected, but the segment the rejection names re-executes:
+	/// the validator censored valid work. Upheld: the validator is reported for `Censorship`,
+	/// the provider is paid at settlement and not reported.
+	#[codec(index = 1)]
+	ValidWorkRejected,
+	/// The round's new weights are not the order's aggregation of the accepted updates. Upheld:
+	/// the validator is reported for `WrongVerdict`. Target and segment must be 0 and the proof
+	/// empty.
+	#[codec(index = 2)]
+	WrongAggregate,
+}
+
+impl ClaimKind {
+	/// Whether the claim is about one submission's segment (not the aggregate).
+	pub fn is_segment_claim(&self) -> bool {
+		!matches!(self, ClaimKind::WrongAggregate)
+	}
+}
+
+/// Most sibling hashes of a checkpoint's Merkle proof: enough for any tree of up to 2^32
+/// leaves, so no commitment's proof is refused for its length.
+pub const MAX_PROOF_DEPTH: u32 = 32;
+
+/// The sibling hashes of a Merkle proof (`pot_pol_core::merkle::MerkleProof::siblings`), from
+/// the leaf upwards. Longer lists fail to decode.
+pub type ProofPath = BoundedVec<ContentHash, ConstU32<MAX_PROOF_DEPTH>>;
+
+/// The two checkpoints at the ends of the disputed segment `s` (checkpoints `s` and `s + 1`)
+/// and their Merkle proofs against the target's committed `checkpoint_root`; the leaf count of
+/// both proofs is the commitment's `checkpoint_count`.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct SegmentProof {
+	/// Hash of checkpoint `s`, where the segment starts.
+	pub start: ContentHash,
+	/// Its Merkle path.
+	pub start_path: ProofPath,
+	/// Hash of checkpoint `s + 1`, where the segment ends.
+	pub end: ContentHash,
+	/// Its Merkle path.
+	pub end_path: ProofPath,
+}
+
+/// Id of a challenge, from 0.
+pub type ChallengeId = u64;
+
+/// A challenge of a round, as its round record lists it (open or resolved).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct ChallengeSlot {
+	/// The challenge.
+	pub id: ChallengeId,
+	/// What it disputes.
+	pub claim: ClaimKind,
+	/// The target position (0 for `WrongAggregate`).
+	pub target: Position,
+	/// The disputed segment (0 for `WrongAggregate`).
+	pub segment: u32,
+	/// Not resolved yet.
+	pub open: bool,
+}
+
+impl ChallengeSlot {
+	/// Whether `self` and a claim about `(claim, target)` dispute the same thing: the same
+	/// submission, or both the aggregate.
+	pub fn same_subject(&self, claim: ClaimKind, target: Position) -> bool {
+		match (self.claim.is_segment_claim(), claim.is_segment_claim()) {
+			(true, true) => self.target == target,
+			(false, false) => true,
+			_ => false,
+		}
+	}
+}
+
+/// The recorded result of a round, kept until it settles: after its challenge window closed
+/// with no challenge open on it.
+#[derive(
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound(T: Config))]
+pub struct RoundRecord<T: Config> {
+	/// One per commitment of the round, by position ascending.
+	pub verdicts: BoundedVec<RecordedVerdict, T::MaxProviders>,
+	/// Hash of the aggregated weights θ_{r+1} the validator announced.
+	pub new_weights: ContentHash,
+	/// Last block in which the round may be challenged (`ChallengeWindow` blocks after the
+	/// result). The round settles in the next block's `on_initialize`, or when its last open
+	/// challenge is resolved, whichever is later.
+	pub window_end: BlockNumberFor<T>,
+	/// The challenges of the round, open and resolved.
+	pub challenges: BoundedVec<ChallengeSlot, T::MaxChallengesPerRound>,
+}
+
+impl<T: Config> RoundRecord<T> {
+	/// Whether a challenge on the round is open.
+	pub fn challenged(&self) -> bool {
+		self.challenges.iter().any(|c| c.open)
+	}
+}
+
+/// An open challenge: its claim, the checkpoints of the disputed segment, the challenger, the
+/// committee with the votes so far and the vote deadline. Removed when resolved.
+#[derive(
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound(T: Config))]
+pub struct Challenge<T: Config> {
+	/// The order.
+	pub order: OrderId,
+	/// The challenged round.
+	pub round: RoundIndex,
+	/// The claim.
+	pub claim: ClaimKind,
+	/// The target position (0 for `WrongAggregate`).
+	pub target: Position,
+	/// The disputed segment (0 for `WrongAggregate`).
+	pub segment: u32,
+	/// Hashes of checkpoints `segment` and `segment + 1`, proven against the target's root
+	/// (zero for `WrongAggregate`): what the committee re-executes from and must reach.
+	pub checkpoints: (ContentHash, ContentHash),
+	/// Who challenged; its stake answers for the challenge (reported for
+	/// `UnfoundedChallenge` if it is not upheld).
+	pub challenger: T::AccountId,
+	/// The committee, in draw order, with each member's vote (`Some(true)`: upheld).
+	pub committee: BoundedVec<(T::AccountId, Option<bool>), T::CommitteeSize>,
+	/// Block the challenge was opened in.
+	pub opened_at: BlockNumberFor<T>,
+	/// Last block in which a vote is accepted; the challenge is resolved with the votes cast
+	/// in the next block's `on_initialize` at the latest.
+	pub vote_deadline: BlockNumberFor<T>,
+}
+
+impl<T: Config> Challenge<T> {
+	/// Votes (upheld, not upheld) so far.
+	pub fn tally(&self) -> (u32, u32) {
+		self.committee.iter().fold((0u32, 0u32), |(ayes, nays), (_, vote)| match vote {
+			Some(true) => (ayes.saturating_add(1), nays),
+			Some(false) => (ayes, nays.saturating_add(1)),
+			None => (ayes, nays),
+		})
+	}
+
+	/// The outcome the votes so far fix: `Some(true)` once a strict majority of the committee
+	/// upheld the claim, `Some(false)` once such a majority can no longer be reached, `None`
+	/// while it can.
+	pub fn decided(&self) -> Option<bool> {
+		let size = u64::try_from(self.committee.len()).unwrap_or(u64::MAX);
+		let (ayes, nays) = self.tally();
+		let (ayes, nays) = (u64::from(ayes), u64::from(nays));
+		if ayes.saturating_mul(2) > size {
+			Some(true)
+		} else if size.saturating_sub(nays).saturating_mul(2) <= size {
+			Some(false)
+		} else {
+			None
+		}
+	}
 }

@@ -26,12 +26,16 @@ pub struct ProviderRound<BlockNumber> {
 }
 
 impl<T: Config> Pallet<T> {
-	/// The current round of `order` as `provider` must train it, if it takes part.
+	/// The current round of `order` as `provider` must train it, if it takes part and a round
+	/// is open.
 	pub fn provider_round(
 		order: OrderId,
 		provider: &T::AccountId,
 	) -> Option<ProviderRound<polkadot_sdk::frame_system::pallet_prelude::BlockNumberFor<T>>> {
 		let run = Runs::<T>::get(order)?;
+		if run.closing.is_some() {
+			return None;
+		}
 		let (position, participant) =
 			run.participants.iter().enumerate().find(|(_, p)| p.provider == *provider)?;
 		Some(ProviderRound {

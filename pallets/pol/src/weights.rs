@@ -9,8 +9,10 @@
 //! `RocksDbWeight`, and has no measured execution time. Never use it in a real runtime.
 //!
 //! Components: `p` participants of the run (at most `MaxProviders`), `n` verdicts of a round
-//! result (at most `MaxProviders`), `r` runs failed in one block (at most
-//! `MaxRunsPerDeadline`). The market's and staking's own work (payments, completion, failure,
+//! result (at most `MaxProviders`), `r` runs failed or rounds settled in one block (at most
+//! `MaxRunsPerDeadline`), `v` active validators a committee is drawn from (at most
+//! `ClusterInspect::max_validators`), `c` challenges resolved at their vote deadline in one
+//! block (at most `MaxRunsPerDeadline`). The market's and staking's own work (payments, completion, failure,
 //! offence reports) is added by the pallet from `OrderSettlement`'s and `ReportOffence`'s
 //! weight functions.
 
@@ -30,6 +32,20 @@ pub trait WeightInfo {
 	fn fail_unstarted() -> Weight;
 	/// `on_initialize` failing `r` overdue runs of `MaxProviders` participants each.
 	fn fail_overdue(r: u32) -> Weight;
+	/// `challenge` of an accepted submission with the longest Merkle proofs, the committee
+	/// drawn from `v` active validators, the round's challenge list nearly full.
+	fn challenge(v: u32) -> Weight;
+	/// `vote` that does not decide the challenge.
+	fn vote_cast() -> Weight;
+	/// `vote` that decides the challenge (upheld) and settles its round of `MaxProviders`
+	/// verdicts, the last round of its run, whose order then completes.
+	fn vote_resolve() -> Weight;
+	/// `on_initialize` settling `r` rounds of `MaxProviders` accepted verdicts each, each the
+	/// last round of its run (which then completes).
+	fn settle_due(r: u32) -> Weight;
+	/// `on_initialize` resolving `c` challenges at their vote deadline, no member having
+	/// voted, each freeing the settlement of a round as in `settle_due`.
+	fn close_votes(c: u32) -> Weight;
 }
 
 /// Reads and writes of the worst case, priced with `RocksDbWeight`.
@@ -55,10 +71,10 @@ impl WeightInfo for () {
 		rw(2, 2)
 	}
 	fn submit_round_result_accept(n: u32) -> Weight {
-		// Runs, the matched order, the block hash, a commitment per verdict, the old and the
-		// new deadline entry, the parent hash. Writes Runs, both deadline entries and removes
-		// every commitment.
-		rw(lin(6, 1, n), lin(3, 1, n))
+		// Runs, the matched order, the block hash, a commitment per verdict, the settlement
+		// entry, the old and the new deadline entry, the parent hash. Writes Runs, the round
+		// record, the settlement entry, both deadline entries and removes every commitment.
+		rw(lin(7, 1, n), lin(5, 1, n))
 	}
 	fn submit_round_result_reject(n: u32) -> Weight {
 		Self::submit_round_result_accept(n)
@@ -71,5 +87,30 @@ impl WeightInfo for () {
 		// The deadline entry, then per run Runs, its commitments and OpenRuns of each
 		// participant (at most 16 of each assumed here), and the same writes.
 		rw(lin(1, 33, r), lin(1, 33, r))
+	}
+	fn challenge(v: u32) -> Weight {
+		// The round record, the challenger's ledger, Runs, the active validators (two reads
+		// each in staking), the parent hash, the next id, the vote-deadline entry. Writes the
+		// record, the next id, the entry and the challenge.
+		rw(lin(7, 2, v), 4)
+	}
+	fn vote_cast() -> Weight {
+		// The challenge; writes it.
+		rw(1, 1)
+	}
+	fn vote_resolve() -> Weight {
+		// The challenge, its deadline entry, Runs, the round record, then the settlement:
+		// the matched order and the run's end (commitments, OpenRuns of at most 16
+		// participants). Writes as many.
+		rw(21, 21)
+	}
+	fn settle_due(r: u32) -> Weight {
+		// The settlement entry, then per round its record, Runs, the matched order and the
+		// run's end (OpenRuns of at most 16 participants). Writes as many.
+		rw(lin(1, 20, r), lin(1, 20, r))
+	}
+	fn close_votes(c: u32) -> Weight {
+		// The vote-deadline entry, then per challenge as `vote_resolve`.
+		rw(lin(1, 21, c), lin(1, 21, c))
 	}
 }
