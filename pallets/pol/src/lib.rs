@@ -76,6 +76,8 @@ pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+#[cfg(test)]
+mod challenge_tests;
 mod challenges;
 mod dispatchable_impls;
 mod hooks;
