@@ -1,7 +1,10 @@
-//! Benchmarks of every call and the deadline hook, each in its worst case: runs of
+//! Benchmarks of every call and the block hook's three parts, each in its worst case: runs of
 //! `MaxProviders` participants (or `p` of them), the deadline index entry nearly full, every
 //! participant committed (the last commitment closing the commit window early), `r` runs
-//! failing in one block.
+//! failing or `r` rounds settling in one block (each paying `MaxProviders` providers and
+//! completing its order), a challenge with the longest Merkle proofs and its committee drawn
+//! from `v` validators, the deciding vote settling the last round, `c` challenges resolved at
+//! their vote deadline with every member reported.
 #![allow(
 	clippy::unwrap_used,
 	clippy::expect_used,
@@ -20,8 +23,8 @@ use polkadot_sdk::{
 		FixedU64, Perbill,
 	},
 };
-use pot_pol_core::schedule;
-use pot_primitives::{ContentHash, OrderId, OrderSettlement};
+use pot_pol_core::{merkle, schedule};
+use pot_primitives::{ClusterInspect, ContentHash, OrderId, OrderSettlement};
 
 const SEED: u32 = 0;
 
@@ -100,6 +103,93 @@ fn result<T: Config>(verdicts: Vec<(Position, Verdict)>) -> RoundResultOf<T> {
 	}
 }
 
+/// `n` validator accounts made active (bonded at least `ChallengeBond`); the first one
+/// challenges in the benchmarks below, the others form committees.
+fn pool<T: Config>(n: u32) -> Vec<T::AccountId> {
+	let validators: Vec<T::AccountId> = (0..n).map(|i| account("pool", i, SEED)).collect();
+	T::BenchmarkHelper::active_validators(&validators);
+	validators
+}
+
+/// `count` runs (of validators `0..count`) with `MaxProviders` participants and one round,
+/// started in the same block, all of whom committed, whose results (all accepted) are recorded
+/// in the same block: their challenge windows end together. Returns the orders.
+fn recorded_runs<T: Config>(count: u32) -> Vec<OrderId> {
+	let n = T::MaxProviders::get();
+	let runs: Vec<(T::AccountId, OrderId)> = (0..count).map(|i| started::<T>(i, n, 1)).collect();
+	for (_, order) in &runs {
+		commit_all::<T>(*order, n);
+	}
+	if let Some((_, first)) = runs.first() {
+		past_commit_deadline::<T>(*first);
+	}
+	for (v, order) in &runs {
+		let verdicts = (0..n).map(|i| (i, Verdict::Accepted)).collect();
+		Pallet::<T>::do_submit_round_result(v.clone(), *order, 0, result::<T>(verdicts)).unwrap();
+	}
+	runs.into_iter().map(|(_, order)| order).collect()
+}
+
+/// One run as [`recorded_runs`].
+fn recorded<T: Config>() -> OrderId {
+	recorded_runs::<T>(1)[0]
+}
+
+/// Sets the block to the last of the challenge window of round 0 of `order`.
+fn at_window_end<T: Config>(order: OrderId) {
+	let end = RoundResults::<T>::get(order, 0).unwrap().window_end;
+	frame_system::Pallet::<T>::set_block_number(end);
+}
+
+/// Gives the target's commitment of round 0 of `order` the most checkpoints a commitment can
+/// have (`u32::MAX`, at k = 1), so that both checkpoints of segment 0 have the longest
+/// Merkle paths (32 siblings), and returns a valid proof of that segment.
+fn longest_proof<T: Config>(order: OrderId, target: Position) -> SegmentProof {
+	let (start, end) = ([7u8; 32], [8u8; 32]);
+	let uppers: Vec<[u8; 32]> = (1..MAX_PROOF_DEPTH).map(|l| [l as u8; 32]).collect();
+	let mut root = merkle::node(&merkle::leaf(&start), &merkle::leaf(&end));
+	for sibling in &uppers {
+		root = merkle::node(&root, sibling);
+	}
+	let path = |first: [u8; 32]| -> ProofPath {
+		let all: Vec<ContentHash> = core::iter::once(first)
+			.chain(uppers.iter().copied())
+			.map(ContentHash::from)
+			.collect();
+		all.try_into().unwrap()
+	};
+	Runs::<T>::mutate(order, |r| r.as_mut().unwrap().checkpoint_interval = 1);
+	RoundResults::<T>::mutate(order, 0, |r| {
+		let entry = r.as_mut().unwrap().verdicts.iter_mut().find(|v| v.position == target).unwrap();
+		entry.commitment.checkpoint_root = ContentHash::from(root);
+		entry.commitment.checkpoint_count = u32::MAX;
+		entry.commitment.steps_done = u32::MAX - 1;
+	});
+	let proof = SegmentProof {
+		start: ContentHash::from(start),
+		start_path: path(merkle::leaf(&end)),
+		end: ContentHash::from(end),
+		end_path: path(merkle::leaf(&start)),
+	};
+	assert_eq!(proof.start_path.len() as u32, MAX_PROOF_DEPTH);
+	proof
+}
+
+/// A challenge of the submission at position 0 of `order` (segment 0) by `challenger`.
+fn challenge_of<T: Config>(order: OrderId, challenger: &T::AccountId) -> ChallengeId {
+	let proof = longest_proof::<T>(order, 0);
+	Pallet::<T>::do_challenge(
+		challenger.clone(),
+		order,
+		0,
+		0,
+		ClaimKind::InvalidWorkAccepted,
+		0,
+		proof,
+	)
+	.unwrap()
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -136,7 +226,8 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// `n` accepted verdicts in the last round: payments, then completion of the order.
+	/// `n` accepted verdicts in the last round: recorded for the challenge window, the run
+	/// closing.
 	#[benchmark]
 	fn submit_round_result_accept(
 		n: Linear<0, { T::MaxProviders::get() }>,
@@ -147,12 +238,13 @@ mod benchmarks {
 		let verdicts = (0..n).map(|i| (i, Verdict::Accepted)).collect();
 		#[extrinsic_call]
 		submit_round_result(RawOrigin::Signed(v), order, 0, result::<T>(verdicts));
-		assert!(Runs::<T>::get(order).is_none());
+		assert!(RoundResults::<T>::contains_key(order, 0));
+		assert!(Runs::<T>::get(order).unwrap().closing.is_some());
 		Ok(())
 	}
 
-	/// `n` rejected verdicts in the first of two rounds: offence reports, then the next round
-	/// opens in a nearly full deadline block.
+	/// `n` rejected verdicts in the first of two rounds: recorded, then the next round opens
+	/// in a nearly full deadline block.
 	#[benchmark]
 	fn submit_round_result_reject(
 		n: Linear<0, { T::MaxProviders::get() }>,
@@ -209,6 +301,134 @@ mod benchmarks {
 		{
 			Pallet::<T>::fail_overdue(due);
 		}
+		assert!(orders.iter().all(|o| !Runs::<T>::contains_key(o)));
+		Ok(())
+	}
+
+	/// A challenge of an accepted submission with the longest Merkle paths; the committee is
+	/// drawn from `v` active validators (the challenger among them); the round already has
+	/// `MaxChallengesPerRound - 1` challenges and the vote-deadline block is nearly full.
+	#[benchmark]
+	fn challenge(
+		v: Linear<{ T::CommitteeSize::get() + 1 }, { T::Clusters::max_validators() }>,
+	) -> Result<(), BenchmarkError> {
+		let validators = pool::<T>(v);
+		let challenger = validators[0].clone();
+		let order = recorded::<T>();
+		at_window_end::<T>(order);
+		let proof = longest_proof::<T>(order, 0);
+		RoundResults::<T>::mutate(order, 0, |r| {
+			let r = r.as_mut().unwrap();
+			for i in 1..T::MaxChallengesPerRound::get() {
+				let slot = ChallengeSlot {
+					id: u64::from(u32::MAX - i),
+					claim: ClaimKind::InvalidWorkAccepted,
+					target: u32::MAX - i,
+					segment: 0,
+					open: false,
+				};
+				r.challenges.try_push(slot).unwrap();
+			}
+		});
+		let now = frame_system::Pallet::<T>::block_number();
+		let due = now.saturating_add(T::VoteWindow::get()).saturating_add(One::one());
+		let filler: Vec<ChallengeId> =
+			(1..T::MaxRunsPerDeadline::get()).map(|i| u64::MAX - u64::from(i)).collect();
+		VoteDeadlines::<T>::insert(due, BoundedVec::try_from(filler).unwrap());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), order, 0, 0, ClaimKind::InvalidWorkAccepted, 0, proof);
+		let id = NextChallengeId::<T>::get() - 1;
+		assert_eq!(Challenges::<T>::get(id).unwrap().committee.len() as u32, T::CommitteeSize::get());
+		Ok(())
+	}
+
+	/// A vote that decides nothing.
+	#[benchmark]
+	fn vote_cast() -> Result<(), BenchmarkError> {
+		let validators = pool::<T>(T::CommitteeSize::get() + 1);
+		let order = recorded::<T>();
+		at_window_end::<T>(order);
+		let id = challenge_of::<T>(order, &validators[0]);
+		let member = Challenges::<T>::get(id).unwrap().committee[0].0.clone();
+		#[extrinsic_call]
+		vote(RawOrigin::Signed(member), id, true);
+		assert!(Challenges::<T>::contains_key(id));
+		Ok(())
+	}
+
+	/// The deciding vote (upheld) after the window closed: the target and the validator are
+	/// reported and the round of `MaxProviders` verdicts settles, the last of its run, whose
+	/// order completes.
+	#[benchmark]
+	fn vote_resolve() -> Result<(), BenchmarkError> {
+		let m = T::CommitteeSize::get();
+		let validators = pool::<T>(m + 1);
+		let order = recorded::<T>();
+		at_window_end::<T>(order);
+		let id = challenge_of::<T>(order, &validators[0]);
+		// The commitment's steps back to the task's, so that the settlement pays normally.
+		let steps = Runs::<T>::get(order).unwrap().local_steps;
+		RoundResults::<T>::mutate(order, 0, |r| {
+			r.as_mut().unwrap().verdicts[0].commitment.steps_done = steps;
+		});
+		let members: Vec<T::AccountId> =
+			Challenges::<T>::get(id).unwrap().committee.iter().map(|(a, _)| a.clone()).collect();
+		for member in members.iter().take((m / 2) as usize) {
+			Pallet::<T>::do_vote(member.clone(), id, true).unwrap();
+		}
+		let after_window = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+		frame_system::Pallet::<T>::set_block_number(after_window);
+		let decider = members[(m / 2) as usize].clone();
+		#[extrinsic_call]
+		vote(RawOrigin::Signed(decider), id, true);
+		assert!(!Challenges::<T>::contains_key(id));
+		assert!(Runs::<T>::get(order).is_none());
+		Ok(())
+	}
+
+	/// `r` rounds of `MaxProviders` accepted verdicts settle in one block, each the last round
+	/// of its run, whose order completes.
+	#[benchmark]
+	fn settle_due(r: Linear<0, { T::MaxRunsPerDeadline::get() }>) -> Result<(), BenchmarkError> {
+		let orders = recorded_runs::<T>(r);
+		let due = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::ChallengeWindow::get())
+			.saturating_add(One::one());
+		assert_eq!(SettleAt::<T>::get(due).len() as u32, r);
+		frame_system::Pallet::<T>::set_block_number(due);
+		#[block]
+		{
+			Pallet::<T>::settle_due(due);
+		}
+		assert!(orders.iter().all(|o| !Runs::<T>::contains_key(o)));
+		Ok(())
+	}
+
+	/// `c` challenges reach their vote deadline with no vote: each challenger and every
+	/// member is reported, and each challenged round (`MaxProviders` verdicts, its window
+	/// closed, the last of its run) settles and its order completes.
+	#[benchmark]
+	fn close_votes(c: Linear<0, { T::MaxRunsPerDeadline::get() }>) -> Result<(), BenchmarkError> {
+		let validators = pool::<T>(T::CommitteeSize::get() + 1);
+		let orders = recorded_runs::<T>(c);
+		let window_end = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::ChallengeWindow::get());
+		frame_system::Pallet::<T>::set_block_number(window_end);
+		for order in &orders {
+			let steps = Runs::<T>::get(order).unwrap().local_steps;
+			challenge_of::<T>(*order, &validators[0]);
+			RoundResults::<T>::mutate(order, 0, |r| {
+				r.as_mut().unwrap().verdicts[0].commitment.steps_done = steps;
+			});
+		}
+		let due = window_end.saturating_add(T::VoteWindow::get()).saturating_add(One::one());
+		assert_eq!(VoteDeadlines::<T>::get(due).len() as u32, c);
+		frame_system::Pallet::<T>::set_block_number(due);
+		#[block]
+		{
+			Pallet::<T>::close_votes(due);
+		}
+		assert!(Challenges::<T>::iter().next().is_none());
 		assert!(orders.iter().all(|o| !Runs::<T>::contains_key(o)));
 		Ok(())
 	}
