@@ -90,14 +90,12 @@ impl<T: Config> Pallet<T> {
 			(None, (ContentHash::zero(), ContentHash::zero()))
 		};
 
+		let same = |c: &&ChallengeSlot| c.same_subject(claim, target);
 		ensure!(
-			!record.challenges.iter().any(|c| c.same_subject(claim, target) && c.segment == segment),
+			!record.challenges.iter().filter(same).any(|c| c.segment == segment),
 			Error::<T>::AlreadyChallenged
 		);
-		ensure!(
-			!record.challenges.iter().any(|c| c.open && c.same_subject(claim, target)),
-			Error::<T>::ChallengeOpen
-		);
+		ensure!(!record.challenges.iter().filter(same).any(|c| c.open), Error::<T>::ChallengeOpen);
 		let id = NextChallengeId::<T>::get();
 		record
 			.challenges

@@ -17,7 +17,9 @@ use polkadot_sdk::{
 	},
 };
 use pot_pol_core::{assign::chunk_sizes, schedule};
-use pot_primitives::{ClusterInspect, ContentHash, OffenceKind, OrderId, OrderSettlement, ReportOffence};
+use pot_primitives::{
+	ClusterInspect, ContentHash, OffenceKind, OrderId, OrderSettlement, ReportOffence,
+};
 
 const ROUND_SEED_DOMAIN: &[u8] = b"pot/pol/round-seed/v1";
 const VERIFICATION_SEED_DOMAIN: &[u8] = b"pot/pol/verification-seed/v1";

@@ -59,8 +59,8 @@ impl<T: Config> Pallet<T> {
 		let _ = Commitments::<T>::clear_prefix(order, T::MaxProviders::get(), None);
 		Self::unindex_round(order, &run.round);
 		run.round.commitments = 0;
-		run.closing =
-			Some(Closing::Fail { round, reason: FailureReason::MissedResultDeadline, validator_slashed });
+		let reason = FailureReason::MissedResultDeadline;
+		run.closing = Some(Closing::Fail { round, reason, validator_slashed });
 		if run.unsettled == 0 {
 			Self::close_run(order, &run);
 		} else {

@@ -1,10 +1,12 @@
 //! # PoT Proof of Learning
 //!
-//! Steps 3–5 and 7 of the PoT protocol (`shared/PROTOCOL.md`) on chain: a matched order is
-//! trained in rounds by the providers of its validator's cluster; each provider commits to its
-//! work, the validator re-executes sampled checkpoint segments off chain and its node's offchain
-//! worker submits the round's result; verified work is paid through the market, invalid work is reported to staking, and a
-//! validator that misses a round's deadline fails the order and is reported itself.
+//! Steps 3–7 of the PoT protocol (`shared/PROTOCOL.md`) on chain: a matched order is trained in
+//! rounds by the providers of its validator's cluster; each provider commits to its work, the
+//! validator re-executes sampled checkpoint segments off chain and its node's offchain worker
+//! submits the round's result; the result may be challenged for [`Config::ChallengeWindow`]
+//! blocks, a committee of validators deciding; then verified work is paid through the market
+//! and invalid work reported to staking. A validator that misses a round's deadline fails the
+//! order and is reported itself.
 //!
 //! The pallet meets the market only through [`pot_primitives::OrderSettlement`] and staking only
 //! through [`pot_primitives::ClusterInspect`] and [`pot_primitives::ReportOffence`]; it
@@ -22,9 +24,23 @@
 //!   did not start within [`Config::StartWindow`] blocks; the validator is reported.
 //! - [`submit_round_result`](Pallet::submit_round_result): after the commit deadline and until
 //!   the result deadline, the validator gives one verdict per commitment, the new global weights
-//!   and their evaluation. Accepted providers are paid their steps; rejected ones are reported
-//!   for [`InvalidWork`](pot_primitives::OffenceKind::InvalidWork). The next round starts, or,
-//!   after the last one, the order completes.
+//!   and their evaluation. The result is recorded ([`RoundResults`]) for the challenge window;
+//!   the next round starts at once. After the last round the run is *closing*.
+//! - [`challenge`](Pallet::challenge): a bonded account disputes an accepted or rejected
+//!   submission's segment (proven against the committed Merkle root) or the round's aggregate
+//!   within the window; a committee of [`Config::CommitteeSize`] active validators is drawn.
+//! - [`vote`](Pallet::vote): committee members vote; a strict majority upholds the claim.
+//!
+//! ## Settlement and challenges
+//! In the block after a round's window, a round with no open challenge settles: accepted
+//! providers are paid their steps, rejected ones reported for
+//! [`InvalidWork`](pot_primitives::OffenceKind::InvalidWork); a challenged round settles when
+//! its last challenge is resolved. A resolution reports the loser (the winner as reporter):
+//! upheld, the target provider (`InvalidWork`) and the validator (`WrongVerdict` or
+//! `Censorship`), and the verdict is overturned (an accepted provider is not paid, a rejected
+//! one is); not upheld, the challenger (`UnfoundedChallenge`). Members that did not vote by the
+//! deadline are reported (`MissedVote`). A closing run completes (or fails) its order once its
+//! last recorded round settled.
 //!
 //! ## Rounds
 //! A round starting at block `s` accepts commitments in blocks `s ..= s + CommitWindow` (the
@@ -58,10 +74,12 @@
 //!
 //! ## Deadlines
 //! Runs are indexed by the block after their result deadline ([`ResultDeadlines`]). In that
-//! block's `on_initialize` each still-unanswered run fails: the market refunds the consumer's
-//! unspent budget and the validator is reported for
-//! [`MissedDeadline`](pot_primitives::OffenceKind::MissedDeadline). At most
-//! [`Config::MaxRunsPerDeadline`] runs share a block, so the hook's work is bounded.
+//! block's `on_initialize` each still-unanswered run fails: the validator is reported for
+//! [`MissedDeadline`](pot_primitives::OffenceKind::MissedDeadline) and, once the rounds recorded
+//! before settled, the market refunds the consumer's unspent budget. Settlements ([`SettleAt`])
+//! and vote deadlines ([`VoteDeadlines`]) are indexed the same way. At most
+//! [`Config::MaxRunsPerDeadline`] entries share a block in each index, so the hook's work is
+//! bounded.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 

@@ -12,9 +12,9 @@
 //! result (at most `MaxProviders`), `r` runs failed or rounds settled in one block (at most
 //! `MaxRunsPerDeadline`), `v` active validators a committee is drawn from (at most
 //! `ClusterInspect::max_validators`), `c` challenges resolved at their vote deadline in one
-//! block (at most `MaxRunsPerDeadline`). The market's and staking's own work (payments, completion, failure,
-//! offence reports) is added by the pallet from `OrderSettlement`'s and `ReportOffence`'s
-//! weight functions.
+//! block (at most `MaxRunsPerDeadline`). The market's and staking's own work (payments,
+//! completion, failure, offence reports) is added by the pallet from `OrderSettlement`'s and
+//! `ReportOffence`'s weight functions.
 
 use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
 

@@ -36,7 +36,10 @@ fn genesis_bonds_and_registers_the_validators() {
 			SlashFractions::<Test>::get(OffenceKind::UnfoundedChallenge),
 			Perbill::from_percent(50)
 		);
-		assert_eq!(SlashFractions::<Test>::get(OffenceKind::MissedVote), Perbill::from_parts(1_000_000));
+		assert_eq!(
+			SlashFractions::<Test>::get(OffenceKind::MissedVote),
+			Perbill::from_parts(1_000_000)
+		);
 	});
 }
 
