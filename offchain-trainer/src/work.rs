@@ -171,23 +171,13 @@ pub fn measure_capacity(steps: u32) -> crate::Result<u64> {
 
 /// Runs `pot-trainer work` until interrupted.
 pub fn run(args: WorkArgs, profile: ComputeProfile) -> anyhow::Result<()> {
-	let runtime = tokio::runtime::Builder::new_multi_thread()
-		.worker_threads(2)
-		.enable_all()
-		.build()
-		.context("starting the async runtime")?;
-	runtime.block_on(Worker::new(args, profile, None)?.run())
+	crate::consumer::runtime()?.block_on(Worker::new(args, profile, None)?.run())
 }
 
 /// [`run`] as a cheating provider: every proof gets `forgery` applied (and resealed) before it
 /// is uploaded and committed. Only the `pot-malus` test binary calls this.
 pub fn run_forging(args: WorkArgs, profile: ComputeProfile, forgery: Forgery) -> anyhow::Result<()> {
-	let runtime = tokio::runtime::Builder::new_multi_thread()
-		.worker_threads(2)
-		.enable_all()
-		.build()
-		.context("starting the async runtime")?;
-	runtime.block_on(Worker::new(args, profile, Some(forgery))?.run())
+	crate::consumer::runtime()?.block_on(Worker::new(args, profile, Some(forgery))?.run())
 }
 
 struct Worker {
