@@ -705,13 +705,15 @@ fn order_events(
 
 /// Prints `order`'s events from finalized block `from` on (default: the current one) until it
 /// completes or fails; records the last verified weights in the order's record, if there is one.
+/// How long `watch` keeps trying to reach a node that went away before it gives up.
+const RECONNECT_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
 async fn watch(
 	chain: &Chain,
 	order: u64,
 	from: Option<u64>,
 	node: &NodeArg,
 ) -> anyhow::Result<Summary> {
-	let mut blocks = chain.client().stream_blocks().await?;
 	let mut next = match from {
 		Some(b) => b,
 		None => {
@@ -729,13 +731,51 @@ async fn watch(
 	};
 	let mut summary = Summary::default();
 	let mut record = read_record(&node.state_dir, order).ok();
+	let mut chain = chain.clone();
+	loop {
+		match follow_order(&chain, order, &mut next, &mut summary, &mut record, node).await {
+			Ok(true) => return Ok(summary),
+			Ok(false) => tracing::warn!(node = %node.node, "the block stream ended; reconnecting"),
+			Err(e) => tracing::warn!(node = %node.node, error = %format!("{e:#}"), "lost the node; reconnecting"),
+		}
+		chain = reconnect(&node.node).await?;
+	}
+}
+
+/// Connects to `url` again, retrying for up to [`RECONNECT_LIMIT`].
+async fn reconnect(url: &str) -> anyhow::Result<Chain> {
+	let started = std::time::Instant::now();
+	loop {
+		tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+		match Chain::connect(url).await {
+			Ok(chain) => return Ok(chain),
+			Err(e) if started.elapsed() < RECONNECT_LIMIT => {
+				tracing::debug!(error = %e, "node still unreachable")
+			},
+			Err(e) => bail!("the node at {url} stayed unreachable for {RECONNECT_LIMIT:?}: {e}"),
+		}
+	}
+}
+
+/// Reports the order's events block by block from `next` on, until the order is over
+/// (`Ok(true)`) or the block stream ends (`Ok(false)`). A block's events are fetched before any
+/// is reported, so a connection lost midway never reports a block twice.
+async fn follow_order(
+	chain: &Chain,
+	order: u64,
+	next: &mut u64,
+	summary: &mut Summary,
+	record: &mut Option<OrderRecord>,
+	node: &NodeArg,
+) -> anyhow::Result<bool> {
+	let mut blocks = chain.client().stream_blocks().await?;
 	while let Some(block) = blocks.next().await {
 		let head = block?.number();
-		while next <= head {
-			let at = chain.client().at_block(next).await?;
+		while *next <= head {
+			let at = chain.client().at_block(*next).await?;
 			let events = at.events().fetch().await?;
 			for event in order_events(&events, order)? {
-				let seen = Seen { order, block: next, event };
+				let seen = Seen { order, block: *next, event };
 				if node.json {
 					println!("{}", serde_json::to_string(&seen)?);
 				} else {
@@ -750,12 +790,12 @@ async fn watch(
 				}
 			}
 			if summary.outcome.is_some() {
-				return Ok(summary);
+				return Ok(true);
 			}
-			next = next.saturating_add(1);
+			*next = next.saturating_add(1);
 		}
 	}
-	bail!("the node's block stream ended before the order did")
+	Ok(false)
 }
 
 /// Downloads weights `hash` of an order to `out`, checks the hash and evaluates them on the
@@ -827,6 +867,8 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 	let summary = watch(&chain, order, Some(created.from_block.saturating_add(1)), node).await?;
 	let key = keypair_from_suri(&args.create.suri)?;
 	let me = account_of(&key);
+	// A fresh connection: `watch` may have outlived the first one (node restarted).
+	let chain = Chain::connect(&node.node).await?;
 	let at = chain.client().at_current_block().await?;
 	let balance_after = total_balance(&at, &me).await?;
 	if summary.outcome != Some(Outcome::Completed) {

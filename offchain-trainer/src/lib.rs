@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod compress;
 pub mod data;
 pub mod error;
+pub mod forge;
 pub mod model;
 pub mod optim;
 pub mod profile;

@@ -10,6 +10,7 @@
 
 use crate::{
 	bundle,
+	forge::{self, Forgery},
 	chain_task::{
 		commitment_of, dataset_for, digits_mlp, format_pot, parse_account, parse_pot, train_task,
 		RoundAt,
@@ -170,12 +171,13 @@ pub fn measure_capacity(steps: u32) -> crate::Result<u64> {
 
 /// Runs `pot-trainer work` until interrupted.
 pub fn run(args: WorkArgs, profile: ComputeProfile) -> anyhow::Result<()> {
-	let runtime = tokio::runtime::Builder::new_multi_thread()
-		.worker_threads(2)
-		.enable_all()
-		.build()
-		.context("starting the async runtime")?;
-	runtime.block_on(Worker::new(args, profile)?.run())
+	crate::consumer::runtime()?.block_on(Worker::new(args, profile, None)?.run())
+}
+
+/// [`run`] as a cheating provider: every proof gets `forgery` applied (and resealed) before it
+/// is uploaded and committed. Only the `pot-malus` test binary calls this.
+pub fn run_forging(args: WorkArgs, profile: ComputeProfile, forgery: Forgery) -> anyhow::Result<()> {
+	crate::consumer::runtime()?.block_on(Worker::new(args, profile, Some(forgery))?.run())
 }
 
 struct Worker {
@@ -187,6 +189,8 @@ struct Worker {
 	report: Reporter,
 	/// Rounds not to look at again in this process (unsupported task, missing order).
 	skipped: BTreeSet<(u64, u32)>,
+	/// `pot-malus` only: the forgery applied to every proof.
+	forgery: Option<Forgery>,
 }
 
 fn hex32(h: &H256) -> String {
@@ -194,12 +198,12 @@ fn hex32(h: &H256) -> String {
 }
 
 impl Worker {
-	fn new(args: WorkArgs, profile: ComputeProfile) -> anyhow::Result<Self> {
+	fn new(args: WorkArgs, profile: ComputeProfile, forgery: Option<Forgery>) -> anyhow::Result<Self> {
 		let signer = keypair_from_suri(&args.suri)?;
 		let me = account_of(&signer);
 		let state = StateDir::open(&args.state_dir)?;
 		let report = Reporter::new(args.json);
-		Ok(Self { args, profile, signer, me, state, report, skipped: BTreeSet::new() })
+		Ok(Self { args, profile, signer, me, state, report, skipped: BTreeSet::new(), forgery })
 	}
 
 	async fn run(mut self) -> anyhow::Result<()> {
@@ -512,8 +516,13 @@ impl Worker {
 		let profile = self.profile.clone();
 		let started = Instant::now();
 		let train_dir = dir.clone();
+		let forgery = self.forgery;
 		let manifest = tokio::task::spawn_blocking(move || {
-			ensure_proof(&task, &train, &weights_path, &train_dir, profile)
+			let honest = ensure_proof(&task, &train, &weights_path, &train_dir, profile)?;
+			match forgery {
+				Some(forgery) => forge::apply(forgery, &task, &train_dir),
+				None => Ok(honest),
+			}
 		})
 		.await??;
 		self.report.event(

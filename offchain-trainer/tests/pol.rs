@@ -353,3 +353,17 @@ fn single_forged_small_segment_is_caught_by_the_default_q() {
 		.count();
 	assert!(missed > 0);
 }
+
+#[test]
+fn pot_malus_forgeries_are_rejected() {
+	let train = setup();
+	let (task, init) = small(&train);
+	for forgery in [pot_trainer::forge::Forgery::TamperFinal, pot_trainer::forge::Forgery::SkipTraining] {
+		let dir = tempfile::tempdir().unwrap();
+		let honest = proof::train(&task, &train, copy_params(&init), dir.path(), 1).unwrap().manifest;
+		let forged = pot_trainer::forge::apply(forgery, &task, dir.path()).unwrap();
+		assert_ne!(forged.merkle_root, honest.merkle_root, "{forgery:?} changed nothing");
+		let report = check(&task, &train, &init, dir.path());
+		assert_rejected(&report, &format!("{forgery:?}"));
+	}
+}

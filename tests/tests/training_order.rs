@@ -1,0 +1,272 @@
+//! A training order end to end on a one-validator `dev` chain, with a cheater and crashes:
+//! Alice's node (its `potv` key inserted over RPC) and her verifier service `pot-trainer serve`,
+//! two honest providers (`pot-trainer work` as //Eve and //Ferdie) and a cheating one
+//! (`pot-malus --forgery tamper-final` as //Eve//stash), and a consumer (`pot-trainer order run`
+//! as //Ferdie//stash) ordering 3 rounds of the digits MLP. Midway, Eve's provider is killed
+//! with SIGKILL and restarted, and so is Alice's node. Checked:
+//! - the order completes, with escrow = payouts + fee + refund and held-out accuracy up by at
+//!   least 30 points (the consumer's own checks, exit 0);
+//! - every round rejects the cheater and slashes it; it is never paid, and its bond on chain is
+//!   lower by exactly what the rejections slashed;
+//! - each honest provider is paid exactly once per round (3 × 50 work units), the restarted one
+//!   included: nothing lost, nothing paid twice.
+//!
+//! Needs the workspace built (`cargo build --workspace`): pot-node, pot-trainer and pot-malus.
+//! Alice's registered endpoint in the dev preset is http://127.0.0.1:8800, so that port must be
+//! free. Progress goes to stderr; logs of every process are in the network directory
+//! (`POT_TESTS_KEEP_DIR=1` keeps it).
+
+use anyhow::{bail, ensure, Context, Result};
+use pot_client::{account_of, api, keypair_from_suri, Chain};
+use pot_tests::{node_binary, to_hex, Network, NodeSpec};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(420);
+/// Setup, 3 rounds with a provider and a node restart, and the final evaluation.
+const ORDER_TIMEOUT: Duration = Duration::from_secs(900);
+const VERIFIER: &str = "127.0.0.1:8800";
+const ROUNDS: u64 = 3;
+const STEPS: u64 = 50;
+/// What each provider bonds (POT, 12 decimals).
+const PROVIDER_BOND: u128 = 200 * 1_000_000_000_000;
+
+/// Child processes (other than nodes) killed when the test ends, however it ends.
+struct Processes {
+	dir: PathBuf,
+	children: BTreeMap<String, (Vec<String>, PathBuf, Child)>,
+}
+
+impl Processes {
+	fn bin(name: &str) -> Result<PathBuf> {
+		let path = node_binary()?.with_file_name(name);
+		ensure!(path.is_file(), "{} is missing; build the workspace first", path.display());
+		Ok(path)
+	}
+
+	/// Starts `bin args…` as `name`, output appended to `<dir>/<name>.log`.
+	fn spawn(&mut self, name: &str, bin: &str, args: &[String]) -> Result<()> {
+		let log = self.dir.join(format!("{name}.log"));
+		let out = File::options().create(true).append(true).open(&log)?;
+		let child = Command::new(Self::bin(bin)?)
+			.args(args)
+			.stdin(Stdio::null())
+			.stdout(out.try_clone()?)
+			.stderr(out)
+			.spawn()
+			.with_context(|| format!("starting {name}"))?;
+		self.children.insert(name.into(), (std::iter::once(bin.to_owned()).chain(args.iter().cloned()).collect(), log, child));
+		Ok(())
+	}
+
+	/// SIGKILLs `name` and starts it again with the same command line.
+	fn kill_and_restart(&mut self, name: &str) -> Result<()> {
+		let (command, _, mut child) =
+			self.children.remove(name).with_context(|| format!("no process {name}"))?;
+		child.kill()?;
+		child.wait()?;
+		let (bin, args) = command.split_first().context("empty command")?;
+		self.spawn(name, bin, args)
+	}
+
+	fn ensure_alive(&mut self) -> Result<()> {
+		for (name, (_, log, child)) in &mut self.children {
+			if let Some(status) = child.try_wait()? {
+				bail!("{name} exited with {status}; log:\n{}", tail(log));
+			}
+		}
+		Ok(())
+	}
+}
+
+impl Drop for Processes {
+	fn drop(&mut self) {
+		for (_, _, child) in self.children.values_mut() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+}
+
+fn tail(path: &Path) -> String {
+	let text = std::fs::read_to_string(path).unwrap_or_default();
+	let lines: Vec<&str> = text.lines().collect();
+	lines.iter().skip(lines.len().saturating_sub(30)).copied().collect::<Vec<_>>().join("\n")
+}
+
+fn s(v: impl ToString) -> String {
+	v.to_string()
+}
+
+/// Runs `pot-trainer args…` to completion; fails with its output if it fails.
+fn run_trainer(args: &[String]) -> Result<String> {
+	let out = Command::new(Processes::bin("pot-trainer")?).args(args).output()?;
+	let text = format!(
+		"{}{}",
+		String::from_utf8_lossy(&out.stdout),
+		String::from_utf8_lossy(&out.stderr)
+	);
+	ensure!(out.status.success(), "pot-trainer {args:?} failed:\n{text}");
+	Ok(text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Result<()> {
+	let mut net = Network::start("dev", vec![NodeSpec::validator("alice")])?;
+	net.wait_rpc_ready(&["alice"], STARTUP_TIMEOUT).await?;
+	let alice = keypair_from_suri("//Alice")?;
+	net.node("alice")?
+		.rpc(
+			"author_insertKey",
+			vec![json!("potv"), json!("//Alice"), json!(to_hex(&alice.public_key().0))],
+		)
+		.await
+		.context("inserting Alice's potv key")?;
+	net.wait_finalized_at_least(&["alice"], 1, STARTUP_TIMEOUT).await?;
+	let ws = net.node("alice")?.ws_url();
+	let dir = net.base_dir().to_path_buf();
+	let mut procs = Processes { dir: dir.clone(), children: BTreeMap::new() };
+
+	procs.spawn(
+		"serve",
+		"pot-trainer",
+		&[s("serve"), s("--listen"), s(VERIFIER), s("--node"), ws.clone(), s("--store"), s(dir.join("artifacts").display())],
+	)?;
+	eprintln!("{}", run_trainer(&[s("ask"), s("--node"), ws.clone(), s("--suri"), s("//Alice"), s("--price"), s("0.01"), s("--capacity"), s("1000000")])?);
+
+	let alice_account = account_of(&alice).to_string();
+	let provider = |suri: &str, state: &str| -> Vec<String> {
+		vec![
+			s("work"), s("--node"), ws.clone(), s("--suri"), s(suri),
+			s("--state-dir"), s(dir.join(state).display()), s("--join"), alice_account.clone(),
+			s("--bond"), s("200"),
+		]
+	};
+	procs.spawn("eve", "pot-trainer", &provider("//Eve", "eve"))?;
+	procs.spawn("ferdie", "pot-trainer", &provider("//Ferdie", "ferdie"))?;
+	let mut malus = provider("//Eve//stash", "malus");
+	malus.remove(0);
+	malus.splice(0..0, [s("--forgery"), s("tamper-final")]);
+	procs.spawn("malus", "pot-malus", &malus)?;
+
+	// The consumer, its JSON lines read on a thread.
+	let mut consumer = Command::new(Processes::bin("pot-trainer")?)
+		.args([
+			s("order"), s("run"), s("--json"), s("--node"), ws.clone(), s("--suri"), s("//Ferdie//stash"),
+			s("--state-dir"), s(dir.join("consumer").display()), s("--budget"), s("100"),
+			s("--rounds"), s(ROUNDS), s("--steps"), s(STEPS), s("--min-providers"), s("3"),
+			s("--max-providers"), s("3"), s("--min-accuracy-gain"), s("0.3"),
+		])
+		.stdout(Stdio::piped())
+		.stderr(File::create(dir.join("consumer.log"))?)
+		.spawn()?;
+	let stdout = consumer.stdout.take().context("consumer stdout")?;
+	let (lines_tx, lines) = mpsc::channel::<String>();
+	std::thread::spawn(move || {
+		for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
+			if lines_tx.send(line).is_err() {
+				break;
+			}
+		}
+	});
+
+	let started = Instant::now();
+	let mut events: Vec<Value> = Vec::new();
+	let (mut provider_crashed, mut node_crashed) = (false, false);
+	let status = loop {
+		while let Ok(line) = lines.try_recv() {
+			eprintln!("consumer: {line}");
+			let event: Value = serde_json::from_str(&line).with_context(|| format!("not JSON: {line}"))?;
+			let kind = event["event"].as_str().unwrap_or_default().to_owned();
+			let round = event["round"].as_u64();
+			if kind == "round_verified" && round == Some(0) && !provider_crashed {
+				eprintln!("round 0 verified: SIGKILL and restart of Eve's provider");
+				procs.kill_and_restart("eve")?;
+				provider_crashed = true;
+			}
+			if kind == "round_verified" && round == Some(1) && !node_crashed {
+				eprintln!("round 1 verified: SIGKILL and restart of Alice's node");
+				net.kill("alice")?;
+				tokio::time::sleep(Duration::from_secs(3)).await;
+				net.restart("alice")?;
+				node_crashed = true;
+			}
+			events.push(event);
+		}
+		if let Some(status) = consumer.try_wait()? {
+			// Drain what the consumer printed last.
+			while let Ok(line) = lines.recv_timeout(Duration::from_secs(1)) {
+				eprintln!("consumer: {line}");
+				events.push(serde_json::from_str(&line)?);
+			}
+			break status;
+		}
+		if started.elapsed() > ORDER_TIMEOUT {
+			let _ = consumer.kill();
+			bail!("the order did not finish in {ORDER_TIMEOUT:?}; logs in {}", dir.display());
+		}
+		procs.ensure_alive()?;
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	};
+	ensure!(
+		status.success(),
+		"the consumer failed ({status}); its log:\n{}\nnode:\n{}",
+		tail(&dir.join("consumer.log")),
+		net.log_tails(20)
+	);
+	ensure!(provider_crashed && node_crashed, "the order ended before both crashes happened");
+
+	let account = |suri: &str| -> Result<String> { Ok(account_of(&keypair_from_suri(suri)?).to_string()) };
+	let (eve, ferdie, cheater) = (account("//Eve")?, account("//Ferdie")?, account("//Eve//stash")?);
+	fn of_kind<'a>(events: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+		events.iter().filter(move |e| e["event"] == kind)
+	}
+
+	// Honest providers: paid once per round, for all their steps.
+	for who in [&eve, &ferdie] {
+		let rounds: Vec<u64> =
+			of_kind(&events, "provider_paid").filter(|e| e["provider"] == **who).filter_map(|e| e["round"].as_u64()).collect();
+		ensure!(rounds == (0..ROUNDS).collect::<Vec<_>>(), "{who} paid in rounds {rounds:?}");
+		let units: u64 = of_kind(&events, "provider_paid")
+			.filter(|e| e["provider"] == **who)
+			.filter_map(|e| e["work_units"].as_u64())
+			.sum();
+		ensure!(units == ROUNDS * STEPS, "{who} was paid for {units} units");
+	}
+	// The cheater: rejected and slashed in every round, never paid.
+	ensure!(of_kind(&events, "provider_paid").all(|e| e["provider"] != *cheater), "the cheater was paid");
+	let rejections: Vec<&Value> = of_kind(&events, "submission_rejected").collect();
+	ensure!(rejections.len() as u64 == ROUNDS, "{} rejections: {rejections:?}", rejections.len());
+	ensure!(rejections.iter().all(|e| e["provider"] == *cheater), "an honest provider was rejected");
+	let slashed: u128 = rejections
+		.iter()
+		.map(|e| e["slashed"].as_u64().map(u128::from).context("a rejection slashed nothing"))
+		.sum::<Result<u128>>()?;
+	ensure!(slashed > 0, "nothing slashed");
+
+	// On chain: the cheater's bond is lower by exactly what was slashed.
+	let chain = Chain::connect(&ws).await?;
+	let at = chain.client().at_current_block().await?;
+	let cheater_id = account_of(&keypair_from_suri("//Eve//stash")?);
+	let ledger = at
+		.storage()
+		.fetch(api::storage().staking().ledger(), (cheater_id,))
+		.await?
+		.decode()?;
+	ensure!(
+		ledger.active == PROVIDER_BOND.saturating_sub(slashed),
+		"the cheater's active bond is {} after {} slashed from {}",
+		ledger.active,
+		slashed,
+		PROVIDER_BOND
+	);
+	let summary = of_kind(&events, "summary").next().context("no summary")?;
+	eprintln!("summary: {summary}");
+	Ok(())
+}
