@@ -555,10 +555,12 @@ async fn wait_for_match(chain: &Chain, order: u64) -> anyhow::Result<AccountId32
 	bail!("the node's block stream ended")
 }
 
-/// The order events of one block.
+/// The order events of one block. `challenges` holds the ids of the order's challenges seen so
+/// far (votes and challenge offences name only the challenge); it gains those opened here.
 fn order_events(
 	events: &pot_client::subxt::events::Events<pot_client::PotConfig>,
 	order: u64,
+	challenges: &mut std::collections::BTreeSet<u64>,
 ) -> anyhow::Result<Vec<OrderEvent>> {
 	use api::{market::Event as M, pol::Event as P};
 	let mut out = Vec::new();
@@ -654,6 +656,62 @@ fn order_events(
 					new_weights: hex::encode(new_weights.0),
 					eval_loss: crate::chain_task::fixed_to_f64(&eval.loss),
 					eval_accuracy: f64::from(eval.accuracy.0) / 1e9,
+				},
+				P::ChallengeWindowOpened { order: o, round, window_end } if o.0 == order => {
+					OrderEvent::ChallengeWindowOpened { round, window_end }
+				},
+				P::RoundSettled { order: o, round, paid, rejected } if o.0 == order => {
+					OrderEvent::RoundSettled { round, paid, rejected }
+				},
+				P::ChallengeOpened {
+					id,
+					order: o,
+					round,
+					claim,
+					target,
+					segment,
+					challenger,
+					committee,
+					vote_deadline,
+					..
+				} if o.0 == order => {
+					challenges.insert(id);
+					OrderEvent::ChallengeOpened {
+						id,
+						round,
+						claim: format!("{claim:?}"),
+						target,
+						segment,
+						challenger: challenger.to_string(),
+						committee: committee.0.iter().map(|m| m.to_string()).collect(),
+						vote_deadline,
+					}
+				},
+				P::VoteCast { id, voter, upheld } if challenges.contains(&id) => {
+					OrderEvent::VoteCast { id, voter: voter.to_string(), upheld }
+				},
+				P::ChallengeResolved { id, order: o, round, claim, upheld, ayes, nays, .. }
+					if o.0 == order =>
+				{
+					OrderEvent::ChallengeResolved {
+						id,
+						round,
+						claim: format!("{claim:?}"),
+						upheld,
+						ayes,
+						nays,
+					}
+				},
+				P::ChallengeOffence { id, offender, kind, slashed } if challenges.contains(&id) => {
+					OrderEvent::ChallengeOffence {
+						id,
+						offender: offender.to_string(),
+						kind: format!("{kind:?}"),
+						slashed,
+					}
+				},
+				P::CompletionRefused { order: o, error } if o.0 == order => {
+					OrderEvent::CompletionRefused { error: format!("{error:?}") }
 				},
 				P::SubmissionRejected { order: o, round, provider, rejection, slashed }
 					if o.0 == order =>
@@ -774,7 +832,7 @@ async fn follow_order(
 		while *next <= head {
 			let at = chain.client().at_block(*next).await?;
 			let events = at.events().fetch().await?;
-			for event in order_events(&events, order)? {
+			for event in order_events(&events, order, &mut summary.challenge_ids)? {
 				let seen = Seen { order, block: *next, event };
 				if node.json {
 					println!("{}", serde_json::to_string(&seen)?);
@@ -901,6 +959,7 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 				"accuracy_after": after.1, "loss_after": after.0,
 				"final_weights": hash, "weights_file": out,
 				"providers": summary.paid, "work_units": summary.units, "rejections": summary.rejections,
+				"challenges": summary.challenges, "challenges_upheld": summary.upheld,
 				"validator_fee": fee, "refunded": refund,
 				"balance_before": created.balance_before, "balance_after": balance_after,
 			})
@@ -924,6 +983,12 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 		}
 		if summary.rejections > 0 {
 			println!("rejected submissions: {}", summary.rejections);
+		}
+		if summary.challenges > 0 {
+			println!("challenges: {} opened, {} upheld", summary.challenges, summary.upheld);
+			for (offender, kind, amount) in &summary.challenge_slashes {
+				println!("  {offender} slashed {} for {kind}", format_pot(*amount));
+			}
 		}
 		println!("validator fee {}", format_pot(fee));
 		println!("refund to the consumer {}", format_pot(refund));

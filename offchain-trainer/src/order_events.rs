@@ -46,6 +46,29 @@ pub enum OrderEvent {
 		eval_loss: f64,
 		eval_accuracy: f64,
 	},
+	/// `Pol.ChallengeWindowOpened`.
+	ChallengeWindowOpened { round: u32, window_end: u32 },
+	/// `Pol.RoundSettled`.
+	RoundSettled { round: u32, paid: u32, rejected: u32 },
+	/// `Pol.ChallengeOpened`.
+	ChallengeOpened {
+		id: u64,
+		round: u32,
+		claim: String,
+		target: u32,
+		segment: u32,
+		challenger: String,
+		committee: Vec<String>,
+		vote_deadline: u32,
+	},
+	/// `Pol.VoteCast`.
+	VoteCast { id: u64, voter: String, upheld: bool },
+	/// `Pol.ChallengeResolved`.
+	ChallengeResolved { id: u64, round: u32, claim: String, upheld: bool, ayes: u32, nays: u32 },
+	/// `Pol.ChallengeOffence`.
+	ChallengeOffence { id: u64, offender: String, kind: String, slashed: Option<u128> },
+	/// `Pol.CompletionRefused`.
+	CompletionRefused { error: String },
 	/// `Pol.SubmissionRejected`.
 	SubmissionRejected { round: u32, provider: String, segment: u32, slashed: Option<u128> },
 	/// `Pol.ProviderPaid`.
@@ -123,6 +146,32 @@ pub fn describe(seen: &Seen) -> String {
 			"round {round} verified: {accepted} accepted, {rejected} rejected; held-out accuracy {:.2}%, loss {eval_loss:.4}; new weights {new_weights}",
 			eval_accuracy * 100.0
 		),
+		ChallengeWindowOpened { round, window_end } => {
+			format!("round {round}: result open to challenges until block {window_end}")
+		},
+		RoundSettled { round, paid, rejected } => {
+			format!("round {round} settled: {paid} paid, {rejected} rejected")
+		},
+		ChallengeOpened { id, round, claim, target, segment, challenger, committee, vote_deadline } => format!(
+			"round {round}: challenge {id} by {}: {claim} at position {target}, segment {segment}; committee {} votes by block {vote_deadline}",
+			short(challenger),
+			committee.iter().map(|m| short(m)).collect::<Vec<_>>().join(", ")
+		),
+		VoteCast { id, voter, upheld } => format!(
+			"challenge {id}: {} voted {}",
+			short(voter),
+			if *upheld { "for the claim" } else { "against the claim" }
+		),
+		ChallengeResolved { id, round, claim, upheld, ayes, nays } => format!(
+			"round {round}: challenge {id} ({claim}) {} ({ayes} for, {nays} against)",
+			if *upheld { "UPHELD" } else { "dismissed" }
+		),
+		ChallengeOffence { id, offender, kind, slashed } => format!(
+			"challenge {id}: {} reported for {kind}{}",
+			short(offender),
+			slashed.map(|s| format!(", slashed {}", format_pot(s))).unwrap_or_default()
+		),
+		CompletionRefused { error } => format!("the market refused to complete the order: {error}"),
 		SubmissionRejected { round, provider, segment, slashed } => format!(
 			"round {round}: {} REJECTED at segment {segment}{}",
 			short(provider),
@@ -184,6 +233,15 @@ pub struct Summary {
 	pub validator_fee: Option<u128>,
 	/// The consumer's refund (on completion or failure).
 	pub refunded: Option<u128>,
+	/// Challenges opened on the order's rounds.
+	pub challenges: u32,
+	/// Challenges upheld by their committee.
+	pub upheld: u32,
+	/// Every party slashed through a challenge (offender, offence, amount), in order.
+	pub challenge_slashes: Vec<(String, String, u128)>,
+	/// Ids of the order's challenges (votes and challenge offences name only the id).
+	#[serde(skip)]
+	pub challenge_ids: std::collections::BTreeSet<u64>,
 	/// How it ended, once it did.
 	pub outcome: Option<Outcome>,
 }
@@ -201,6 +259,12 @@ impl Summary {
 				self.last_eval = Some((*eval_loss, *eval_accuracy));
 			},
 			SubmissionRejected { .. } => self.rejections = self.rejections.saturating_add(1),
+			ChallengeOpened { .. } => self.challenges = self.challenges.saturating_add(1),
+			ChallengeResolved { upheld: true, .. } => self.upheld = self.upheld.saturating_add(1),
+			ChallengeOffence { offender, kind, slashed: Some(amount), .. } => {
+				self.challenge_slashes.push((offender.clone(), kind.clone(), *amount))
+			},
+			CompletionRefused { .. } => self.outcome = Some(Outcome::Failed),
 			ProviderPaid { provider, work_units, amount, .. } => {
 				let paid = self.paid.entry(provider.clone()).or_default();
 				*paid = paid.saturating_add(*amount);
@@ -291,6 +355,57 @@ mod tests {
 		assert_eq!(s.rejections, 1);
 		assert_eq!(s.last_weights, Some("ab".repeat(32)));
 		assert_eq!(s.validator.as_deref(), Some("alice"));
+	}
+
+	#[test]
+	fn challenges_are_counted_with_their_slashes() {
+		let mut s = Summary::default();
+		for e in [
+			OrderEvent::ChallengeOpened {
+				id: 0,
+				round: 1,
+				claim: "ValidWorkRejected".into(),
+				target: 2,
+				segment: 3,
+				challenger: "eve".into(),
+				committee: vec!["bob".into(), "charlie".into(), "dave".into()],
+				vote_deadline: 40,
+			},
+			OrderEvent::VoteCast { id: 0, voter: "bob".into(), upheld: true },
+			OrderEvent::ChallengeResolved {
+				id: 0,
+				round: 1,
+				claim: "ValidWorkRejected".into(),
+				upheld: true,
+				ayes: 2,
+				nays: 0,
+			},
+			OrderEvent::ChallengeOffence {
+				id: 0,
+				offender: "alice".into(),
+				kind: "Censorship".into(),
+				slashed: Some(50),
+			},
+			OrderEvent::ChallengeOffence {
+				id: 0,
+				offender: "dave".into(),
+				kind: "MissedVote".into(),
+				slashed: None,
+			},
+		] {
+			s.apply(&e);
+		}
+		assert_eq!((s.challenges, s.upheld, s.outcome), (1, 1, None));
+		assert_eq!(s.challenge_slashes, vec![("alice".into(), "Censorship".into(), 50)]);
+		let line = describe(&seen(OrderEvent::ChallengeResolved {
+			id: 0,
+			round: 1,
+			claim: "ValidWorkRejected".into(),
+			upheld: false,
+			ayes: 1,
+			nays: 2,
+		}));
+		assert!(line.ends_with("challenge 0 (ValidWorkRejected) dismissed (1 for, 2 against)"), "{line}");
 	}
 
 	#[test]

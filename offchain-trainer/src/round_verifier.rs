@@ -670,6 +670,11 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 		.ok_or_else(|| JobError::NotFound(format!("no run for order {order}")))?
 		.decode()
 		.map_err(unavailable)?;
+	if run.closing.is_some() {
+		return Err(JobError::NotFound(format!(
+			"order {order} is closing: its last round's result is already recorded"
+		)));
+	}
 	if run.round.index != round {
 		return Err(JobError::NotFound(format!(
 			"order {order} is in round {}, not {round}",

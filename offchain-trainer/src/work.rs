@@ -349,6 +349,11 @@ impl Worker {
 				let entry = entry?;
 				let order = entry.key()?.decode()?.0;
 				let run = entry.value().decode()?;
+				// A closing run opens no round: its last round's result is in, only settlement
+				// (after the challenge window) is left.
+				if run.closing.is_some() {
+					continue;
+				}
 				let position =
 					run.participants.0.iter().position(|p| p.provider == self.me && p.samples > 0);
 				if let Some(position) = position {

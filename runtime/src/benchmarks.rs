@@ -114,4 +114,17 @@ impl pallet_pot_pol::BenchmarkHelper<crate::AccountId> for PolBenchmarkHelper {
 		assert!(created.is_ok(), "create_order: {created:?}");
 		id
 	}
+
+	fn active_validators(validators: &[crate::AccountId]) {
+		use crate::{Staking, UNIT};
+		use pot_primitives::{ValidatorInspect, WorkUnits};
+		// Registered in this order, each bonded well above `ChallengeBond` and the minimum.
+		for validator in validators {
+			<Staking as ValidatorInspect<_, _>>::set_active_validator(
+				validator,
+				10_000 * UNIT,
+				WorkUnits(1),
+			);
+		}
+	}
 }

@@ -4,7 +4,7 @@ use crate::{
 	AccountId, Address, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, SessionKeys, Signature, SignedPayload, System, TxExtension, UncheckedExtrinsic,
-	DAYS, EXISTENTIAL_DEPOSIT, HOURS, MILLI_UNIT, Market, Pol, Staking, MINUTES, SLOT_DURATION, VERSION,
+	DAYS, EXISTENTIAL_DEPOSIT, HOURS, MILLI_UNIT, UNIT, Market, Pol, Staking, MINUTES, SLOT_DURATION, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -347,6 +347,15 @@ parameter_types! {
 	pub const VerifyWindow: BlockNumber = 30 * MINUTES;
 	/// A matched order must be started within an hour, or anyone may fail it.
 	pub const StartWindow: BlockNumber = HOURS;
+	/// A round result can be challenged for a minute (10 blocks) after it lands; training goes
+	/// on meanwhile, only the round's payouts and slashes wait for the window to close.
+	pub const ChallengeWindow: BlockNumber = MINUTES;
+	/// A challenger must have this much slashable stake: the least a provider can bond.
+	pub const ChallengeBond: Balance = 100 * UNIT;
+	/// A challenge committee has three validators (a majority of two decides).
+	pub const CommitteeSize: u32 = 3;
+	/// Committee members vote within two minutes of the challenge.
+	pub const VoteWindow: BlockNumber = 2 * MINUTES;
 }
 
 impl pallet_pot_pol::Config for Runtime {
@@ -362,6 +371,11 @@ impl pallet_pot_pol::Config for Runtime {
 	type VerifyWindow = VerifyWindow;
 	type StartWindow = StartWindow;
 	type MaxRunsPerDeadline = ConstU32<64>;
+	type ChallengeWindow = ChallengeWindow;
+	type ChallengeBond = ChallengeBond;
+	type MaxChallengesPerRound = ConstU32<8>;
+	type CommitteeSize = CommitteeSize;
+	type VoteWindow = VoteWindow;
 	type WeightInfo = crate::weights::pallet_pot_pol::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::benchmarks::PolBenchmarkHelper;

@@ -389,85 +389,132 @@ fn session_length_is_read_from_its_storage_key_and_never_zero() {
 	});
 }
 
+/// Alice's cluster (Eve, then Ferdie, each bonded 1,000 POT) and her ask at 0.001 POT per unit;
+/// Bob's order for `rounds` × `steps` with both providers and a budget of 1 POT, matched to
+/// her. Returns the order's id.
+fn order_in_alices_cluster(rounds: u32, steps: u32) -> pot_primitives::OrderId {
+	use crate::{RuntimeOrigin, MILLI_UNIT, UNIT};
+	use polkadot_sdk::frame_support::assert_ok;
+	use pot_primitives::{fixtures::sample_task, HardwareClass, OrderConditionsInput, WorkUnits};
+	use Sr25519Keyring::*;
+	let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+	let gpu = HardwareClass(0);
+	for provider in [Eve, Ferdie] {
+		assert_ok!(crate::Staking::bond(signed(provider), 1_000 * UNIT));
+		assert_ok!(crate::Staking::join_cluster(signed(provider), Alice.to_account_id(), gpu, WorkUnits(100)));
+	}
+	assert_ok!(crate::Market::place_ask(signed(Alice), MILLI_UNIT, WorkUnits(1_000), vec![gpu], vec![]));
+	let conditions = OrderConditionsInput {
+		max_price_per_unit: 2 * MILLI_UNIT,
+		deadline: 1_000,
+		min_providers: 2,
+		max_providers: 2,
+		hardware_class: gpu,
+		regions: vec![],
+	};
+	let order = pallet_pot_market::NextOrderId::<Runtime>::get();
+	assert_ok!(crate::Market::create_order(signed(Bob), sample_task(rounds, steps), conditions, UNIT, vec![]));
+	order
+}
+
+/// Runs the PoL hook of every block after the current one up to `to`, as block import would.
+fn run_pol_hooks_to(to: crate::BlockNumber) {
+	use polkadot_sdk::frame_support::traits::Hooks;
+	while System::block_number() < to {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		<crate::Pol as Hooks<crate::BlockNumber>>::on_initialize(next);
+	}
+}
+
+/// The challenge window of `order`'s round `round`: its last block.
+fn challenge_window_end(order: pot_primitives::OrderId, round: u32) -> crate::BlockNumber {
+	System::events()
+		.into_iter()
+		.find_map(|r| match r.event {
+			crate::RuntimeEvent::Pol(pallet_pot_pol::Event::ChallengeWindowOpened {
+				order: o,
+				round: n,
+				window_end,
+			}) if o == order && n == round => Some(window_end),
+			_ => None,
+		})
+		.expect("the round's result opened a challenge window")
+}
+
+/// A commitment of `steps` steps (one checkpoint per step) over the checkpoint hashes
+/// `checkpoints(tag, steps)`.
+fn commitment_over(tag: u8, steps: u32) -> pallet_pot_pol::Commitment {
+	use polkadot_sdk::{sp_core::H256, sp_runtime::FixedU64};
+	let leaves = checkpoints(tag, steps);
+	pallet_pot_pol::Commitment {
+		update_hash: H256::repeat_byte(tag),
+		checkpoint_root: H256(pot_pol_core::merkle::root(&leaves).unwrap()),
+		checkpoint_count: leaves.len() as u32,
+		steps_done: steps,
+		loss_before: FixedU64::from_rational(23, 10),
+		loss_after: FixedU64::from_rational(9, 10),
+	}
+}
+
+/// The checkpoint hashes of a provider's (made-up) run: distinct per tag and index.
+fn checkpoints(tag: u8, steps: u32) -> Vec<[u8; 32]> {
+	let count = pot_pol_core::schedule::checkpoint_count(steps.into(), 1).unwrap();
+	(0..count).map(|i| [[tag, i as u8], [0; 2]].concat().repeat(8).try_into().unwrap()).collect()
+}
+
+/// Sum of every dev account's total balance: with no other account holding funds, this is the
+/// total issuance.
+fn dev_accounts_total() -> crate::Balance {
+	Sr25519Keyring::well_known()
+		.map(|k| <Balances as Inspect<_>>::total_balance(&k.to_account_id()))
+		.sum()
+}
+
 /// The whole paid flow on the real pallets: an order is matched to Alice's ask, her cluster of
-/// two providers trains it for two rounds, every verified step is paid, Alice gets her fee, Bob
-/// the rest of his budget, and no balance is created or lost at any step.
+/// two providers trains it for two rounds, every verified step is paid once the round's
+/// challenge window closes, Alice gets her fee, Bob the rest of his budget, and no balance is
+/// created or lost at any step.
 #[test]
 fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
 	use crate::{MILLI_UNIT, Pol, RuntimeOrigin, UNIT};
-	use pallet_pot_pol::{Commitment, EvalMetrics, RoundResult, Verdict};
+	use pallet_pot_pol::{EvalMetrics, RoundResult, Verdict};
 	use polkadot_sdk::{
 		frame_support::{assert_noop, assert_ok, BoundedVec},
 		sp_core::H256,
 		sp_runtime::{FixedU64, Perbill},
 	};
-	use pot_primitives::{fixtures::sample_task, HardwareClass, OrderConditionsInput, OrderId, WorkUnits};
+	use pot_primitives::OrderId;
 
 	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
 		use Sr25519Keyring::*;
 		System::set_block_number(1);
 		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
-		let total = || {
-			Sr25519Keyring::well_known()
-				.map(|k| <Balances as Inspect<_>>::total_balance(&k.to_account_id()))
-				.sum::<u128>()
-		};
 		let issuance = Balances::total_issuance();
-		let everyone = total();
-		let gpu = HardwareClass(0);
+		let everyone = dev_accounts_total();
+		assert_eq!(everyone, issuance, "only dev accounts hold funds");
 		let (steps, rounds) = (5u32, 2u32);
-
-		for provider in [Eve, Ferdie] {
-			assert_ok!(crate::Staking::bond(signed(provider), 1_000 * UNIT));
-			assert_ok!(crate::Staking::join_cluster(
-				signed(provider),
-				Alice.to_account_id(),
-				gpu,
-				WorkUnits(100)
-			));
-		}
-		assert_ok!(crate::Market::place_ask(signed(Alice), MILLI_UNIT, WorkUnits(1_000), vec![gpu], vec![]));
-		let conditions = OrderConditionsInput {
-			max_price_per_unit: 2 * MILLI_UNIT,
-			deadline: 1_000,
-			min_providers: 2,
-			max_providers: 2,
-			hardware_class: gpu,
-			regions: vec![],
-		};
-		let budget = UNIT;
 		let bob_before = <Balances as Inspect<_>>::total_balance(&Bob.to_account_id());
-		assert_ok!(crate::Market::create_order(
-			signed(Bob),
-			sample_task(rounds, steps),
-			conditions,
-			budget,
-			vec![]
-		));
-		let order = OrderId(0);
+		let order = order_in_alices_cluster(rounds, steps);
+		assert_eq!(order, OrderId(0));
 		assert_noop!(
 			Pol::start_order(signed(Bob), order),
 			pallet_pot_pol::Error::<Runtime>::NotOrderValidator
 		);
 		assert_ok!(Pol::start_order(signed(Alice), order));
-		assert_eq!(total(), everyone, "escrow only holds, nothing moves");
+		assert_eq!(dev_accounts_total(), everyone, "escrow only holds, nothing moves");
+		let eve_free = Balances::free_balance(Eve.to_account_id());
 
-		let checkpoints = pot_pol_core::schedule::checkpoint_count(steps.into(), 1).unwrap();
 		for round in 0..rounds {
 			let run = pallet_pot_pol::Runs::<Runtime>::get(order).expect("run is live");
 			assert_eq!(run.round.index, round);
 			for (i, provider) in [Eve, Ferdie].into_iter().enumerate() {
-				let commitment = Commitment {
-					update_hash: H256::repeat_byte(i as u8 + 1),
-					checkpoint_root: H256::repeat_byte(i as u8 + 10),
-					checkpoint_count: checkpoints,
-					steps_done: steps,
-					loss_before: FixedU64::from_rational(23, 10),
-					loss_after: FixedU64::from_rational(9, 10),
-				};
+				let commitment = commitment_over(i as u8 + 1, steps);
 				assert_ok!(Pol::submit_commitment(signed(provider), order, round, commitment));
 			}
-			System::set_block_number(run.round.commit_deadline + 1);
+			let closed = pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.commit_deadline;
+			assert_eq!(closed, System::block_number(), "the last commitment closes the window");
+			run_pol_hooks_to(closed + 1);
 			let verdicts: BoundedVec<_, _> =
 				vec![(0, Verdict::Accepted), (1, Verdict::Accepted)].try_into().unwrap();
 			let result = RoundResult {
@@ -476,9 +523,17 @@ fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
 				eval: EvalMetrics { loss: FixedU64::from_rational(8, 10), accuracy: Perbill::from_percent(90) },
 			};
 			assert_ok!(Pol::submit_round_result(signed(Alice), order, round, result));
-			assert_eq!(total(), everyone, "round {round}: payouts move funds between dev accounts only");
+			assert_eq!(
+				challenge_window_end(order, round),
+				System::block_number() + crate::configs::ChallengeWindow::get()
+			);
+			assert_eq!(dev_accounts_total(), everyone, "round {round}: nothing is created or lost");
 		}
+		assert_eq!(Balances::free_balance(Eve.to_account_id()), eve_free, "nothing paid inside the windows");
+		let closing = pallet_pot_pol::Runs::<Runtime>::get(order).expect("the run waits for settlement");
+		assert!(closing.closing.is_some());
 
+		run_pol_hooks_to(challenge_window_end(order, rounds - 1) + 1);
 		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_none(), "the run completed");
 		assert!(crate::Market::order(order).is_none(), "the order is final");
 		let paid_per_provider = MILLI_UNIT * u128::from(steps * rounds);
@@ -492,7 +547,144 @@ fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
 			assert_eq!(free, DEV_ENDOWMENT - 1_000 * UNIT + paid_per_provider - fee / 2);
 		}
 		assert_eq!(Balances::total_issuance(), issuance);
-		assert_eq!(total(), everyone);
+		assert_eq!(dev_accounts_total(), everyone);
+	});
+}
+
+/// Issue 5's whole dispute flow on the real pallets of the local testnet (validators Alice,
+/// Bob, Charlie, Dave): Alice censors Ferdie's valid work by rejecting it, Ferdie challenges
+/// with a Merkle proof of the segment, the committee (Bob, Charlie, Dave) upholds the claim,
+/// Alice is slashed for censorship and Ferdie is paid after all. At every step the dev
+/// accounts hold the total issuance: nothing is created, and only the slash is burned.
+#[test]
+fn a_censoring_validator_is_challenged_slashed_and_the_provider_paid() {
+	use crate::{Pol, RuntimeEvent, RuntimeOrigin, Staking, MILLI_UNIT, UNIT};
+	use pallet_pot_pol::{
+		ClaimKind, EvalMetrics, Event as PolEvent, ProofPath, Rejection, RoundResult, SegmentProof,
+		Verdict,
+	};
+	use polkadot_sdk::{
+		frame_support::{assert_noop, assert_ok, BoundedVec},
+		sp_core::H256,
+		sp_runtime::{FixedU64, Perbill},
+	};
+	use pot_primitives::{OffenceKind, ReportOffence};
+
+	externalities_for_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		use Sr25519Keyring::*;
+		System::set_block_number(1);
+		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+		assert_eq!(dev_accounts_total(), Balances::total_issuance());
+		let endowed = Sr25519Keyring::well_known().count() as u128;
+		assert_eq!(Balances::total_issuance(), DEV_ENDOWMENT * endowed);
+		let conserved = |burned: u128, step: &str| {
+			assert_eq!(dev_accounts_total(), Balances::total_issuance(), "{step}: funds outside dev accounts");
+			assert_eq!(dev_accounts_total() + burned, DEV_ENDOWMENT * endowed, "{step}: funds created or lost");
+		};
+		let steps = 5u32;
+		let order = order_in_alices_cluster(1, steps);
+		assert_ok!(Pol::start_order(signed(Alice), order));
+		for (i, provider) in [Eve, Ferdie].into_iter().enumerate() {
+			assert_ok!(Pol::submit_commitment(signed(provider), order, 0, commitment_over(i as u8 + 1, steps)));
+		}
+		let closed = pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.commit_deadline;
+		assert_eq!(closed, System::block_number(), "the last commitment closes the window");
+		run_pol_hooks_to(closed + 1);
+		// Alice rejects Ferdie's (position 1) valid work at segment 2.
+		let censored = Verdict::Rejected(Rejection {
+			segment: 2,
+			distance: FixedU64::from_rational(1, 10),
+			evidence: H256::repeat_byte(0xee),
+		});
+		let verdicts: BoundedVec<_, _> = vec![(0, Verdict::Accepted), (1, censored)].try_into().unwrap();
+		let result = RoundResult {
+			verdicts,
+			new_weights: H256::repeat_byte(0xA0),
+			eval: EvalMetrics { loss: FixedU64::from_rational(8, 10), accuracy: Perbill::from_percent(90) },
+		};
+		assert_ok!(Pol::submit_round_result(signed(Alice), order, 0, result));
+		let window_end = challenge_window_end(order, 0);
+		conserved(0, "result recorded");
+
+		// Ferdie proves checkpoints 2 and 3 of its committed root and challenges.
+		let leaves = checkpoints(2, steps);
+		let path = |i: u32| -> ProofPath {
+			let proof = pot_pol_core::merkle::prove(&leaves, i).unwrap();
+			proof.siblings.into_iter().map(H256).collect::<Vec<_>>().try_into().unwrap()
+		};
+		let proof_of = |segment: u32| SegmentProof {
+			start: H256(leaves[segment as usize]),
+			start_path: path(segment),
+			end: H256(leaves[segment as usize + 1]),
+			end_path: path(segment + 1),
+		};
+		let mut forged = proof_of(2);
+		forged.end = H256::repeat_byte(0x55);
+		assert_noop!(
+			Pol::challenge(signed(Ferdie), order, 0, 1, ClaimKind::ValidWorkRejected, 2, forged),
+			pallet_pot_pol::Error::<Runtime>::InvalidProof
+		);
+		assert_noop!(
+			Pol::challenge(signed(Ferdie), order, 0, 1, ClaimKind::ValidWorkRejected, 1, proof_of(1)),
+			pallet_pot_pol::Error::<Runtime>::WrongSegment
+		);
+		assert_ok!(Pol::challenge(signed(Ferdie), order, 0, 1, ClaimKind::ValidWorkRejected, 2, proof_of(2)));
+		let (id, committee) = System::events()
+			.into_iter()
+			.find_map(|r| match r.event {
+				RuntimeEvent::Pol(PolEvent::ChallengeOpened { id, committee, .. }) => Some((id, committee)),
+				_ => None,
+			})
+			.unwrap();
+		let mut members = committee.into_inner();
+		members.sort();
+		let mut expected: Vec<_> = [Bob, Charlie, Dave].iter().map(|k| k.to_account_id()).collect();
+		expected.sort();
+		assert_eq!(members, expected, "the committee is every validator but the challenged one");
+
+		// The window closes, but the challenged round does not settle: nobody is paid yet.
+		let ferdie_free = Balances::free_balance(Ferdie.to_account_id());
+		run_pol_hooks_to(window_end + 1);
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_some(), "settlement waits for the vote");
+		assert_eq!(Balances::free_balance(Ferdie.to_account_id()), ferdie_free);
+		assert_noop!(
+			Pol::vote(signed(Alice), id, false),
+			pallet_pot_pol::Error::<Runtime>::NotCommitteeMember
+		);
+
+		// Bob and Charlie re-executed the segment and uphold the claim.
+		let alice_stake = <Staking as ReportOffence<_, _>>::slashable(&Alice.to_account_id());
+		let issuance = Balances::total_issuance();
+		assert_ok!(Pol::vote(signed(Bob), id, true));
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_some(), "one vote decides nothing");
+		assert_ok!(Pol::vote(signed(Charlie), id, true));
+		let events: Vec<_> = System::events().into_iter().map(|r| r.event).collect();
+		assert!(events.iter().any(|e| matches!(e,
+			RuntimeEvent::Pol(PolEvent::ChallengeResolved { id: i, upheld: true, ayes: 2, nays: 0, .. }) if *i == id)));
+		let slashed = events
+			.iter()
+			.find_map(|e| match e {
+				RuntimeEvent::Pol(PolEvent::ChallengeOffence { id: i, offender, kind: OffenceKind::Censorship, slashed })
+					if *i == id && *offender == Alice.to_account_id() => *slashed,
+				_ => None,
+			})
+			.expect("Alice was slashed for censorship");
+		assert_eq!(slashed, Perbill::from_percent(5) * alice_stake);
+		assert_eq!(<Staking as ReportOffence<_, _>>::slashable(&Alice.to_account_id()), alice_stake - slashed);
+		let burned = issuance - Balances::total_issuance();
+		assert!(burned > 0 && burned <= slashed, "the slash is burned, less the reporter's share");
+		conserved(burned, "challenge resolved");
+
+		// The round settled at once: both providers are paid for their steps, Ferdie was not
+		// reported, and the order completed.
+		let paid = MILLI_UNIT * u128::from(steps);
+		let fee = Perbill::from_percent(10).mul_floor(paid);
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_none(), "the run completed");
+		assert!(crate::Market::order(order).is_none(), "the order is final");
+		assert!(!events.iter().any(|e| matches!(e, RuntimeEvent::Pol(PolEvent::SubmissionRejected { .. }))));
+		let reward = Balances::free_balance(Ferdie.to_account_id()) - ferdie_free - (paid - fee);
+		assert_eq!(reward, slashed - burned, "Ferdie, the reporter, got the rest of the slash");
+		assert_eq!(<Staking as ReportOffence<_, _>>::slashable(&Ferdie.to_account_id()), 1_000 * UNIT);
 	});
 }
 
@@ -519,7 +711,7 @@ fn ten_thousand_commitments_fit_in_a_commit_window() {
 /// validator's account and valid for the pool.
 #[test]
 fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() {
-	use crate::{Pol, RuntimeCall, RuntimeOrigin, UncheckedExtrinsic, MILLI_UNIT, UNIT};
+	use crate::{Pol, RuntimeCall, RuntimeOrigin, UncheckedExtrinsic};
 	use codec::{Decode, Encode};
 	use pallet_pot_pol::{Commitment, EvalMetrics, RoundResult, Verdict};
 	use polkadot_sdk::{
@@ -541,7 +733,7 @@ fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() 
 			generic::Preamble, traits::Dispatchable, DispatchError, FixedU64, MultiAddress, Perbill,
 		},
 	};
-	use pot_primitives::{fixtures::sample_task, HardwareClass, OrderConditionsInput, OrderId, WorkUnits};
+	use pot_primitives::OrderId;
 	use Sr25519Keyring::*;
 
 	let keystore = MemoryKeystore::new();
@@ -581,22 +773,8 @@ fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() 
 			System::set_block_number(n);
 		};
 
-		let gpu = HardwareClass(0);
-		for provider in [Eve, Ferdie] {
-			assert_ok!(crate::Staking::bond(signed(provider), 1_000 * UNIT));
-			assert_ok!(crate::Staking::join_cluster(signed(provider), Alice.to_account_id(), gpu, WorkUnits(100)));
-		}
-		assert_ok!(crate::Market::place_ask(signed(Alice), MILLI_UNIT, WorkUnits(1_000), vec![gpu], vec![]));
-		let conditions = OrderConditionsInput {
-			max_price_per_unit: 2 * MILLI_UNIT,
-			deadline: 1_000,
-			min_providers: 2,
-			max_providers: 2,
-			hardware_class: gpu,
-			regions: vec![],
-		};
-		assert_ok!(crate::Market::create_order(signed(Bob), sample_task(1, 5), conditions, UNIT, vec![]));
-		let order = OrderId(0);
+		let order = order_in_alices_cluster(1, 5);
+		assert_eq!(order, OrderId(0));
 
 		// 1. The matched order is started.
 		ocw();
@@ -648,6 +826,14 @@ fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() 
 		);
 		assert_from_alice(&submit);
 		assert_ok!(submit.function.dispatch(signed(Alice)));
+
+		// 3. The closing run asks the verifier nothing more and completes after the window.
+		let window_end = challenge_window_end(order, 0);
+		ocw();
+		assert_eq!(pool_state.read().transactions.len(), 2, "nothing to submit for a closing run");
+		run_pol_hooks_to(window_end);
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_some(), "settles only after the window");
+		run_pol_hooks_to(window_end + 1);
 		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_none(), "the one-round run completed");
 	});
 }

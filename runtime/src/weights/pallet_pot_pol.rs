@@ -253,4 +253,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 			.saturating_add(T::DbWeight::get().writes((138_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 165824).saturating_mul(r.into()))
 	}
+	// BOOTSTRAP ONLY, replaced by scripts/gen-weights.sh before this runtime ships.
+	fn challenge(v: u32) -> Weight { <() as pallet_pot_pol::WeightInfo>::challenge(v) }
+	fn vote_cast() -> Weight { <() as pallet_pot_pol::WeightInfo>::vote_cast() }
+	fn vote_resolve() -> Weight { <() as pallet_pot_pol::WeightInfo>::vote_resolve() }
+	fn settle_due(r: u32) -> Weight { <() as pallet_pot_pol::WeightInfo>::settle_due(r) }
+	fn close_votes(c: u32) -> Weight { <() as pallet_pot_pol::WeightInfo>::close_votes(c) }
 }
