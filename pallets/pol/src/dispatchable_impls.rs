@@ -302,6 +302,8 @@ impl<T: Config> Pallet<T> {
 			order,
 			round,
 			RoundRecord::<T> {
+				seed: run.round.seed,
+				weights: run.round.weights,
 				verdicts,
 				new_weights: result.new_weights,
 				window_end,

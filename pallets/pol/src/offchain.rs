@@ -1,18 +1,23 @@
-//! The validator's offchain worker (PROTOCOL.md step 5): it starts the orders matched to the
-//! validator, asks the validator's verifier service for each round result that is due and
-//! submits it, signed with the validator's own `potv` key, so that no extra daemon needs the
-//! validator's keys.
+//! The validator's offchain worker (PROTOCOL.md steps 5 and 6): it starts the orders matched to
+//! the validator, asks the validator's verifier service for each round result that is due and
+//! submits it, and votes on the challenges whose committee the validator sits on (the verifier
+//! re-executes the disputed segment), signed with the validator's own `potv` key, so that no
+//! extra daemon needs the validator's keys.
 //!
 //! Every failure is logged and skipped; the worker retries in a later block. Nothing here
 //! panics, and nothing here runs in block execution.
 
-use crate::{Call, Config, Pallet, RoundIndex, RoundResultOf, Run, Runs};
+use crate::{
+	Call, Challenge, ChallengeId, Challenges, Config, Pallet, RoundIndex, RoundResultOf, Run, Runs,
+	VoteDeadlines,
+};
 use alloc::{format, string::String, vec, vec::Vec};
 use codec::{DecodeAll, Encode, MaxEncodedLen};
 use polkadot_sdk::{
 	frame_support::{
 		__private::log,
 		storage::{with_transaction, TransactionOutcome},
+		traits::Get,
 	},
 	frame_system::{
 		offchain::{Account, SendSignedTransaction, Signer},
@@ -25,7 +30,7 @@ use polkadot_sdk::{
 			storage::{MutateStorageError, StorageRetrievalError, StorageValueRef},
 			Duration, StorageKind, Timestamp,
 		},
-		traits::Saturating,
+		traits::{One, Saturating},
 		DispatchError,
 	},
 };
@@ -53,19 +58,23 @@ pub const HTTP_TIMEOUT_MS: u64 = 3_000;
 /// Most bytes of an error response's text kept for the log.
 const MAX_REASON_LEN: usize = 512;
 
-/// What a lock guards: one kind of transaction for one order (and round).
+/// What a lock guards: one kind of transaction for one subject (an order and round, or a
+/// challenge).
 #[derive(Encode, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum LockKind {
-	/// `start_order`.
+	/// `start_order` (subject: the order).
 	Start,
-	/// `submit_round_result`.
+	/// `submit_round_result` (subject: the order).
 	Result,
+	/// `vote` (subject: the challenge id).
+	Vote,
 }
 
-/// The storage key of the lock of `kind` for `order` (one key per kind and order; the lock
-/// value names the round, so that the next round is not held up by the last one's lock).
-pub fn lock_key(kind: LockKind, order: OrderId) -> Vec<u8> {
-	(LOCK_PREFIX, kind, order).encode()
+/// The storage key of the lock of `kind` for `subject` (the order's or the challenge's id; one
+/// key per kind and subject; the lock value names the round, so that the next round is not
+/// held up by the last one's lock).
+pub fn lock_key(kind: LockKind, subject: u64) -> Vec<u8> {
+	(LOCK_PREFIX, kind, subject).encode()
 }
 
 /// The URL the worker posts to for round `round` of `order`, under the verifier's `base` URL.
@@ -73,10 +82,16 @@ pub fn result_url(base: &str, order: OrderId, round: RoundIndex) -> String {
 	format!("{}/v1/rounds/{}/{}/result", base.trim_end_matches('/'), order.0, round)
 }
 
-/// Why asking the verifier gave no result to submit.
-enum Fetch<T: Config> {
-	/// 200 with a well-formed result.
-	Ready(RoundResultOf<T>),
+/// The URL the worker posts to for its verdict on challenge `id`, under the verifier's `base`
+/// URL.
+pub fn verdict_url(base: &str, id: ChallengeId) -> String {
+	format!("{}/v1/challenges/{}/verdict", base.trim_end_matches('/'), id)
+}
+
+/// Why asking the verifier gave nothing to submit.
+enum Fetch<V> {
+	/// 200 with a well-formed answer.
+	Ready(V),
 	/// 202: the verifier is still computing.
 	Pending,
 	/// Anything else; the reason is logged.
@@ -85,7 +100,7 @@ enum Fetch<T: Config> {
 
 impl<T: Config> Pallet<T> {
 	/// The work of one offchain worker run at block `now`: for every local `potv` key, its
-	/// account's orders to start and round results to submit.
+	/// account's orders to start, round results to submit and challenges to vote on.
 	pub(crate) fn offchain_work(now: BlockNumberFor<T>) {
 		let accounts: Vec<Account<T>> = Signer::<T, T::AuthorityId>::keystore_accounts().collect();
 		if accounts.is_empty() {
@@ -102,12 +117,69 @@ impl<T: Config> Pallet<T> {
 					Some(_) => {},
 				}
 			}
+			Self::offchain_votes(now, account);
 		}
+	}
+
+	/// Votes on every open challenge whose committee `account` sits on and has not voted in:
+	/// the challenges with a vote deadline from `now` on, found through [`VoteDeadlines`]
+	/// (indexed by the block after the deadline, so at most `VoteWindow + 1` entries to read).
+	fn offchain_votes(now: BlockNumberFor<T>, account: &Account<T>) {
+		let last = now.saturating_add(T::VoteWindow::get()).saturating_add(One::one());
+		let mut block = now.saturating_add(One::one());
+		while block <= last {
+			for id in VoteDeadlines::<T>::get(block) {
+				if let Some(challenge) = Challenges::<T>::get(id) {
+					Self::offchain_vote(now, account, id, &challenge);
+				}
+			}
+			block = block.saturating_add(One::one());
+		}
+	}
+
+	/// Asks the verifier whether challenge `id` is right and votes so, if `account` still has
+	/// to vote on it.
+	fn offchain_vote(
+		now: BlockNumberFor<T>,
+		account: &Account<T>,
+		id: ChallengeId,
+		challenge: &Challenge<T>,
+	) {
+		let to_vote = challenge.committee.iter().any(|(m, vote)| *m == account.id && vote.is_none());
+		if !to_vote || now > challenge.vote_deadline {
+			return;
+		}
+		if Self::is_locked(LockKind::Vote, id, 0, now) {
+			log::debug!(target: LOG_TARGET, "vote on challenge {id} recently sent");
+			return;
+		}
+		let Some(base) = Self::verifier_url(&account.id) else { return };
+		let url = verdict_url(&base, id);
+		let upheld = match Self::post::<bool>(&url) {
+			Fetch::Ready(upheld) => upheld,
+			Fetch::Pending => {
+				log::debug!(target: LOG_TARGET, "{url}: still re-executing; asking again next block");
+				return;
+			},
+			Fetch::Failed(reason) => {
+				log::warn!(target: LOG_TARGET, "{url}: {reason}; asking again next block");
+				return;
+			},
+		};
+		let who = account.id.clone();
+		let dry_run = with_transaction::<_, DispatchError, _>(|| {
+			TransactionOutcome::Rollback(Self::do_vote(who, id, upheld).map(|_| ()))
+		});
+		if let Err(e) = dry_run {
+			log::error!(target: LOG_TARGET, "{url}: the vote would be refused: {e:?}");
+			return;
+		}
+		Self::send(now, account, LockKind::Vote, id, 0, Call::vote { id, upheld });
 	}
 
 	/// Starts the matched order `order` of `account`, if it would start now.
 	fn offchain_start(now: BlockNumberFor<T>, account: &Account<T>, order: OrderId) {
-		if Self::is_locked(LockKind::Start, order, 0, now) {
+		if Self::is_locked(LockKind::Start, order.0, 0, now) {
 			return;
 		}
 		let who = account.id.clone();
@@ -122,7 +194,7 @@ impl<T: Config> Pallet<T> {
 			);
 			return;
 		}
-		Self::send(now, account, LockKind::Start, order, 0, Call::start_order { order });
+		Self::send(now, account, LockKind::Start, order.0, 0, Call::start_order { order });
 	}
 
 	/// Asks the verifier for the result of the current round of `run` once the commit window
@@ -135,13 +207,13 @@ impl<T: Config> Pallet<T> {
 		{
 			return;
 		}
-		if Self::is_locked(LockKind::Result, order, round, now) {
+		if Self::is_locked(LockKind::Result, order.0, round, now) {
 			log::debug!(target: LOG_TARGET, "result of {order:?} round {round} recently sent");
 			return;
 		}
 		let Some(base) = Self::verifier_url(&account.id) else { return };
 		let url = result_url(&base, order, round);
-		let result = match Self::fetch_result(&url) {
+		let result = match Self::post::<RoundResultOf<T>>(&url) {
 			Fetch::Ready(result) => result,
 			Fetch::Pending => {
 				log::debug!(target: LOG_TARGET, "{url}: still computing; asking again next block");
@@ -174,7 +246,7 @@ impl<T: Config> Pallet<T> {
 			now,
 			account,
 			LockKind::Result,
-			order,
+			order.0,
 			round,
 			Call::submit_round_result { order, round, result },
 		);
@@ -214,8 +286,9 @@ impl<T: Config> Pallet<T> {
 		Some(url.into())
 	}
 
-	/// `POST url` (empty body) and reads the answer, within [`HTTP_TIMEOUT_MS`].
-	fn fetch_result(url: &str) -> Fetch<T> {
+	/// `POST url` (empty body) and reads the answer, within [`HTTP_TIMEOUT_MS`]: with `200`,
+	/// the SCALE encoding of a `V` (nothing after it).
+	fn post<V: DecodeAll + MaxEncodedLen>(url: &str) -> Fetch<V> {
 		let deadline =
 			sp_io::offchain::timestamp().add(Duration::from_millis(HTTP_TIMEOUT_MS));
 		let pending = match http::Request::post(url, Vec::<&[u8]>::new()).deadline(deadline).send()
@@ -230,15 +303,15 @@ impl<T: Config> Pallet<T> {
 		};
 		match response.code {
 			200 => {
-				let limit = RoundResultOf::<T>::max_encoded_len();
+				let limit = V::max_encoded_len();
 				let body = match Self::read_body(&response, limit, deadline) {
 					Ok(body) => body,
 					Err(reason) => return Fetch::Failed(reason),
 				};
-				match RoundResultOf::<T>::decode_all(&mut &body[..]) {
-					Ok(result) => Fetch::Ready(result),
+				match V::decode_all(&mut &body[..]) {
+					Ok(answer) => Fetch::Ready(answer),
 					Err(e) => Fetch::Failed(format!(
-						"malformed round result ({} bytes): {e:?}; not submitted",
+						"malformed answer ({} bytes): {e:?}; not submitted",
 						body.len()
 					)),
 				}
@@ -276,20 +349,20 @@ impl<T: Config> Pallet<T> {
 		Ok(bytes)
 	}
 
-	/// Whether a `kind` transaction for `order` (round `round`) was sent less than
+	/// Whether a `kind` transaction for `subject` (round `round`) was sent less than
 	/// [`LOCK_BLOCKS`] blocks before `now`.
-	fn is_locked(kind: LockKind, order: OrderId, round: RoundIndex, now: BlockNumberFor<T>) -> bool {
-		let key = lock_key(kind, order);
+	fn is_locked(kind: LockKind, subject: u64, round: RoundIndex, now: BlockNumberFor<T>) -> bool {
+		let key = lock_key(kind, subject);
 		match StorageValueRef::persistent(&key).get::<(RoundIndex, BlockNumberFor<T>)>() {
 			Ok(Some((locked_round, until))) => locked_round == round && now < until,
 			_ => false,
 		}
 	}
 
-	/// Takes the lock of `kind` for `order` (round `round`) until `now + LOCK_BLOCKS`, unless
-	/// it is held (or another worker run takes it at the same time).
-	fn try_lock(kind: LockKind, order: OrderId, round: RoundIndex, now: BlockNumberFor<T>) -> bool {
-		let key = lock_key(kind, order);
+	/// Takes the lock of `kind` for `subject` (round `round`) until `now + LOCK_BLOCKS`,
+	/// unless it is held (or another worker run takes it at the same time).
+	fn try_lock(kind: LockKind, subject: u64, round: RoundIndex, now: BlockNumberFor<T>) -> bool {
+		let key = lock_key(kind, subject);
 		let until = now.saturating_add(LOCK_BLOCKS.into());
 		let taken = StorageValueRef::persistent(&key).mutate(
 			|held: Result<Option<(RoundIndex, BlockNumberFor<T>)>, StorageRetrievalError>| {
@@ -306,23 +379,23 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Releases the lock of `kind` for `order`.
-	fn unlock(kind: LockKind, order: OrderId) {
-		let key = lock_key(kind, order);
+	/// Releases the lock of `kind` for `subject`.
+	fn unlock(kind: LockKind, subject: u64) {
+		let key = lock_key(kind, subject);
 		StorageValueRef::persistent(&key).clear();
 	}
 
 	/// Signs `call` with `account`'s key and puts it into the pool, under the lock of `kind`
-	/// for `order` (released again if nothing was sent).
+	/// for `subject` (released again if nothing was sent).
 	fn send(
 		now: BlockNumberFor<T>,
 		account: &Account<T>,
 		kind: LockKind,
-		order: OrderId,
+		subject: u64,
 		round: RoundIndex,
 		call: Call<T>,
 	) {
-		if !Self::try_lock(kind, order, round, now) {
+		if !Self::try_lock(kind, subject, round, now) {
 			return;
 		}
 		let signer =
@@ -330,19 +403,19 @@ impl<T: Config> Pallet<T> {
 		match signer.send_signed_transaction(|_| call.clone()) {
 			Some((_, Ok(()))) => log::info!(
 				target: LOG_TARGET,
-				"{kind:?} of {order:?} round {round} sent by {:?}",
+				"{kind:?} of {subject} (round {round}) sent by {:?}",
 				account.id,
 			),
 			Some((_, Err(()))) => {
 				log::warn!(
 					target: LOG_TARGET,
-					"the pool refused {kind:?} of {order:?} round {round}; trying again next block",
+					"the pool refused {kind:?} of {subject} (round {round}); trying again next block",
 				);
-				Self::unlock(kind, order);
+				Self::unlock(kind, subject);
 			},
 			None => {
 				log::error!(target: LOG_TARGET, "no key of {:?} could sign {kind:?}", account.id);
-				Self::unlock(kind, order);
+				Self::unlock(kind, subject);
 			},
 		}
 	}

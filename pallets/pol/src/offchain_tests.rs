@@ -11,8 +11,8 @@
 
 use crate::{
 	mock::*,
-	offchain::{lock_key, result_url, LockKind, LOCK_BLOCKS, VERIFIER_URL_KEY},
-	tests::{cluster, commit, order_of, result, round_of, started, PRICE},
+	offchain::{lock_key, result_url, verdict_url, LockKind, LOCK_BLOCKS, VERIFIER_URL_KEY},
+	tests::{cluster, commit, order_of, result, round_of, segment_proof, started, validators, PRICE},
 	*,
 };
 use codec::{Decode, Encode};
@@ -193,11 +193,22 @@ fn ocw() {
 
 /// Asserts that `xt` is `call`, signed by `V` with its `potv` key over `(call, nonce)`.
 fn assert_signed_by_v(xt: &Extrinsic, call: Call<Test>, key: sr25519::Public, nonce: u32) {
+	assert_signed_by(xt, V, call, key, nonce);
+}
+
+/// Asserts that `xt` is `call`, signed by `signer` with `key` over `(call, nonce)`.
+fn assert_signed_by(
+	xt: &Extrinsic,
+	signer: AccountId,
+	call: Call<Test>,
+	key: sr25519::Public,
+	nonce: u32,
+) {
 	let call = RuntimeCall::Pol(call);
 	assert_eq!(xt.function, call);
 	match &xt.preamble {
 		Preamble::Signed(who, signature, ()) => {
-			assert_eq!(*who, V);
+			assert_eq!(*who, signer);
 			assert!(signature.verify(&(&call, nonce).encode()[..], &key), "a bad signature");
 		},
 		other => panic!("not a signed transaction: {other:?}"),
@@ -316,7 +327,12 @@ struct StorageLockProbe;
 
 impl StorageLockProbe {
 	fn held(kind: LockKind, order: OrderId) -> bool {
-		sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, &lock_key(kind, order))
+		sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, &lock_key(kind, order.0))
+			.is_some()
+	}
+
+	fn held_vote(id: ChallengeId) -> bool {
+		sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, &lock_key(LockKind::Vote, id))
 			.is_some()
 	}
 }
@@ -457,6 +473,120 @@ fn nothing_is_asked_while_the_commit_window_is_open_or_after_the_deadline() {
 		w.expect_post(&result_url(BASE, order, 0), ok(), &accept(0).encode());
 		ocw();
 		// One commitment, zero verdicts: not sent.
+		assert!(w.transactions().is_empty());
+	});
+}
+
+// ---------------------------------------------------------------------------------------------
+// vote
+
+/// `V`'s round 0 accepted in full (block 2); `STRANGER` challenges P1's segment 1 as invalid
+/// work accepted, the committee is W1, W2, W3; the worker's key is W1's (its verifier at
+/// [`BASE`]). Returns the challenge id.
+fn challenged() -> ChallengeId {
+	let order = due_run();
+	assert_ok(Pol::submit_round_result(RuntimeOrigin::signed(V), order, 0, accept(3)).map(|_| ()).map_err(|e| e.error));
+	validators(&[V, W1, W2, W3]);
+	MockOffences::bond(STRANGER, 1_000);
+	assert_ok(Pol::challenge(
+		RuntimeOrigin::signed(STRANGER),
+		order,
+		0,
+		0,
+		ClaimKind::InvalidWorkAccepted,
+		1,
+		segment_proof(4, 1),
+	));
+	let id = NextChallengeId::<Test>::get() - 1;
+	let mut committee: Vec<_> =
+		Challenges::<Test>::get(id).unwrap().committee.iter().map(|(m, _)| *m).collect();
+	committee.sort();
+	assert_eq!(committee, vec![W1, W2, W3]);
+	MockClusters::set_endpoint(W1, ENDPOINT);
+	id
+}
+
+/// Makes the worker's key W1's.
+fn as_w1(w: &World) {
+	key_account(w.key.unwrap(), W1);
+}
+
+fn votes_of(id: ChallengeId) -> Vec<(AccountId, Option<bool>)> {
+	Challenges::<Test>::get(id).map(|c| c.committee.into_inner()).unwrap_or_default()
+}
+
+#[test]
+fn a_committee_member_votes_as_its_verifier_says() {
+	in_world(true, |w| {
+		let id = challenged();
+		as_w1(w);
+		assert_eq!(verdict_url(BASE, id), format!("{BASE}/v1/challenges/{id}/verdict"));
+		w.expect_post(&verdict_url(BASE, id), ok(), &true.encode());
+		ocw();
+		let txs = w.transactions();
+		assert_eq!(txs.len(), 1);
+		let call = Call::vote { id, upheld: true };
+		assert_signed_by(&txs[0], W1, call.clone(), w.key.unwrap(), 0);
+		assert!(RuntimeCall::Pol(call).dispatch(RuntimeOrigin::signed(W1)).is_ok());
+		assert!(votes_of(id).contains(&(W1, Some(true))));
+		// Voted: the verifier is not asked again (an unexpected request would fail the test).
+		run_to_block(System::block_number() + 1 + u64::from(LOCK_BLOCKS));
+		ocw();
+		assert_eq!(w.transactions().len(), 1);
+	});
+}
+
+#[test]
+fn a_verifier_still_re_executing_is_asked_again_and_a_no_is_voted_no() {
+	in_world(true, |w| {
+		let id = challenged();
+		as_w1(w);
+		let url = verdict_url(BASE, id);
+		w.expect_post(&url, HttpRequestStatus::Finished(202), b"");
+		ocw();
+		assert!(w.transactions().is_empty());
+		assert!(!StorageLockProbe::held_vote(id), "nothing sent, nothing locked");
+		run_to_block(System::block_number() + 1);
+		w.expect_post(&url, ok(), &false.encode());
+		ocw();
+		let txs = w.transactions();
+		assert_eq!(txs.len(), 1);
+		assert_signed_by(&txs[0], W1, Call::vote { id, upheld: false }, w.key.unwrap(), 0);
+		assert!(StorageLockProbe::held_vote(id));
+	});
+}
+
+#[test]
+fn a_malformed_or_failed_verdict_is_not_voted() {
+	in_world(true, |w| {
+		let id = challenged();
+		as_w1(w);
+		let url = verdict_url(BASE, id);
+		// Not a bool, a bool with trailing bytes, a server error.
+		w.expect_post(&url, ok(), &[2]);
+		ocw();
+		w.expect_post(&url, ok(), &[1, 0]);
+		ocw();
+		w.expect_post(&url, HttpRequestStatus::Finished(500), b"re-execution failed");
+		ocw();
+		assert!(w.transactions().is_empty());
+		assert!(votes_of(id).iter().all(|(_, vote)| vote.is_none()));
+	});
+}
+
+#[test]
+fn only_committee_members_are_asked_and_only_until_the_vote_deadline() {
+	in_world(true, |w| {
+		let id = challenged();
+		// The key is V's, the challenged validator, not on the committee: nothing is asked.
+		ocw();
+		assert!(w.transactions().is_empty());
+		// W1 after the vote deadline: the challenge was resolved without it.
+		as_w1(w);
+		let deadline = Challenges::<Test>::get(id).unwrap().vote_deadline;
+		run_to_block(deadline + 1);
+		assert!(Challenges::<Test>::get(id).is_none(), "resolved at the deadline");
+		ocw();
 		assert!(w.transactions().is_empty());
 	});
 }

@@ -396,6 +396,11 @@ impl ChallengeSlot {
 #[scale_info(skip_type_params(T))]
 #[codec(mel_bound(T: Config))]
 pub struct RoundRecord<T: Config> {
+	/// The round's public seed (`RoundInfo::seed`): with the order and the round it fixes every
+	/// provider's chunk and minibatch order, which a challenge's committee re-executes.
+	pub seed: ContentHash,
+	/// Hash of the weights θ_r the round started from (`RoundInfo::weights`).
+	pub weights: ContentHash,
 	/// One per commitment of the round, by position ascending.
 	pub verdicts: BoundedVec<RecordedVerdict, T::MaxProviders>,
 	/// Hash of the aggregated weights θ_{r+1} the validator announced.
