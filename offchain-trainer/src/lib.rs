@@ -21,6 +21,7 @@ pub mod train;
 pub mod verify;
 
 // `pot-trainer serve`: the validator's artifact store and round verifier service.
+pub mod challenge_verifier;
 pub mod round_verifier;
 pub mod serve;
 pub mod serve_auth;

@@ -27,6 +27,7 @@
 
 use crate::{
 	aggregate::{self, Rule},
+	challenge_verifier::ChallengeInputs,
 	bundle,
 	checkpoint::{load_weights, save_weights, weights_hash, Checkpoint},
 	data::{self, Dataset},
@@ -246,10 +247,10 @@ pub fn verification_seed(commit_deadline_block_hash: &Hash) -> Hash {
 }
 
 /// libtorch's thread count is process-wide and [`verify_with`] changes it: one job at a time.
-static JOB_LOCK: Mutex<()> = Mutex::new(());
+pub(crate) static JOB_LOCK: Mutex<()> = Mutex::new(());
 
 /// Removes a directory when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl Drop for TempDir {
 	fn drop(&mut self) {
@@ -257,7 +258,7 @@ impl Drop for TempDir {
 	}
 }
 
-fn copy_params(p: &Params) -> Result<Params, JobError> {
+pub(crate) fn copy_params(p: &Params) -> Result<Params, JobError> {
 	p.iter()
 		.map(|(n, t)| Ok((n.clone(), t.f_detach()?.f_detach_copy()?.set_requires_grad(true))))
 		.collect::<Result<Params, tch::TchError>>()
@@ -297,7 +298,7 @@ pub fn stored_weights(store: &Store, model: &dyn Model, hash: &Hash) -> Result<P
 }
 
 /// The provider-independent part of every provider's task.
-fn base_task(
+pub(crate) fn base_task(
 	inputs: &RoundInputs,
 	model: ModelSpec,
 	train: &Dataset,
@@ -474,6 +475,24 @@ fn rejection(store: &Store, report: &Report) -> Result<VerdictOut, JobError> {
 	Ok(VerdictOut::Rejected { segment, distance, evidence })
 }
 
+/// θ_{r+1}: the `accepted` final weights' updates from `round_params` combined with `rule` and
+/// applied with server learning rate 1; with none accepted, the round's weights carry over.
+pub(crate) fn aggregated(
+	round_params: &Params,
+	accepted: &[Params],
+	rule: AggregationRule,
+) -> Result<Params, JobError> {
+	if accepted.is_empty() {
+		return copy_params(round_params);
+	}
+	let updates = accepted
+		.iter()
+		.map(|p| aggregate::update(round_params, p))
+		.collect::<crate::Result<Vec<_>>>()?;
+	let combined = aggregate::aggregate(&rule.rule(), &updates)?;
+	Ok(aggregate::apply_update(round_params, &combined, 1.0)?)
+}
+
 /// Runs the verification job of one round (blocking: libtorch). Fails only for reasons that
 /// are not a provider's: the validator's missing artifacts, an unsupported task, an internal
 /// error; every provider-side problem becomes that provider's rejection.
@@ -517,16 +536,7 @@ pub fn verify_round(
 		}
 	}
 
-	let new_params = if accepted.is_empty() {
-		copy_params(&round_params)?
-	} else {
-		let updates = accepted
-			.iter()
-			.map(|p| aggregate::update(&round_params, p))
-			.collect::<crate::Result<Vec<_>>>()?;
-		let combined = aggregate::aggregate(&inputs.task.aggregation.rule(), &updates)?;
-		aggregate::apply_update(&round_params, &combined, 1.0)?
-	};
+	let new_params = aggregated(&round_params, &accepted, inputs.task.aggregation)?;
 	let new_weights = weights_hash(&new_params)?;
 	let temp = store.temp_path();
 	save_weights(&new_params, &temp)?;
@@ -599,6 +609,15 @@ pub trait RoundSource: Send + Sync {
 		order: u64,
 		round: u32,
 	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>>;
+
+	/// The inputs of challenge `id`'s verdict, or why it cannot be judged now. A source without
+	/// a chain knows no challenge.
+	fn challenge(
+		&self,
+		id: u64,
+	) -> Pin<Box<dyn Future<Output = Result<ChallengeInputs, JobError>> + Send + '_>> {
+		Box::pin(async move { Err(JobError::NotFound(format!("no open challenge {id}"))) })
+	}
 }
 
 /// Reads round inputs from a node (at its best block), connecting lazily and reconnecting
@@ -614,24 +633,36 @@ impl ChainSource {
 		Self { url: url.into(), chain: tokio::sync::Mutex::new(None) }
 	}
 
-	async fn read_inputs(&self, order: u64, round: u32) -> Result<RoundInputs, JobError> {
+	async fn connected(&self) -> Result<Chain, JobError> {
 		let mut guard = self.chain.lock().await;
-		let chain = match guard.as_ref() {
-			Some(c) => c.clone(),
+		match guard.as_ref() {
+			Some(c) => Ok(c.clone()),
 			None => {
 				let c = Chain::connect(&self.url)
 					.await
 					.map_err(|e| JobError::Unavailable(e.to_string()))?;
 				*guard = Some(c.clone());
-				c
+				Ok(c)
 			}
-		};
-		drop(guard);
-		let read = read_chain(&chain, order, round).await;
+		}
+	}
+
+	/// Forgets the connection after a read that found the node unavailable.
+	async fn after<V>(&self, read: Result<V, JobError>) -> Result<V, JobError> {
 		if matches!(read, Err(JobError::Unavailable(_))) {
 			*self.chain.lock().await = None;
 		}
 		read
+	}
+
+	async fn read_inputs(&self, order: u64, round: u32) -> Result<RoundInputs, JobError> {
+		let chain = self.connected().await?;
+		self.after(read_chain(&chain, order, round).await).await
+	}
+
+	async fn read_challenge_inputs(&self, id: u64) -> Result<ChallengeInputs, JobError> {
+		let chain = self.connected().await?;
+		self.after(crate::challenge_verifier::read_challenge(&chain, id).await).await
 	}
 }
 
@@ -643,9 +674,16 @@ impl RoundSource for ChainSource {
 	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
 		Box::pin(self.read_inputs(order, round))
 	}
+
+	fn challenge(
+		&self,
+		id: u64,
+	) -> Pin<Box<dyn Future<Output = Result<ChallengeInputs, JobError>> + Send + '_>> {
+		Box::pin(self.read_challenge_inputs(id))
+	}
 }
 
-fn unavailable(e: impl std::fmt::Display) -> JobError {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> JobError {
 	JobError::Unavailable(format!("node: {e}"))
 }
 
@@ -721,7 +759,6 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 			));
 		}
 	}
-	let t = market_order.task;
 	Ok(RoundInputs {
 		order,
 		round,
@@ -730,33 +767,38 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 		capacities: run.participants.0.iter().map(|p| p.capacity.0).collect(),
 		commitments,
 		verification_seed: verification_seed(&block_hash.0),
-		task: TaskParams {
-			model: t.model.0,
-			initial_weights: t.initial_weights.0,
-			dataset: t.dataset.0,
-			samples: t.samples,
-			optimizer: match t.hyper.optimizer {
-				chain_task::OptimizerKind::Sgd => OptimizerKind::Sgd,
-				chain_task::OptimizerKind::SgdMomentum => OptimizerKind::SgdMomentum,
-				chain_task::OptimizerKind::Adam => OptimizerKind::Adam,
-				chain_task::OptimizerKind::AdamW => OptimizerKind::AdamW,
-			},
-			learning_rate: t.hyper.learning_rate.0,
-			batch_size: t.hyper.batch_size,
-			local_steps: t.hyper.local_steps,
-			checkpoint_interval: t.pol.checkpoint_interval,
-			verification_samples: t.pol.verification_samples,
-			tolerance: match t.pol.tolerance {
-				chain_task::ToleranceClass::BitwiseExact => ToleranceClass::BitwiseExact,
-				chain_task::ToleranceClass::Measured(n) => ToleranceClass::Measured(n),
-			},
-			aggregation: match t.aggregation {
-				chain_task::AggregationRule::Mean => AggregationRule::Mean,
-				chain_task::AggregationRule::CoordinateMedian => AggregationRule::CoordinateMedian,
-				chain_task::AggregationRule::TrimmedMean { trim_per_side } => {
-					AggregationRule::TrimmedMean(trim_per_side.0)
-				}
-			},
-		},
+		task: task_params(market_order.task),
 	})
+}
+
+/// The order's task in plain types.
+pub(crate) fn task_params(t: chain_task::TaskSpec) -> TaskParams {
+	TaskParams {
+		model: t.model.0,
+		initial_weights: t.initial_weights.0,
+		dataset: t.dataset.0,
+		samples: t.samples,
+		optimizer: match t.hyper.optimizer {
+			chain_task::OptimizerKind::Sgd => OptimizerKind::Sgd,
+			chain_task::OptimizerKind::SgdMomentum => OptimizerKind::SgdMomentum,
+			chain_task::OptimizerKind::Adam => OptimizerKind::Adam,
+			chain_task::OptimizerKind::AdamW => OptimizerKind::AdamW,
+		},
+		learning_rate: t.hyper.learning_rate.0,
+		batch_size: t.hyper.batch_size,
+		local_steps: t.hyper.local_steps,
+		checkpoint_interval: t.pol.checkpoint_interval,
+		verification_samples: t.pol.verification_samples,
+		tolerance: match t.pol.tolerance {
+			chain_task::ToleranceClass::BitwiseExact => ToleranceClass::BitwiseExact,
+			chain_task::ToleranceClass::Measured(n) => ToleranceClass::Measured(n),
+		},
+		aggregation: match t.aggregation {
+			chain_task::AggregationRule::Mean => AggregationRule::Mean,
+			chain_task::AggregationRule::CoordinateMedian => AggregationRule::CoordinateMedian,
+			chain_task::AggregationRule::TrimmedMean { trim_per_side } => {
+				AggregationRule::TrimmedMean(trim_per_side.0)
+			}
+		},
+	}
 }

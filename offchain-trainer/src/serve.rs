@@ -6,6 +6,7 @@
 //! | `GET /v1/artifacts/{kind}/{hash}` | 200 bytes, 404 absent or unknown kind, 400 bad hash |
 //! | `POST /v1/rounds/{order}/{round}/result` | 200 SCALE `RoundResult`, 202 job running (started by the first call), 409 commit window open, 404 no such run/round, 503 node unreachable or the validator's own artifacts (model, round weights) missing, 500 job failed (returned once; the next call retries) |
 //! | `GET /v1/rounds/{order}/{round}/result` | 200 SCALE `RoundResult` once computed, 404 otherwise (never starts a job) |
+//! | `POST /v1/challenges/{id}/verdict` | 200 SCALE `bool` (`true`: the claim is right; [`crate::challenge_verifier`]), 202 re-executing (started by the first call), 404 no such open challenge, 400 bad id, 503 node or artifacts unavailable, 500 job failed (returned once; the next call retries) |
 //! | `GET /v1/health` | 200 `ok` |
 //!
 //! With `--allow ss58,...` every artifact request must be signed by a listed account
@@ -28,6 +29,7 @@ use crate::{
 	error::{Error, Result},
 	model::{ModelSpec, Params},
 	proof::Manifest,
+	challenge_verifier::{fetch_missing, judge},
 	round_verifier::{verify_round, ChainSource, JobError, RoundSource, VerifyConfig},
 	serve_auth::{require_signature, AllowList, AuthState},
 	store::{parse_hash, Kind, Put, Store},
@@ -37,7 +39,7 @@ use axum::{
 	extract::{DefaultBodyLimit, Path as UrlPath, Query, State},
 	http::{header, StatusCode},
 	response::{IntoResponse, Response},
-	routing::get,
+	routing::{get, post},
 	Router,
 };
 use pot_pol_core::{merkle, Hash};
@@ -90,6 +92,19 @@ struct Inner {
 	verify: VerifyConfig,
 	source: Arc<dyn RoundSource>,
 	jobs: Mutex<HashMap<(u64, u32), Job>>,
+	verdicts: Mutex<HashMap<u64, Job>>,
+	/// `pot-malus` only: the position whose submissions every result rejects.
+	censor: Option<Censor>,
+}
+
+/// A censoring validator's rule (`pot-malus serve` only): every round result rejects the
+/// submission at `position`, naming `segment`, whatever its verification found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Censor {
+	/// The censored run position.
+	pub position: u32,
+	/// The segment the rejection names.
+	pub segment: u32,
 }
 
 /// The service's shared state.
@@ -111,9 +126,23 @@ impl ServeState {
 				verify: VerifyConfig { max_artifact_bytes, max_miss_ppm },
 				source,
 				jobs: Mutex::new(HashMap::new()),
+				verdicts: Mutex::new(HashMap::new()),
+				censor: None,
 			}),
 			None,
 		))
+	}
+
+	/// Rejects `censor.position`'s submissions in every round result (`pot-malus` only).
+	pub fn censoring(self, censor: Censor) -> Self {
+		let Self(inner, allow) = self;
+		match Arc::try_unwrap(inner) {
+			Ok(mut inner) => {
+				inner.censor = Some(censor);
+				Self(Arc::new(inner), allow)
+			},
+			Err(inner) => Self(inner, allow),
+		}
 	}
 
 	/// Requires signed artifact requests from `allow` (`serve_auth`).
@@ -128,6 +157,10 @@ impl ServeState {
 
 	fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<(u64, u32), Job>> {
 		self.0.jobs.lock().unwrap_or_else(|p| p.into_inner())
+	}
+
+	fn verdicts(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Job>> {
+		self.0.verdicts.lock().unwrap_or_else(|p| p.into_inner())
 	}
 }
 
@@ -148,6 +181,7 @@ pub fn router(state: ServeState) -> Router {
 	Router::new()
 		.merge(artifacts)
 		.route("/v1/rounds/{order}/{round}/result", get(get_result).post(post_result))
+		.route("/v1/challenges/{id}/verdict", post(post_verdict))
 		.route("/v1/health", get(|| async { "ok" }))
 		.layer(DefaultBodyLimit::max(limit))
 		.with_state(state)
@@ -155,11 +189,25 @@ pub fn router(state: ServeState) -> Router {
 
 /// Runs the service until the process is stopped.
 pub fn main(args: ServeArgs) -> anyhow::Result<()> {
+	serve_with(args, None)
+}
+
+/// [`main`] as a censoring validator: every round result rejects `censor.position`. Only the
+/// `pot-malus` test binary calls this.
+pub fn main_censoring(args: ServeArgs, censor: Censor) -> anyhow::Result<()> {
+	serve_with(args, Some(censor))
+}
+
+fn serve_with(args: ServeArgs, censor: Option<Censor>) -> anyhow::Result<()> {
 	let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 	runtime.block_on(async move {
 		let source = Arc::new(ChainSource::new(&args.node));
 		let mut state =
 			ServeState::new(&args.store, args.max_artifact_bytes, args.max_miss_ppm, source)?;
+		if let Some(censor) = censor {
+			tracing::warn!(?censor, "CENSORING: round results reject this position's work");
+			state = state.censoring(censor);
+		}
 		if let Some(list) = &args.allow {
 			let allow = AllowList::parse(list).map_err(|e| anyhow::anyhow!("--allow: {e}"))?;
 			state = state.with_allow(allow);
@@ -504,7 +552,10 @@ async fn post_result(
 	tokio::spawn(async move {
 		let s = job_state.clone();
 		let outcome = tokio::task::spawn_blocking(move || {
-			let outcome = verify_round(s.store(), &inputs, &s.0.verify)?;
+			let mut outcome = verify_round(s.store(), &inputs, &s.0.verify)?;
+			if let Some(censor) = s.0.censor {
+				censor_outcome(s.store(), &mut outcome, censor)?;
+			}
 			let encoded = crate::round_verifier::encode_result(&outcome);
 			s.store().put_result(order, round, &encoded)?;
 			Ok::<_, JobError>(encoded)
@@ -521,4 +572,79 @@ async fn post_result(
 		job_state.jobs().insert((order, round), job);
 	});
 	text(StatusCode::ACCEPTED, "verification started")
+}
+
+/// Starts (first call) or reports the verdict job of challenge `id`.
+async fn post_verdict(State(state): State<ServeState>, UrlPath(id): UrlPath<String>) -> Response {
+	let Ok(id) = id.parse::<u64>() else {
+		return text(StatusCode::BAD_REQUEST, "the challenge id must be a decimal integer");
+	};
+	{
+		let mut verdicts = state.verdicts();
+		match verdicts.get(&id) {
+			Some(Job::Running) => return text(StatusCode::ACCEPTED, "re-executing"),
+			Some(Job::Done(b)) => return bytes(StatusCode::OK, b.clone()),
+			Some(Job::Failed(e)) => {
+				// Reported once; the next call retries.
+				let response = job_error(e);
+				verdicts.remove(&id);
+				return response;
+			},
+			None => {
+				verdicts.insert(id, Job::Running);
+			},
+		}
+	}
+	let inputs = match state.0.source.challenge(id).await {
+		Ok(inputs) => inputs,
+		Err(e) => {
+			state.verdicts().remove(&id);
+			return job_error(&e);
+		},
+	};
+	tracing::info!(id, claim = ?inputs.claim, target = inputs.target, segment = inputs.segment, "challenge verdict started");
+	let job_state = state.clone();
+	tokio::spawn(async move {
+		let s = job_state.clone();
+		let outcome = async move {
+			fetch_missing(s.store(), &inputs, s.0.max_artifact_bytes).await?;
+			tokio::task::spawn_blocking(move || judge(s.store(), &inputs, &s.0.verify))
+				.await
+				.map_err(|e| JobError::Failed(format!("verdict job: {e}")))?
+		}
+		.await;
+		let job = match outcome {
+			Ok(upheld) => {
+				tracing::info!(id, upheld, "challenge verdict");
+				// SCALE `bool`.
+				Job::Done(Bytes::from(vec![u8::from(upheld)]))
+			},
+			Err(e) => {
+				tracing::warn!(id, error = %e, "challenge verdict failed");
+				Job::Failed(e)
+			},
+		};
+		job_state.verdicts().insert(id, job);
+	});
+	text(StatusCode::ACCEPTED, "re-executing")
+}
+
+/// Turns the verdict at `censor.position` into a rejection at `censor.segment` with a made-up
+/// reason as evidence (the announced weights stay as verified).
+fn censor_outcome(
+	store: &Store,
+	outcome: &mut crate::round_verifier::RoundOutcome,
+	censor: Censor,
+) -> std::result::Result<(), JobError> {
+	use crate::round_verifier::VerdictOut;
+	for (position, verdict) in &mut outcome.verdicts {
+		if *position == censor.position {
+			let reason = format!("censored position {position} (pot-malus)");
+			let evidence = pot_pol_core::blake2_256(reason.as_bytes());
+			store.put(Kind::Report, &evidence, reason.as_bytes())?;
+			tracing::warn!(position, segment = censor.segment, "censoring a submission");
+			*verdict = VerdictOut::Rejected { segment: censor.segment, distance: u64::MAX, evidence };
+		}
+	}
+	Ok(())
 }

@@ -329,6 +329,92 @@ fn reexecute(
 	Ok((selected, reports))
 }
 
+/// Re-executes segment `index` of the proof in `dir` for `task` on `train`, as a challenge's
+/// committee does: the segment's two checkpoints must be the manifest's entries `index` and
+/// `index + 1` and hash to `start` and `end` (the hashes proven on chain); then the k steps are
+/// run from `start` under the prover's thread count and compared with `end` within the task's
+/// tolerance. `Ok(Err(reason))` when the proof itself is broken (missing or mismatching
+/// checkpoint files, minibatches other than the assigned ones): the segment does not reproduce.
+pub fn reexecute_segment(
+	task: &TrainTask,
+	train: &Dataset,
+	dir: &Path,
+	index: u32,
+	start: &Hash,
+	end: &Hash,
+) -> Result<std::result::Result<SegmentReport, String>> {
+	let manifest = match Manifest::read(dir) {
+		Ok(m) => m,
+		Err(e) => return Ok(Err(format!("manifest: {e}"))),
+	};
+	let steps = u64::from(task.local_steps);
+	let k = u64::from(task.checkpoint_interval);
+	let Some((first_step, end_step)) = schedule::segment_steps(steps, k, index) else {
+		return Ok(Err(format!("segment {index} is outside the task's schedule")));
+	};
+	let (first, last) = match (
+		manifest.checkpoints.get(index as usize),
+		manifest.checkpoints.get((index as usize).saturating_add(1)),
+	) {
+		(Some(a), Some(b)) => (a, b),
+		_ => return Ok(Err(format!("segment {index} is outside the manifest"))),
+	};
+	if first.hash.0 != *start || last.hash.0 != *end {
+		return Ok(Err(format!("checkpoints {index} and {} are not the challenged ones", index + 1)));
+	}
+	if first.step != first_step || last.step != end_step {
+		return Ok(Err(format!("segment {index}'s checkpoints are not at the scheduled steps")));
+	}
+	let model_box = task.model.build()?;
+	let model: &dyn Model = model_box.as_ref();
+	let load = |entry| entry_path(dir, entry).and_then(|p| Checkpoint::load(&p, model, &task.optimizer));
+	let (mut checkpoint, committed) = match (load(first), load(last)) {
+		(Ok(a), Ok(b)) => (a, b),
+		(Err(e), _) | (_, Err(e)) => return Ok(Err(format!("segment {index}'s checkpoints: {e}"))),
+	};
+	if checkpoint.hash()? != *start || committed.hash()? != *end {
+		return Ok(Err(format!("segment {index}'s checkpoint files do not hash to their entries")));
+	}
+	let mut session = Session::new(task, train, Device::Cpu)?;
+	if manifest.batches.len() != steps as usize {
+		return Ok(Err("minibatches not recorded for every step".into()));
+	}
+	for step in first_step..end_step {
+		if manifest.batches.get(step as usize) != Some(&session.batch(step)?) {
+			return Ok(Err(format!("step {step} used other samples than the assignment's")));
+		}
+	}
+	let start_flat = flat_params(&checkpoint.params)?;
+	let threads = tch::get_num_threads();
+	tch::set_num_threads(i32::try_from(manifest.profile.threads.clamp(1, 256)).unwrap_or(1));
+	let log = session.run(&mut checkpoint, end_step);
+	tch::set_num_threads(threads);
+	let log = log?;
+	let (l2, linf, cosine) =
+		distances(&start_flat, &flat_params(&checkpoint.params)?, &flat_params(&committed.params)?);
+	let hash_matches = checkpoint.hash()? == *end;
+	let recorded = manifest.losses.get(first_step as usize..end_step as usize).unwrap_or_default();
+	let losses_match =
+		log.losses.iter().map(|l| l.to_bits()).eq(recorded.iter().map(|l| l.to_bits()));
+	let accepted = match task.tolerance {
+		Tolerance::BitwiseExact => hash_matches && losses_match,
+		Tolerance::Bounds { max_l2, max_linf, min_cosine } => {
+			l2 <= max_l2 && linf <= max_linf && cosine >= min_cosine
+		}
+	};
+	Ok(Ok(SegmentReport {
+		index,
+		start: first_step,
+		end: end_step,
+		l2,
+		linf,
+		cosine,
+		hash_matches,
+		losses_match,
+		accepted,
+	}))
+}
+
 fn rejected(failures: Vec<String>) -> Report {
 	Report { accepted: false, failures, selected: vec![], segments: vec![], update_norms: vec![] }
 }

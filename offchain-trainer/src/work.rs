@@ -48,6 +48,9 @@ use std::{
 	time::{Duration, Instant},
 };
 
+mod defend;
+pub use defend::segment_proof;
+
 /// The chain's state at one block.
 pub type AtBlock = pot_client::subxt::client::ClientAtBlock<
 	pot_client::PotConfig,
@@ -191,6 +194,8 @@ struct Worker {
 	skipped: BTreeSet<(u64, u32)>,
 	/// `pot-malus` only: the forgery applied to every proof.
 	forgery: Option<Forgery>,
+	/// Challenges whose committee got this provider's proof.
+	shared: BTreeSet<u64>,
 }
 
 fn hex32(h: &H256) -> String {
@@ -203,7 +208,7 @@ impl Worker {
 		let me = account_of(&signer);
 		let state = StateDir::open(&args.state_dir)?;
 		let report = Reporter::new(args.json);
-		Ok(Self { args, profile, signer, me, state, report, skipped: BTreeSet::new(), forgery })
+		Ok(Self { args, profile, signer, me, state, report, skipped: BTreeSet::new(), forgery, shared: BTreeSet::new() })
 	}
 
 	async fn run(mut self) -> anyhow::Result<()> {
@@ -349,11 +354,6 @@ impl Worker {
 				let entry = entry?;
 				let order = entry.key()?.decode()?.0;
 				let run = entry.value().decode()?;
-				// A closing run opens no round: its last round's result is in, only settlement
-				// (after the challenge window) is left.
-				if run.closing.is_some() {
-					continue;
-				}
 				let position =
 					run.participants.0.iter().position(|p| p.provider == self.me && p.samples > 0);
 				if let Some(position) = position {
@@ -361,6 +361,18 @@ impl Worker {
 				}
 			}
 			for (order, position, run) in assigned {
+				if let Err(e) = self.defend(chain, &at, order, position, now).await {
+					self.report.warn(
+						"defence_error",
+						"could not check or challenge a rejection; trying again at a later block",
+						serde_json::json!({ "order": order, "error": format!("{e:#}") }),
+					);
+				}
+				// A closing run opens no round: its last round's result is in, only settlement
+				// (after the challenge window) is left.
+				if run.closing.is_some() {
+					continue;
+				}
 				let round = run.round.index;
 				if self.skipped.contains(&(order, round)) {
 					continue;

@@ -21,6 +21,7 @@ use pot_pol_core::{blake2_256, Hash};
 use pot_trainer::{
 	aggregate::{self, Rule},
 	bundle,
+	challenge_verifier::{fetch_missing, judge, ChallengeInputs, Claim},
 	checkpoint::{load_weights, save_weights, weights_hash},
 	data::{digits_split, Dataset},
 	model::{ModelSpec, Params},
@@ -794,4 +795,126 @@ async fn with_an_allow_list_artifact_requests_must_be_signed_by_a_listed_account
 	}
 	// Signed or not, the round endpoint answers.
 	assert!(matches!(bob.round_result(1, 0).await, Err(RemoteError::Status { status: 409, .. })));
+}
+
+// ---------------------------------------------------------------- challenge verdicts
+
+/// Challenge 7 of `r`'s round: `claim` about position `target`, segment `segment`, with the
+/// checkpoints of that provider's proof; positions 0 and 1 stand accepted.
+fn challenge_of(r: &Round, claim: Claim, target: u32, segment: u32) -> ChallengeInputs {
+	let hashes = Manifest::read(r._proofs[target as usize].path()).unwrap().hashes();
+	ChallengeInputs {
+		id: 7,
+		claim,
+		target,
+		segment,
+		start: hashes[segment as usize],
+		end: hashes[segment as usize + 1],
+		round: r.inputs.clone(),
+		accepted: vec![0, 1],
+		new_weights: [0; 32],
+		validator_endpoint: None,
+	}
+}
+
+#[test]
+fn a_committee_re_executes_the_disputed_segment_and_recomputes_the_aggregate() {
+	let r = round();
+	let judged = |c: &ChallengeInputs| judge(&r.store, c, &config()).unwrap();
+	// An honest segment: its rejection is refuted, its acceptance stands.
+	assert!(judged(&challenge_of(&r, Claim::ValidWorkRejected, 0, 1)));
+	assert!(!judged(&challenge_of(&r, Claim::InvalidWorkAccepted, 0, 1)));
+	// Position 2 forged checkpoint 2: segment 1 does not re-execute, segment 0 does.
+	assert!(judged(&challenge_of(&r, Claim::InvalidWorkAccepted, 2, 1)));
+	assert!(!judged(&challenge_of(&r, Claim::ValidWorkRejected, 2, 1)));
+	assert!(judged(&challenge_of(&r, Claim::ValidWorkRejected, 2, 0)));
+	// Checkpoints that are not the proof's: nothing to re-execute, the work does not stand.
+	let mut other = challenge_of(&r, Claim::ValidWorkRejected, 0, 1);
+	other.end = [9; 32];
+	assert!(!judged(&other));
+	other.claim = Claim::InvalidWorkAccepted;
+	assert!(judged(&other));
+	// The aggregate: the order's rule over the accepted updates, as the round job computes it.
+	let outcome = verify_round(&r.store, &r.inputs, &config()).unwrap();
+	let mut aggregate = challenge_of(&r, Claim::WrongAggregate, 0, 0);
+	aggregate.new_weights = outcome.new_weights;
+	assert!(!judged(&aggregate));
+	aggregate.new_weights = weights_hash(&r.finals[0]).unwrap();
+	assert!(judged(&aggregate), "one provider's weights are not the mean");
+	aggregate.new_weights = outcome.new_weights;
+	aggregate.accepted = vec![0];
+	assert!(judged(&aggregate), "the announced mean has an update the round did not accept");
+	// Position 3's proof is not stored and there is nowhere to fetch it from: retry later.
+	let missing = challenge_of(&r, Claim::ValidWorkRejected, 3, 0);
+	assert!(matches!(judge(&r.store, &missing, &config()), Err(JobError::Unavailable(_))));
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let fetched = runtime.block_on(fetch_missing(&r.store, &missing, 64 << 20));
+	assert!(matches!(fetched, Err(JobError::Unavailable(_))), "{fetched:?}");
+}
+
+/// A chain stand-in that knows one challenge and no round.
+struct FakeChallenges(ChallengeInputs);
+
+impl RoundSource for FakeChallenges {
+	fn read(
+		&self,
+		order: u64,
+		_round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
+		Box::pin(async move { Err(JobError::NotFound(format!("no run for order {order}"))) })
+	}
+
+	fn challenge(
+		&self,
+		id: u64,
+	) -> Pin<Box<dyn Future<Output = Result<ChallengeInputs, JobError>> + Send + '_>> {
+		let known = self.0.clone();
+		Box::pin(async move {
+			if known.id == id {
+				Ok(known)
+			} else {
+				Err(JobError::NotFound(format!("no open challenge {id}")))
+			}
+		})
+	}
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_verdict_endpoint_fetches_what_it_lacks_from_the_accused_validator() {
+	let r = round();
+	// The accused validator's service, listening, over the round's store.
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let address = listener.local_addr().unwrap();
+	let accused = app(r.store_dir.path(), 64 << 20, no_chain());
+	tokio::spawn(async move { axum::serve(listener, accused).await.unwrap() });
+
+	let mut challenge = challenge_of(&r, Claim::ValidWorkRejected, 0, 1);
+	challenge.validator_endpoint = Some(format!("http://{address}"));
+	let member_dir = tempfile::tempdir().unwrap();
+	let source = Arc::new(FakeChallenges(challenge.clone()));
+	let member = router(
+		ServeState::new(member_dir.path(), 64 << 20, pot_pol_core::select::DEFAULT_MAX_MISS_PPM, source)
+			.unwrap(),
+	);
+	let (status, _) = call(&member, Method::POST, "/v1/challenges/seven/verdict", vec![]).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
+	let (status, _) = call(&member, Method::POST, "/v1/challenges/8/verdict", vec![]).await;
+	assert_eq!(status, StatusCode::NOT_FOUND);
+	let (status, _) = call(&member, Method::POST, "/v1/challenges/7/verdict", vec![]).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let started = std::time::Instant::now();
+	let body = loop {
+		let (status, body) = call(&member, Method::POST, "/v1/challenges/7/verdict", vec![]).await;
+		match status {
+			StatusCode::OK => break body,
+			StatusCode::ACCEPTED => {},
+			other => panic!("{other}: {}", String::from_utf8_lossy(&body)),
+		}
+		assert!(started.elapsed() < Duration::from_secs(120), "no verdict");
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	};
+	assert_eq!(body, vec![1], "SCALE `true`: the rejected segment re-executes");
+	let member_store = Store::open(member_dir.path()).unwrap();
+	assert!(member_store.contains(Kind::Proof, &r.inputs.commitments.iter().find(|(p, _)| *p == 0).unwrap().1.checkpoint_root));
+	assert!(member_store.contains(Kind::Model, &spec().hash()));
 }

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod wasm_fingerprint;
+pub mod processes;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use jsonrpsee::core::client::ClientT;

@@ -1,7 +1,7 @@
 //! A training order end to end on a one-validator `dev` chain, with a cheater and crashes:
 //! Alice's node (its `potv` key inserted over RPC) and her verifier service `pot-trainer serve`,
 //! two honest providers (`pot-trainer work` as //Eve and //Ferdie) and a cheating one
-//! (`pot-malus --forgery tamper-final` as //Eve//stash), and a consumer (`pot-trainer order run`
+//! (`pot-malus work --forgery tamper-final` as //Eve//stash), and a consumer (`pot-trainer order run`
 //! as //Ferdie//stash) ordering 3 rounds of the digits MLP. Midway, Eve's provider is killed
 //! with SIGKILL and restarted, and so is Alice's node. Checked:
 //! - the order completes, with escrow = payouts + fee + refund and held-out accuracy up by at
@@ -18,13 +18,14 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use pot_client::{account_of, api, keypair_from_suri, Chain};
-use pot_tests::{node_binary, to_hex, Network, NodeSpec};
+use pot_tests::{
+	processes::{run_trainer, s, tail, Processes},
+	to_hex, Network, NodeSpec,
+};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -36,85 +37,6 @@ const ROUNDS: u64 = 3;
 const STEPS: u64 = 50;
 /// What each provider bonds (POT, 12 decimals).
 const PROVIDER_BOND: u128 = 200 * 1_000_000_000_000;
-
-/// Child processes (other than nodes) killed when the test ends, however it ends.
-struct Processes {
-	dir: PathBuf,
-	children: BTreeMap<String, (Vec<String>, PathBuf, Child)>,
-}
-
-impl Processes {
-	fn bin(name: &str) -> Result<PathBuf> {
-		let path = node_binary()?.with_file_name(name);
-		ensure!(path.is_file(), "{} is missing; build the workspace first", path.display());
-		Ok(path)
-	}
-
-	/// Starts `bin args…` as `name`, output appended to `<dir>/<name>.log`.
-	fn spawn(&mut self, name: &str, bin: &str, args: &[String]) -> Result<()> {
-		let log = self.dir.join(format!("{name}.log"));
-		let out = File::options().create(true).append(true).open(&log)?;
-		let child = Command::new(Self::bin(bin)?)
-			.args(args)
-			.stdin(Stdio::null())
-			.stdout(out.try_clone()?)
-			.stderr(out)
-			.spawn()
-			.with_context(|| format!("starting {name}"))?;
-		self.children.insert(name.into(), (std::iter::once(bin.to_owned()).chain(args.iter().cloned()).collect(), log, child));
-		Ok(())
-	}
-
-	/// SIGKILLs `name` and starts it again with the same command line.
-	fn kill_and_restart(&mut self, name: &str) -> Result<()> {
-		let (command, _, mut child) =
-			self.children.remove(name).with_context(|| format!("no process {name}"))?;
-		child.kill()?;
-		child.wait()?;
-		let (bin, args) = command.split_first().context("empty command")?;
-		self.spawn(name, bin, args)
-	}
-
-	fn ensure_alive(&mut self) -> Result<()> {
-		for (name, (_, log, child)) in &mut self.children {
-			if let Some(status) = child.try_wait()? {
-				bail!("{name} exited with {status}; log:\n{}", tail(log));
-			}
-		}
-		Ok(())
-	}
-}
-
-impl Drop for Processes {
-	fn drop(&mut self) {
-		for (_, _, child) in self.children.values_mut() {
-			let _ = child.kill();
-			let _ = child.wait();
-		}
-	}
-}
-
-fn tail(path: &Path) -> String {
-	let text = std::fs::read_to_string(path).unwrap_or_default();
-	let lines: Vec<&str> = text.lines().collect();
-	lines.iter().skip(lines.len().saturating_sub(30)).copied().collect::<Vec<_>>().join("\n")
-}
-
-fn s(v: impl ToString) -> String {
-	v.to_string()
-}
-
-/// Runs `pot-trainer args…` to completion; fails with its output if it fails.
-fn run_trainer(args: &[String]) -> Result<String> {
-	let out = Command::new(Processes::bin("pot-trainer")?).args(args).output()?;
-	let text = format!(
-		"{}{}",
-		String::from_utf8_lossy(&out.stdout),
-		String::from_utf8_lossy(&out.stderr)
-	);
-	ensure!(out.status.success(), "pot-trainer {args:?} failed:\n{text}");
-	Ok(text)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Result<()> {
@@ -131,7 +53,7 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 	net.wait_finalized_at_least(&["alice"], 1, STARTUP_TIMEOUT).await?;
 	let ws = net.node("alice")?.ws_url();
 	let dir = net.base_dir().to_path_buf();
-	let mut procs = Processes { dir: dir.clone(), children: BTreeMap::new() };
+	let mut procs = Processes::new(dir.clone());
 
 	procs.spawn(
 		"serve",
@@ -151,8 +73,7 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 	procs.spawn("eve", "pot-trainer", &provider("//Eve", "eve"))?;
 	procs.spawn("ferdie", "pot-trainer", &provider("//Ferdie", "ferdie"))?;
 	let mut malus = provider("//Eve//stash", "malus");
-	malus.remove(0);
-	malus.splice(0..0, [s("--forgery"), s("tamper-final")]);
+	malus.splice(1..1, [s("--forgery"), s("tamper-final")]);
 	procs.spawn("malus", "pot-malus", &malus)?;
 
 	// The consumer, its JSON lines read on a thread.

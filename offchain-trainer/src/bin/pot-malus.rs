@@ -1,33 +1,60 @@
-//! `pot-malus`: a cheating provider, for end-to-end tests of verification and slashing (in the
-//! spirit of Polkadot's `malus`). It is `pot-trainer work` with one difference: every proof it
-//! commits is forged (`pot_trainer::forge`) and resealed, so its hashes are consistent and only
-//! the validator's re-execution can catch it. Never run it with funds you care about: its bond
-//! is slashed for every rejected round.
+//! `pot-malus`: a cheating provider or a censoring validator, for end-to-end tests of
+//! verification, challenges and slashing (in the spirit of Polkadot's `malus`). Never run it
+//! with funds you care about: it is meant to be slashed.
+//!
+//! - `pot-malus work --forgery <kind> <work flags>`: `pot-trainer work`, but every proof it
+//!   commits is forged (`pot_trainer::forge`) and resealed, so its hashes are consistent and
+//!   only the validator's re-execution can catch it.
+//! - `pot-malus serve --censor-position <p> [--censor-segment <s>] <serve flags>`:
+//!   `pot-trainer serve` whose round results reject the submission at position `p` (at segment
+//!   `s`) whatever its verification found: a validator leaving valid work unpaid, which the
+//!   provider can challenge.
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use pot_trainer::{
 	forge::Forgery,
 	profile::{self, ComputeProfile},
+	serve::{self, ServeArgs},
 	work::{self, WorkArgs},
 };
 
 #[derive(Parser)]
-#[command(name = "pot-malus", version, about = "A cheating PoT provider, for end-to-end tests")]
+#[command(name = "pot-malus", version, about = "A cheating PoT provider or validator, for end-to-end tests")]
 struct Cli {
 	/// Intra-op threads of libtorch.
-	#[arg(long, default_value_t = 1)]
+	#[arg(long, default_value_t = 1, global = true)]
 	threads: u32,
-	/// What to forge in every proof.
-	#[arg(long, value_enum)]
-	forgery: Forgery,
-	#[command(flatten)]
-	work: WorkArgs,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// A provider committing forged proofs.
+	Work {
+		/// What to forge in every proof.
+		#[arg(long, value_enum)]
+		forgery: Forgery,
+		#[command(flatten)]
+		work: WorkArgs,
+	},
+	/// A verifier service that rejects one position's submissions, valid or not.
+	Serve {
+		/// The run position whose submissions are always rejected.
+		#[arg(long)]
+		censor_position: u32,
+		/// The segment the rejection names.
+		#[arg(long, default_value_t = 0)]
+		censor_segment: u32,
+		#[command(flatten)]
+		serve: ServeArgs,
+	},
 }
 
 fn main() -> anyhow::Result<()> {
 	let cli = Cli::parse();
-	// The same compute profile as `pot-trainer`, so the honest part of a forged proof matches.
+	// The same compute profile as `pot-trainer`, so the honest part of its work matches.
 	if !profile::env_is_set() {
 		return Err(profile::reexec_with_profile())
 			.context("re-executing with the compute profile's environment");
@@ -39,5 +66,13 @@ fn main() -> anyhow::Result<()> {
 		.with_writer(std::io::stderr)
 		.init();
 	profile::apply_in_process(cli.threads);
-	work::run_forging(cli.work, ComputeProfile::cpu(cli.threads), cli.forgery)
+	match cli.command {
+		Command::Work { forgery, work } => {
+			work::run_forging(work, ComputeProfile::cpu(cli.threads), forgery)
+		},
+		Command::Serve { censor_position, censor_segment, serve } => serve::main_censoring(
+			serve,
+			serve::Censor { position: censor_position, segment: censor_segment },
+		),
+	}
 }

@@ -44,7 +44,7 @@ use core::marker::PhantomData;
 pub struct WeightInfo<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for WeightInfo<T> {
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2962), added: 5437, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:0)
 	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::MinProviderBond` (r:1 w:0)
@@ -65,12 +65,12 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	fn start_order(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1167 + p * (189 ±0)`
-		//  Estimated: `6427 + p * (3180 ±0)`
-		// Minimum execution time: 580_822_000 picoseconds.
-		Weight::from_parts(502_302_834, 0)
-			.saturating_add(Weight::from_parts(0, 6427))
-			// Standard Error: 8_884_807
-			.saturating_add(Weight::from_parts(146_956_173, 0).saturating_mul(p.into()))
+		//  Estimated: `6459 + p * (3180 ±0)`
+		// Minimum execution time: 586_030_000 picoseconds.
+		Weight::from_parts(923_158_156, 0)
+			.saturating_add(Weight::from_parts(0, 6459))
+			// Standard Error: 4_171_821
+			.saturating_add(Weight::from_parts(115_882_415, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -78,103 +78,83 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(p.into()))
 	}
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2962), added: 5437, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:1 w:1)
 	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	fn submit_commitment() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3825`
-		//  Estimated: `6427`
-		// Minimum execution time: 399_903_000 picoseconds.
-		Weight::from_parts(555_584_000, 0)
-			.saturating_add(Weight::from_parts(0, 6427))
+		//  Measured:  `3834`
+		//  Estimated: `6459`
+		// Minimum execution time: 403_268_000 picoseconds.
+		Weight::from_parts(474_524_000, 0)
+			.saturating_add(Weight::from_parts(0, 6459))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2962), added: 5437, mode: `MaxEncodedLen`)
-	/// Storage: `Pol::Commitments` (r:64 w:64)
-	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Orders` (r:1 w:1)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
-	/// Storage: `System::BlockHash` (r:1 w:0)
-	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:66 w:66)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Asks` (r:1 w:1)
-	/// Proof: `Market::Asks` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
-	/// Storage: `Market::AssignedOrders` (r:1 w:1)
-	/// Proof: `Market::AssignedOrders` (`max_values`: None, `max_size`: Some(562), added: 3037, mode: `MaxEncodedLen`)
-	/// Storage: `Market::OrdersOf` (r:1 w:1)
-	/// Proof: `Market::OrdersOf` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::ValidatorInfo` (r:1 w:0)
-	/// Proof: `Staking::ValidatorInfo` (`max_values`: None, `max_size`: Some(307), added: 2782, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::Ledger` (r:1 w:0)
-	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::MinValidatorBond` (r:1 w:0)
-	/// Proof: `Staking::MinValidatorBond` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
-	/// Storage: `Market::WaitingOrders` (r:1 w:0)
-	/// Proof: `Market::WaitingOrders` (`max_values`: None, `max_size`: Some(6156), added: 8631, mode: `MaxEncodedLen`)
-	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
-	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
-	/// Storage: `Pol::OpenRuns` (r:64 w:64)
-	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[0, 64]`.
-	fn submit_round_result_accept(n: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `10708 + n * (119 ±0)`
-		//  Estimated: `162718 + n * (2623 ±7)`
-		// Minimum execution time: 4_394_518_000 picoseconds.
-		Weight::from_parts(5_133_480_846, 0)
-			.saturating_add(Weight::from_parts(0, 162718))
-			// Standard Error: 4_035_026
-			.saturating_add(Weight::from_parts(612_993_091, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(78))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(73))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2623).saturating_mul(n.into()))
-	}
-	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2962), added: 5437, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:64 w:64)
 	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:0)
 	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::SettleAt` (r:1 w:1)
+	/// Proof: `Pol::SettleAt` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::Ledger` (r:64 w:64)
-	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::SlashFractions` (r:1 w:0)
-	/// Proof: `Staking::SlashFractions` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:64 w:64)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:65 w:65)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
+	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::RoundResults` (r:0 w:1)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 64]`.
+	fn submit_round_result_accept(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `3848 + n * (47 ±0)`
+		//  Estimated: `6459 + n * (2591 ±0)`
+		// Minimum execution time: 611_677_000 picoseconds.
+		Weight::from_parts(673_379_048, 0)
+			.saturating_add(Weight::from_parts(0, 6459))
+			// Standard Error: 3_672_792
+			.saturating_add(Weight::from_parts(63_591_002, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(4))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2591).saturating_mul(n.into()))
+	}
+	/// Storage: `Pol::Runs` (r:1 w:1)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Commitments` (r:64 w:64)
+	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Orders` (r:1 w:0)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::SettleAt` (r:1 w:1)
+	/// Proof: `Pol::SettleAt` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::ResultDeadlines` (r:2 w:2)
 	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::RoundResults` (r:0 w:1)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 64]`.
 	fn submit_round_result_reject(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `9359 + n * (224 ±0)`
-		//  Estimated: `7504 + n * (3180 ±0)`
-		// Minimum execution time: 622_434_000 picoseconds.
-		Weight::from_parts(142_321_607, 0)
+		//  Measured:  `4627 + n * (47 ±0)`
+		//  Estimated: `7504 + n * (2591 ±0)`
+		// Minimum execution time: 726_608_000 picoseconds.
+		Weight::from_parts(763_151_003, 0)
 			.saturating_add(Weight::from_parts(0, 7504))
-			// Standard Error: 31_182_359
-			.saturating_add(Weight::from_parts(684_321_476, 0).saturating_mul(n.into()))
+			// Standard Error: 568_003
+			.saturating_add(Weight::from_parts(54_686_751, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(4))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes(5))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2591).saturating_mul(n.into()))
 	}
 	/// Storage: `Pol::Runs` (r:1 w:0)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2962), added: 5437, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:1)
 	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
@@ -199,10 +179,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Proof: `Staking::SlashFractions` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
 	fn fail_unstarted() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3235`
+		//  Measured:  `3251`
 		//  Estimated: `9621`
-		// Minimum execution time: 1_931_725_000 picoseconds.
-		Weight::from_parts(2_781_545_000, 0)
+		// Minimum execution time: 1_936_973_000 picoseconds.
+		Weight::from_parts(2_051_813_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
 			.saturating_add(T::DbWeight::get().reads(15))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -210,13 +190,19 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
 	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:64 w:64)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2962), added: 5437, mode: `MaxEncodedLen`)
-	/// Storage: `Market::Orders` (r:64 w:64)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:128 w:128)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Ledger` (r:64 w:64)
+	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::SlashFractions` (r:1 w:0)
+	/// Proof: `Staking::SlashFractions` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:128 w:128)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:128 w:128)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Commitments` (r:4096 w:4096)
+	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Orders` (r:64 w:64)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Asks` (r:64 w:64)
 	/// Proof: `Market::Asks` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
 	/// Storage: `Market::AssignedOrders` (r:64 w:64)
@@ -225,38 +211,213 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Proof: `Market::OrdersOf` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::ValidatorInfo` (r:64 w:0)
 	/// Proof: `Staking::ValidatorInfo` (`max_values`: None, `max_size`: Some(307), added: 2782, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::Ledger` (r:64 w:64)
-	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::MinValidatorBond` (r:1 w:0)
 	/// Proof: `Staking::MinValidatorBond` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Market::WaitingOrders` (r:1 w:0)
 	/// Proof: `Market::WaitingOrders` (`max_values`: None, `max_size`: Some(6156), added: 8631, mode: `MaxEncodedLen`)
-	/// Storage: `Staking::SlashFractions` (r:1 w:0)
-	/// Proof: `Staking::SlashFractions` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
-	/// Storage: `Pol::Commitments` (r:4096 w:4096)
-	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::OpenRuns` (r:4096 w:4096)
 	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 64]`.
 	fn fail_overdue(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `0 + r * (10043 ±0)`
+		//  Measured:  `0 + r * (10052 ±0)`
 		//  Estimated: `9621 + r * (165824 ±0)`
-		// Minimum execution time: 61_030_000 picoseconds.
-		Weight::from_parts(61_030_000, 0)
+		// Minimum execution time: 62_122_000 picoseconds.
+		Weight::from_parts(62_122_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 321_769_123
-			.saturating_add(Weight::from_parts(8_007_036_321, 0).saturating_mul(r.into()))
+			// Standard Error: 315_351_889
+			.saturating_add(Weight::from_parts(8_999_508_358, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((139_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((138_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 165824).saturating_mul(r.into()))
 	}
-	// BOOTSTRAP ONLY, replaced by scripts/gen-weights.sh before this runtime ships.
-	fn challenge(v: u32) -> Weight { <() as pallet_pot_pol::WeightInfo>::challenge(v) }
-	fn vote_cast() -> Weight { <() as pallet_pot_pol::WeightInfo>::vote_cast() }
-	fn vote_resolve() -> Weight { <() as pallet_pot_pol::WeightInfo>::vote_resolve() }
-	fn settle_due(r: u32) -> Weight { <() as pallet_pot_pol::WeightInfo>::settle_due(r) }
-	fn close_votes(c: u32) -> Weight { <() as pallet_pot_pol::WeightInfo>::close_votes(c) }
+	/// Storage: `Pol::RoundResults` (r:1 w:1)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Ledger` (r:256 w:0)
+	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Runs` (r:1 w:0)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::NextChallengeId` (r:1 w:1)
+	/// Proof: `Pol::NextChallengeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::RegisteredValidators` (r:1 w:0)
+	/// Proof: `Staking::RegisteredValidators` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::ValidatorInfo` (r:256 w:0)
+	/// Proof: `Staking::ValidatorInfo` (`max_values`: None, `max_size`: Some(307), added: 2782, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::MinValidatorBond` (r:1 w:0)
+	/// Proof: `Staking::MinValidatorBond` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::VoteDeadlines` (r:1 w:1)
+	/// Proof: `Pol::VoteDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Challenges` (r:0 w:1)
+	/// Proof: `Pol::Challenges` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
+	/// The range of component `v` is `[4, 254]`.
+	fn challenge(v: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `12969 + v * (188 ±0)`
+		//  Estimated: `12572 + v * (3180 ±0)`
+		// Minimum execution time: 1_491_232_000 picoseconds.
+		Weight::from_parts(1_067_327_120, 0)
+			.saturating_add(Weight::from_parts(0, 12572))
+			// Standard Error: 5_550_573
+			.saturating_add(Weight::from_parts(100_938_632, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(11))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(4))
+			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(v.into()))
+	}
+	/// Storage: `Pol::Challenges` (r:1 w:1)
+	/// Proof: `Pol::Challenges` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
+	fn vote_cast() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `443`
+		//  Estimated: `3709`
+		// Minimum execution time: 267_827_000 picoseconds.
+		Weight::from_parts(293_245_000, 0)
+			.saturating_add(Weight::from_parts(0, 3709))
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	/// Storage: `Pol::Challenges` (r:1 w:1)
+	/// Proof: `Pol::Challenges` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::VoteDeadlines` (r:1 w:1)
+	/// Proof: `Pol::VoteDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Runs` (r:1 w:1)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::RoundResults` (r:1 w:1)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Ledger` (r:2 w:2)
+	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::SlashFractions` (r:2 w:0)
+	/// Proof: `Staking::SlashFractions` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:3 w:3)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:67 w:67)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Orders` (r:1 w:1)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Asks` (r:1 w:1)
+	/// Proof: `Market::Asks` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
+	/// Storage: `Market::AssignedOrders` (r:1 w:1)
+	/// Proof: `Market::AssignedOrders` (`max_values`: None, `max_size`: Some(562), added: 3037, mode: `MaxEncodedLen`)
+	/// Storage: `Market::OrdersOf` (r:1 w:1)
+	/// Proof: `Market::OrdersOf` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::ValidatorInfo` (r:1 w:0)
+	/// Proof: `Staking::ValidatorInfo` (`max_values`: None, `max_size`: Some(307), added: 2782, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::MinValidatorBond` (r:1 w:0)
+	/// Proof: `Staking::MinValidatorBond` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Market::WaitingOrders` (r:1 w:0)
+	/// Proof: `Market::WaitingOrders` (`max_values`: None, `max_size`: Some(6156), added: 8631, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
+	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::OpenRuns` (r:64 w:64)
+	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	fn vote_resolve() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `22327`
+		//  Estimated: `175391`
+		// Minimum execution time: 41_851_562_000 picoseconds.
+		Weight::from_parts(43_256_516_000, 0)
+			.saturating_add(Weight::from_parts(0, 175391))
+			.saturating_add(T::DbWeight::get().reads(150))
+			.saturating_add(T::DbWeight::get().writes(145))
+	}
+	/// Storage: `Pol::SettleAt` (r:1 w:1)
+	/// Proof: `Pol::SettleAt` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::RoundResults` (r:64 w:64)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Runs` (r:64 w:64)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Orders` (r:64 w:64)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:64 w:64)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:4224 w:4224)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Asks` (r:64 w:64)
+	/// Proof: `Market::Asks` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
+	/// Storage: `Market::AssignedOrders` (r:64 w:64)
+	/// Proof: `Market::AssignedOrders` (`max_values`: None, `max_size`: Some(562), added: 3037, mode: `MaxEncodedLen`)
+	/// Storage: `Market::OrdersOf` (r:64 w:64)
+	/// Proof: `Market::OrdersOf` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::ValidatorInfo` (r:64 w:0)
+	/// Proof: `Staking::ValidatorInfo` (`max_values`: None, `max_size`: Some(307), added: 2782, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Ledger` (r:64 w:0)
+	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::MinValidatorBond` (r:1 w:0)
+	/// Proof: `Staking::MinValidatorBond` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Market::WaitingOrders` (r:1 w:0)
+	/// Proof: `Market::WaitingOrders` (`max_values`: None, `max_size`: Some(6156), added: 8631, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
+	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::OpenRuns` (r:4096 w:4096)
+	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// The range of component `r` is `[0, 64]`.
+	fn settle_due(r: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `6 + r * (20087 ±0)`
+		//  Estimated: `9621 + r * (171798 ±0)`
+		// Minimum execution time: 63_244_000 picoseconds.
+		Weight::from_parts(5_225_204_060, 0)
+			.saturating_add(Weight::from_parts(0, 9621))
+			// Standard Error: 833_307_630
+			.saturating_add(Weight::from_parts(44_727_062_228, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().reads((139_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(T::DbWeight::get().writes((137_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 171798).saturating_mul(r.into()))
+	}
+	/// Storage: `Pol::VoteDeadlines` (r:1 w:1)
+	/// Proof: `Pol::VoteDeadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Challenges` (r:64 w:64)
+	/// Proof: `Pol::Challenges` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::Runs` (r:64 w:64)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(2994), added: 5469, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::RoundResults` (r:64 w:64)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::Ledger` (r:69 w:68)
+	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::SlashFractions` (r:2 w:0)
+	/// Proof: `Staking::SlashFractions` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:132 w:132)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:4229 w:4229)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Orders` (r:64 w:64)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Asks` (r:64 w:64)
+	/// Proof: `Market::Asks` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
+	/// Storage: `Market::AssignedOrders` (r:64 w:64)
+	/// Proof: `Market::AssignedOrders` (`max_values`: None, `max_size`: Some(562), added: 3037, mode: `MaxEncodedLen`)
+	/// Storage: `Market::OrdersOf` (r:64 w:64)
+	/// Proof: `Market::OrdersOf` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::ValidatorInfo` (r:64 w:0)
+	/// Proof: `Staking::ValidatorInfo` (`max_values`: None, `max_size`: Some(307), added: 2782, mode: `MaxEncodedLen`)
+	/// Storage: `Staking::MinValidatorBond` (r:1 w:0)
+	/// Proof: `Staking::MinValidatorBond` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Market::WaitingOrders` (r:1 w:0)
+	/// Proof: `Market::WaitingOrders` (`max_values`: None, `max_size`: Some(6156), added: 8631, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
+	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(782), added: 3257, mode: `MaxEncodedLen`)
+	/// Storage: `Pol::OpenRuns` (r:4096 w:4096)
+	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// The range of component `c` is `[0, 64]`.
+	fn close_votes(c: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `1881 + c * (20667 ±0)`
+		//  Estimated: `17054 + c * (171786 ±19)`
+		// Minimum execution time: 50_334_000 picoseconds.
+		Weight::from_parts(50_334_000, 0)
+			.saturating_add(Weight::from_parts(0, 17054))
+			// Standard Error: 982_019_274
+			.saturating_add(Weight::from_parts(48_541_314_145, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(14))
+			.saturating_add(T::DbWeight::get().reads((141_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(10))
+			.saturating_add(T::DbWeight::get().writes((140_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 171786).saturating_mul(c.into()))
+	}
 }

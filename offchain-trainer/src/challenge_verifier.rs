@@ -1,0 +1,332 @@
+//! A challenge committee member's verdict (PROTOCOL.md step 6), behind
+//! `POST /v1/challenges/{id}/verdict` of `pot-trainer serve`: the validator's offchain worker
+//! asks it and votes what it answers.
+//!
+//! Like the round job, two halves:
+//! - [`judge`]: the verdict from plain inputs ([`ChallengeInputs`]) and the [`Store`]; no
+//!   chain, blocking (libtorch).
+//! - [`read_challenge`]: those inputs from a node (`Pol.Challenges`, `Pol.RoundResults`,
+//!   `Pol.Runs`, `Market.Orders`, `Staking.ValidatorInfo`) at the best block.
+//!
+//! The claims:
+//! - `InvalidWorkAccepted` is upheld when the target's segment does not re-execute from the
+//!   challenged checkpoint `start` to `end` within the order's tolerance, or the proof is broken
+//!   (checkpoint files missing or not hashing to the committed entries, other minibatches than
+//!   the assignment's).
+//! - `ValidWorkRejected` is upheld when the segment the rejection names re-executes.
+//! - `WrongAggregate` is upheld when the order's rule over the updates that stand accepted does
+//!   not give the weights the validator announced.
+//!
+//! The artifacts come from this service's store; what is missing there (the model, the target's
+//! proof bundle, for the aggregate the round's weights and every accepted bundle) is fetched
+//! from the challenged validator's registered artifact endpoint and checked against its address
+//! first ([`fetch_missing`]). A challenger can also upload its bundle to the committee's
+//! services itself (content-addressed, so anyone may): a validator that censors work may well
+//! withhold its artifacts too.
+
+use crate::{
+	bundle,
+	checkpoint::{weights_hash, Checkpoint},
+	data,
+	model::Model,
+	proof::{entry_path, Manifest},
+	remote::ArtifactClient,
+	round_verifier::{
+		aggregated, base_task, stored_model, stored_weights, task_params, unavailable,
+		CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
+	},
+	serve::check_artifact,
+	store::{Kind, Store},
+	verify::reexecute_segment,
+};
+use pot_client::{
+	api::{
+		self,
+		runtime_types::{pallet_pot_pol::types as chain, pot_primitives::ids::OrderId},
+	},
+	Chain,
+};
+use pot_pol_core::Hash;
+
+/// What a challenge claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+	/// The target's submission was accepted, its segment does not re-execute.
+	InvalidWorkAccepted,
+	/// The target's submission was rejected at the segment, which does re-execute.
+	ValidWorkRejected,
+	/// The announced weights are not the aggregate of the accepted updates.
+	WrongAggregate,
+}
+
+/// Everything the verdict needs from the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChallengeInputs {
+	/// The challenge.
+	pub id: u64,
+	/// Its claim.
+	pub claim: Claim,
+	/// The target position (segment claims).
+	pub target: u32,
+	/// The disputed segment (segment claims).
+	pub segment: u32,
+	/// Hashes of checkpoints `segment` and `segment + 1`, proven on chain against the target's
+	/// committed root.
+	pub start: Hash,
+	/// See `start`.
+	pub end: Hash,
+	/// The round as its record keeps it: seed, starting weights, every judged commitment, the
+	/// order's task (`verification_seed` is not used).
+	pub round: RoundInputs,
+	/// Positions whose submission stands accepted (accepted and not overturned, or rejected and
+	/// overturned).
+	pub accepted: Vec<u32>,
+	/// The weights the validator announced for the next round.
+	pub new_weights: Hash,
+	/// The challenged validator's artifact endpoint, if it registered one.
+	pub validator_endpoint: Option<String>,
+}
+
+impl ChallengeInputs {
+	fn commitment(&self, position: u32) -> Result<CommitmentInfo, JobError> {
+		self.round
+			.commitments
+			.iter()
+			.find(|(p, _)| *p == position)
+			.map(|(_, c)| *c)
+			.ok_or_else(|| JobError::NotFound(format!("no commitment at position {position}")))
+	}
+
+	/// The artifacts the verdict reads: the model, then the target's proof bundle, or for the
+	/// aggregate the round's weights and every accepted bundle.
+	pub fn needed(&self) -> Vec<(Kind, Hash)> {
+		let mut needed = vec![(Kind::Model, self.round.task.model)];
+		let roots = |positions: &[u32]| -> Vec<(Kind, Hash)> {
+			positions
+				.iter()
+				.filter_map(|p| self.commitment(*p).ok())
+				.map(|c| (Kind::Proof, c.checkpoint_root))
+				.collect()
+		};
+		match self.claim {
+			Claim::WrongAggregate => {
+				needed.push((Kind::Weights, self.round.round_weights));
+				needed.extend(roots(&self.accepted));
+			},
+			_ => needed.extend(roots(&[self.target])),
+		}
+		needed
+	}
+}
+
+/// Fetches what [`ChallengeInputs::needed`] names and the store lacks from the challenged
+/// validator's endpoint, checks each against its address and stores it. Fails with
+/// [`JobError::Unavailable`] when something cannot be had (retrying may help).
+pub async fn fetch_missing(
+	store: &Store,
+	inputs: &ChallengeInputs,
+	max_bytes: u64,
+) -> Result<(), JobError> {
+	let missing: Vec<_> =
+		inputs.needed().into_iter().filter(|(kind, hash)| !store.contains(*kind, hash)).collect();
+	if missing.is_empty() {
+		return Ok(());
+	}
+	let endpoint = inputs.validator_endpoint.as_deref().ok_or_else(|| {
+		JobError::Unavailable("artifacts missing and the validator registered no endpoint".into())
+	})?;
+	let client = ArtifactClient::new(endpoint).map_err(unavailable)?;
+	for (kind, hash) in missing {
+		let bytes = client.get(kind, &hash, max_bytes).await.map_err(|e| {
+			JobError::Unavailable(format!("{} {}: {e}", kind.name(), hex::encode(hash)))
+		})?;
+		check_artifact(kind, &hash, &bytes, max_bytes).map_err(|reason| {
+			JobError::Unavailable(format!(
+				"{} {} from {endpoint} is not what its address says: {reason}",
+				kind.name(),
+				hex::encode(hash)
+			))
+		})?;
+		store.put(kind, &hash, &bytes)?;
+	}
+	Ok(())
+}
+
+/// The verdict on the challenge: `true` when the claim is right. Blocking (libtorch).
+pub fn judge(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> Result<bool, JobError> {
+	let _one_at_a_time = JOB_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+	match inputs.claim {
+		Claim::WrongAggregate => wrong_aggregate(store, inputs, config),
+		Claim::InvalidWorkAccepted => Ok(!reproduces(store, inputs, config)?),
+		Claim::ValidWorkRejected => reproduces(store, inputs, config),
+	}
+}
+
+/// Whether the target's segment re-executes within the tolerance (a broken proof does not).
+fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> Result<bool, JobError> {
+	let spec = stored_model(store, &inputs.round.task.model)?;
+	let (train, _) = data::digits_split()?;
+	let base = base_task(&inputs.round, spec, &train)?;
+	let c = inputs.commitment(inputs.target)?;
+	let bytes = store.get(Kind::Proof, &c.checkpoint_root)?.ok_or_else(|| {
+		JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.checkpoint_root)))
+	})?;
+	let dir = TempDir(store.temp_path());
+	std::fs::create_dir(&dir.0).map_err(|e| crate::error::Error::io(&dir.0, e))?;
+	let broken = |why: String| {
+		tracing::info!(challenge = inputs.id, %why, "the challenged segment does not reproduce");
+		Ok(false)
+	};
+	if let Err(e) = bundle::unpack_into(&bytes, config.max_artifact_bytes, &dir.0) {
+		return broken(format!("proof bundle: {e}"));
+	}
+	let mut task = base;
+	task.local_steps = c.steps_done;
+	task.round.provider = inputs.target;
+	if let Err(e) = task.validate() {
+		return broken(format!("commitment not re-executable: {e}"));
+	}
+	match reexecute_segment(&task, &train, &dir.0, inputs.segment, &inputs.start, &inputs.end)? {
+		Ok(report) => {
+			tracing::info!(
+				challenge = inputs.id,
+				segment = report.index,
+				l2 = report.l2,
+				hash_matches = report.hash_matches,
+				accepted = report.accepted,
+				"challenged segment re-executed"
+			);
+			Ok(report.accepted)
+		},
+		Err(why) => broken(why),
+	}
+}
+
+/// Whether the announced weights differ from the aggregate of the accepted updates.
+fn wrong_aggregate(
+	store: &Store,
+	inputs: &ChallengeInputs,
+	config: &VerifyConfig,
+) -> Result<bool, JobError> {
+	let spec = stored_model(store, &inputs.round.task.model)?;
+	let model_box = spec.build()?;
+	let model: &dyn Model = model_box.as_ref();
+	let round_params = stored_weights(store, model, &inputs.round.round_weights)?;
+	let optimizer = crate::optim::OptimizerConfig::new(
+		inputs.round.task.optimizer,
+		inputs.round.task.learning_rate,
+	);
+	let mut finals = Vec::new();
+	for position in &inputs.accepted {
+		let c = inputs.commitment(*position)?;
+		let bytes = store.get(Kind::Proof, &c.checkpoint_root)?.ok_or_else(|| {
+			JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.checkpoint_root)))
+		})?;
+		let dir = TempDir(store.temp_path());
+		std::fs::create_dir(&dir.0).map_err(|e| crate::error::Error::io(&dir.0, e))?;
+		bundle::unpack_into(&bytes, config.max_artifact_bytes, &dir.0)
+			.map_err(|e| JobError::Failed(format!("accepted proof of position {position}: {e}")))?;
+		let manifest = Manifest::read(&dir.0)
+			.map_err(|e| JobError::Failed(format!("accepted proof of position {position}: {e}")))?;
+		let last = manifest.checkpoints.last().ok_or_else(|| {
+			JobError::Failed(format!("accepted proof of position {position} has no checkpoints"))
+		})?;
+		let checkpoint = Checkpoint::load(&entry_path(&dir.0, last)?, model, &optimizer)?;
+		finals.push(checkpoint.params);
+	}
+	let computed = weights_hash(&aggregated(&round_params, &finals, inputs.round.task.aggregation)?)?;
+	tracing::info!(
+		challenge = inputs.id,
+		computed = %hex::encode(computed),
+		announced = %hex::encode(inputs.new_weights),
+		"aggregate recomputed"
+	);
+	Ok(computed != inputs.new_weights)
+}
+
+/// Reads challenge `id` and what its verdict needs at the node's best block.
+/// [`JobError::NotFound`] when no such challenge is open.
+pub async fn read_challenge(chain: &Chain, id: u64) -> Result<ChallengeInputs, JobError> {
+	let at = chain.client().at_current_block().await.map_err(unavailable)?;
+	let storage = at.storage();
+	let challenge = storage
+		.try_fetch(api::storage().pol().challenges(), (id,))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no open challenge {id}")))?
+		.decode()
+		.map_err(unavailable)?;
+	let order = challenge.order;
+	let round = challenge.round;
+	let record = storage
+		.try_fetch(api::storage().pol().round_results(), (OrderId(order.0), round))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no record of order {} round {round}", order.0)))?
+		.decode()
+		.map_err(unavailable)?;
+	let run = storage
+		.try_fetch(api::storage().pol().runs(), (OrderId(order.0),))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no run of order {}", order.0)))?
+		.decode()
+		.map_err(unavailable)?;
+	let market_order = storage
+		.try_fetch(api::storage().market().orders(), (OrderId(order.0),))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no order {} in the market", order.0)))?
+		.decode()
+		.map_err(unavailable)?;
+	let validator_endpoint = storage
+		.try_fetch(api::storage().staking().validator_info(), (run.validator,))
+		.await
+		.map_err(unavailable)?
+		.map(|v| v.decode())
+		.transpose()
+		.map_err(unavailable)?
+		.and_then(|info| String::from_utf8(info.endpoint.0).ok());
+	let mut commitments = Vec::new();
+	let mut accepted = Vec::new();
+	for v in &record.verdicts.0 {
+		let stands = matches!(v.verdict, chain::Verdict::Accepted) != v.overturned;
+		if stands {
+			accepted.push(v.position);
+		}
+		commitments.push((
+			v.position,
+			CommitmentInfo {
+				update_hash: v.commitment.update_hash.0,
+				checkpoint_root: v.commitment.checkpoint_root.0,
+				checkpoint_count: v.commitment.checkpoint_count,
+				steps_done: v.commitment.steps_done,
+			},
+		));
+	}
+	Ok(ChallengeInputs {
+		id,
+		claim: match challenge.claim {
+			chain::ClaimKind::InvalidWorkAccepted => Claim::InvalidWorkAccepted,
+			chain::ClaimKind::ValidWorkRejected => Claim::ValidWorkRejected,
+			chain::ClaimKind::WrongAggregate => Claim::WrongAggregate,
+		},
+		target: challenge.target,
+		segment: challenge.segment,
+		start: challenge.checkpoints.0 .0,
+		end: challenge.checkpoints.1 .0,
+		round: RoundInputs {
+			order: order.0,
+			round,
+			round_seed: record.seed.0,
+			round_weights: record.weights.0,
+			capacities: run.participants.0.iter().map(|p| p.capacity.0).collect(),
+			commitments,
+			verification_seed: [0; 32],
+			task: task_params(market_order.task),
+		},
+		accepted,
+		new_weights: record.new_weights.0,
+		validator_endpoint,
+	})
+}
