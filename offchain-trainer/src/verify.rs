@@ -360,7 +360,7 @@ pub fn reexecute_segment(
 		_ => return Ok(Err(format!("segment {index} is outside the manifest"))),
 	};
 	if first.hash.0 != *start || last.hash.0 != *end {
-		return Ok(Err(format!("checkpoints {index} and {} are not the challenged ones", index + 1)));
+		return Ok(Err(format!("the checkpoints of segment {index} are not the challenged ones")));
 	}
 	if first.step != first_step || last.step != end_step {
 		return Ok(Err(format!("segment {index}'s checkpoints are not at the scheduled steps")));

@@ -76,7 +76,7 @@ async fn a_censoring_validator_is_challenged_by_the_provider_and_slashed() -> Re
 	let chain = Chain::connect(&ws).await?;
 	let alice_stake_before = {
 		let at = chain.client().at_current_block().await?;
-		at.storage().fetch(api::storage().staking().ledger(), (alice.clone(),)).await?.decode()?.active
+		at.storage().fetch(api::storage().staking().ledger(), (alice,)).await?.decode()?.active
 	};
 
 	procs.spawn(
