@@ -159,6 +159,9 @@ pub struct FetchArgs {
 	/// Where to write the weights (safetensors).
 	#[arg(long)]
 	pub out: PathBuf,
+	/// Sign the download with this account's key (a service started with `--allow` wants it).
+	#[arg(long)]
+	pub suri: Option<String>,
 }
 
 /// `order upload` flags.
@@ -168,6 +171,9 @@ pub struct UploadArgs {
 	pub id: u64,
 	#[command(flatten)]
 	pub node: NodeArg,
+	/// Sign the uploads with this account's key (a service started with `--allow` wants it).
+	#[arg(long)]
+	pub suri: Option<String>,
 }
 
 /// `order run` flags.
@@ -288,14 +294,16 @@ pub fn run_order(command: OrderCommand) -> anyhow::Result<i32> {
 						"no verified weights recorded for this order: give --weights HASH",
 					)?,
 				};
-				let (loss, accuracy) = fetch(&record, &hash, &args.out, None).await?;
+				let key = args.suri.as_deref().map(keypair_from_suri).transpose()?;
+				let (loss, accuracy) = fetch(&record, &hash, &args.out, key.as_ref()).await?;
 				print_eval(&args.node, "final", &hash, loss, accuracy);
 				Ok(0)
 			}
 			OrderCommand::Run(args) => run_all(&args).await,
 			OrderCommand::Upload(args) => {
 				let record = read_record(&args.node.state_dir, args.id)?;
-				upload(&record, &args.node.state_dir, None).await?;
+				let key = args.suri.as_deref().map(keypair_from_suri).transpose()?;
+				upload(&record, &args.node.state_dir, key.as_ref()).await?;
 				Ok(0)
 			}
 		}

@@ -795,6 +795,44 @@ async fn with_an_allow_list_artifact_requests_must_be_signed_by_a_listed_account
 	}
 	// Signed or not, the round endpoint answers.
 	assert!(matches!(bob.round_result(1, 0).await, Err(RemoteError::Status { status: 409, .. })));
+
+	// The consumer's `order upload` and `order fetch` sign with `--suri`, and only then get in.
+	let state = tempfile::tempdir().unwrap();
+	let order_dir = state.path().join("0");
+	std::fs::create_dir_all(&order_dir).unwrap();
+	let record = serde_json::json!({
+		"order": 0, "consumer": "consumer", "validator": "validator", "endpoint": endpoint,
+		"model": spec(), "model_hash": addr_hex, "initial_weights": hex::encode(w),
+		"last_weights": null,
+	});
+	std::fs::write(order_dir.join("order.json"), serde_json::to_vec(&record).unwrap()).unwrap();
+	std::fs::write(order_dir.join("initial.safetensors"), weights_bytes(&initial)).unwrap();
+	let state_dir = state.path().display().to_string();
+	let out = state.path().join("fetched.safetensors").display().to_string();
+	let cli = |args: Vec<String>| {
+		tokio::task::spawn_blocking(move || {
+			std::process::Command::new(env!("CARGO_BIN_EXE_pot-trainer")).args(args).output().unwrap()
+		})
+	};
+	let order = |command: &str, suri: Option<&str>| {
+		let mut args: Vec<String> =
+			vec!["order".into(), command.into(), "0".into(), "--state-dir".into(), state_dir.clone()];
+		if command == "fetch" {
+			args.extend(["--weights".into(), hex::encode(w), "--out".into(), out.clone()]);
+		}
+		if let Some(suri) = suri {
+			args.extend(["--suri".into(), suri.into()]);
+		}
+		cli(args)
+	};
+	for command in ["upload", "fetch"] {
+		let unsigned = order(command, None).await.unwrap();
+		assert!(!unsigned.status.success(), "unsigned {command} got in");
+		assert!(String::from_utf8_lossy(&unsigned.stderr).contains("401"), "{unsigned:?}");
+		let signed = order(command, Some("//Alice")).await.unwrap();
+		assert!(signed.status.success(), "signed {command}: {signed:?}");
+	}
+	assert_eq!(std::fs::read(&out).unwrap(), weights_bytes(&initial), "fetched θ₀ as stored");
 }
 
 // ---------------------------------------------------------------- challenge verdicts

@@ -705,6 +705,20 @@ fn ten_thousand_commitments_fit_in_a_commit_window() {
 	assert!(per_block * window >= 10_000, "{per_block} per block × {window} blocks");
 }
 
+/// The worst case of the PoL block hook: `MaxRunsPerDeadline` failed runs, settled rounds and
+/// resolved challenges in one block's `on_initialize`, by the generated weights, fit in a block.
+#[test]
+fn the_pol_hooks_worst_case_fits_in_a_block() {
+	use pallet_pot_pol::WeightInfo as _;
+	use polkadot_sdk::frame_support::traits::Get;
+	type W = crate::weights::pallet_pot_pol::WeightInfo<Runtime>;
+	let max = <<Runtime as pallet_pot_pol::Config>::MaxRunsPerDeadline as Get<u32>>::get();
+	let hooks = W::fail_overdue(max).saturating_add(W::settle_due(max)).saturating_add(W::close_votes(max));
+	let block = crate::configs::RuntimeBlockWeights::get().max_block;
+	println!("PoL hooks at {max} per block: {hooks:?} of {block:?}");
+	assert!(hooks.all_lte(block), "{hooks:?} exceeds the block's {block:?}");
+}
+
 /// The PoL offchain worker of a validator node, with the validator's `potv` key in the keystore:
 /// it starts the order the market matched to it, then fetches the round result from its verifier
 /// (the URL set in offchain storage) and submits it; both transactions are signed by the
