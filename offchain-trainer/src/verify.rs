@@ -299,32 +299,17 @@ fn reexecute(
 		let committed = Checkpoint::load(&entry_path(dir, last)?, model, &task.optimizer)?;
 		let start_flat = flat_params(&checkpoint.params)?;
 		let log = session.run(&mut checkpoint, end)?;
-		let (l2, linf, cosine) = distances(
-			&start_flat,
-			&flat_params(&checkpoint.params)?,
-			&flat_params(&committed.params)?,
-		);
-		let hash_matches = checkpoint.hash()? == last.hash.0;
-		let recorded = manifest.losses.get(start as usize..end as usize).unwrap_or_default();
-		let losses_match =
-			log.losses.iter().map(|l| l.to_bits()).eq(recorded.iter().map(|l| l.to_bits()));
-		let accepted = match task.tolerance {
-			Tolerance::BitwiseExact => hash_matches && losses_match,
-			Tolerance::Bounds { max_l2, max_linf, min_cosine } => {
-				l2 <= max_l2 && linf <= max_linf && cosine >= min_cosine
-			}
-		};
-		reports.push(SegmentReport {
+		reports.push(compare_segment(
+			task,
+			manifest,
 			index,
-			start,
-			end,
-			l2,
-			linf,
-			cosine,
-			hash_matches,
-			losses_match,
-			accepted,
-		});
+			(start, end),
+			&start_flat,
+			&checkpoint,
+			&committed,
+			&last.hash.0,
+			&log.losses,
+		)?);
 	}
 	Ok((selected, reports))
 }
@@ -390,29 +375,47 @@ pub fn reexecute_segment(
 	let log = session.run(&mut checkpoint, end_step);
 	tch::set_num_threads(threads);
 	let log = log?;
+	Ok(Ok(compare_segment(
+		task,
+		&manifest,
+		index,
+		(first_step, end_step),
+		&start_flat,
+		&checkpoint,
+		&committed,
+		end,
+		&log.losses,
+	)?))
+}
+
+/// The report of segment `index` (steps `start..end`) re-executed from weights `start_flat`
+/// to `reexecuted`, against the committed checkpoint `committed` (hash `committed_hash`) and the
+/// losses the manifest recorded, under the task's tolerance.
+#[allow(clippy::too_many_arguments)]
+fn compare_segment(
+	task: &TrainTask,
+	manifest: &Manifest,
+	index: u32,
+	(start, end): (u64, u64),
+	start_flat: &[f32],
+	reexecuted: &Checkpoint,
+	committed: &Checkpoint,
+	committed_hash: &Hash,
+	losses: &[f32],
+) -> Result<SegmentReport> {
 	let (l2, linf, cosine) =
-		distances(&start_flat, &flat_params(&checkpoint.params)?, &flat_params(&committed.params)?);
-	let hash_matches = checkpoint.hash()? == *end;
-	let recorded = manifest.losses.get(first_step as usize..end_step as usize).unwrap_or_default();
+		distances(start_flat, &flat_params(&reexecuted.params)?, &flat_params(&committed.params)?);
+	let hash_matches = reexecuted.hash()? == *committed_hash;
+	let recorded = manifest.losses.get(start as usize..end as usize).unwrap_or_default();
 	let losses_match =
-		log.losses.iter().map(|l| l.to_bits()).eq(recorded.iter().map(|l| l.to_bits()));
+		losses.iter().map(|l| l.to_bits()).eq(recorded.iter().map(|l| l.to_bits()));
 	let accepted = match task.tolerance {
 		Tolerance::BitwiseExact => hash_matches && losses_match,
 		Tolerance::Bounds { max_l2, max_linf, min_cosine } => {
 			l2 <= max_l2 && linf <= max_linf && cosine >= min_cosine
 		}
 	};
-	Ok(Ok(SegmentReport {
-		index,
-		start: first_step,
-		end: end_step,
-		l2,
-		linf,
-		cosine,
-		hash_matches,
-		losses_match,
-		accepted,
-	}))
+	Ok(SegmentReport { index, start, end, l2, linf, cosine, hash_matches, losses_match, accepted })
 }
 
 fn rejected(failures: Vec<String>) -> Report {
