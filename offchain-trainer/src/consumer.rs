@@ -19,7 +19,7 @@ use crate::{
 	remote::{self, ArtifactClient},
 	store::Kind,
 	train::evaluate,
-	work::{AtBlock, MAX_WEIGHTS_BYTES},
+	work::{endpoint_of, AtBlock, MAX_WEIGHTS_BYTES},
 };
 use anyhow::{bail, Context};
 use pot_client::{
@@ -397,18 +397,6 @@ pub fn run_asks(args: AsksArgs) -> anyhow::Result<()> {
 		}
 		Ok(())
 	})
-}
-
-/// The endpoint a validator registered.
-async fn endpoint_of(at: &AtBlock, validator: &AccountId32) -> anyhow::Result<String> {
-	let info = at
-		.storage()
-		.try_fetch(api::storage().staking().validator_info(), (*validator,))
-		.await?
-		.map(|v| v.decode())
-		.transpose()?
-		.with_context(|| format!("validator {validator} has no registered endpoint"))?;
-	String::from_utf8(info.endpoint.0).context("the validator's endpoint is not UTF-8")
 }
 
 /// Free plus reserved (held) balance of `who`.

@@ -57,6 +57,18 @@ pub type AtBlock = pot_client::subxt::client::ClientAtBlock<
 	pot_client::subxt::client::OnlineClientAtBlockImpl<pot_client::PotConfig>,
 >;
 
+/// The artifact endpoint `validator` registered in staking.
+pub async fn endpoint_of(at: &AtBlock, validator: &AccountId32) -> anyhow::Result<String> {
+	let info = at
+		.storage()
+		.try_fetch(api::storage().staking().validator_info(), (*validator,))
+		.await?
+		.map(|v| v.decode())
+		.transpose()?
+		.with_context(|| format!("validator {validator} has no registered endpoint"))?;
+	String::from_utf8(info.endpoint.0).context("the validator's endpoint is not UTF-8")
+}
+
 /// Largest model spec downloaded (JSON).
 pub const MAX_MODEL_BYTES: u64 = 1 << 20;
 /// Largest weights file downloaded.
@@ -449,16 +461,6 @@ impl Worker {
 		Ok(())
 	}
 
-	async fn endpoint(&self, at: &AtBlock, validator: &AccountId32) -> anyhow::Result<String> {
-		let info = at
-			.storage()
-			.try_fetch(api::storage().staking().validator_info(), (*validator,))
-			.await?
-			.map(|v| v.decode())
-			.transpose()?
-			.with_context(|| format!("validator {validator} has no registered endpoint"))?;
-		String::from_utf8(info.endpoint.0).context("the validator's endpoint is not UTF-8")
-	}
 
 	async fn train_and_submit(
 		&mut self,
@@ -498,7 +500,7 @@ impl Worker {
 				return Ok(());
 			},
 		};
-		let endpoint = self.endpoint(at, &run.validator).await?;
+		let endpoint = endpoint_of(at, &run.validator).await?;
 		self.report.event(
 			"assigned",
 			"training a round",
@@ -584,7 +586,7 @@ impl Worker {
 		// The validator may have lost the proof or never got it: upload again (idempotent).
 		let dir = self.state.proof_dir(record.order, record.round);
 		if dir.join(bundle::MANIFEST).exists() {
-			let endpoint = self.endpoint(at, &run.validator).await?;
+			let endpoint = endpoint_of(at, &run.validator).await?;
 			self.upload_proof(&endpoint, &dir, &record.checkpoint_root).await?;
 		}
 		record.submissions = record.submissions.saturating_add(1);

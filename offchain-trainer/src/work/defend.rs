@@ -5,7 +5,7 @@
 //! bundle and the model to every member of the drawn committee, so that the verdict does not
 //! depend on the accused validator serving them.
 
-use super::{AtBlock, Worker};
+use super::{endpoint_of, AtBlock, Worker};
 use crate::{
 	bundle,
 	chain_task::{dataset_for, train_task, RoundAt},
@@ -129,7 +129,7 @@ impl Worker {
 			.context("the run is gone")?
 			.decode()?;
 		let spec = market_order.task;
-		let endpoint = self.endpoint(at, &run.validator).await?;
+		let endpoint = endpoint_of(at, &run.validator).await?;
 		let model = self.fetch_model(&endpoint, &spec.model.0).await?;
 		let round_at = RoundAt {
 			order,
@@ -209,7 +209,7 @@ impl Worker {
 		let model = std::fs::read(self.state.artifact_path("model", &model_hash)).ok();
 		for (member, _) in &challenge.committee.0 {
 			let shared = async {
-				let endpoint = self.endpoint(at, member).await?;
+				let endpoint = endpoint_of(at, member).await?;
 				let client = self.artifacts(&endpoint)?;
 				if let Some(model) = &model {
 					client.put(Kind::Model, &model_hash, model.clone(), None).await?;
