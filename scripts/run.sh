@@ -4,7 +4,8 @@
 #   - validators Alice, Bob, Charlie, Dave on the built-in `local` chain (Alice alone with
 #     `--dev`), each with its `potv` key in the node keystore (the offchain worker signs with it)
 #     and its verifier/artifact service `pot-trainer serve` on the registered endpoint
-#     http://127.0.0.1:8800+i;
+#     http://127.0.0.1:8800+i, serving artifacts only to accounts the chain relates to it
+#     (`--allow-chain`: its cluster's providers, its orders' consumers, validators, challengers);
 #   - Alice offers training on the order book;
 #   - three providers (`pot-trainer work` as //Eve, //Ferdie, //Eve//stash) bond, measure their
 #     capacity and join Alice's cluster;
@@ -78,7 +79,7 @@ for index in "${!validators[@]}"; do
 		--rpc-cors all --no-telemetry "${bootnodes[@]}"
 	spawn "$data/$name-serve.log" "$trainer_bin" serve \
 		--listen "127.0.0.1:$((8800 + index))" --node "ws://127.0.0.1:$((9944 + index))" \
-		--store "$data/$name-artifacts"
+		--store "$data/$name-artifacts" --suri "$suri" --allow-chain
 	echo "  $name: ws://127.0.0.1:$((9944 + index))  verifier http://127.0.0.1:$((8800 + index))  logs: $data/$name.log $data/$name-serve.log"
 done
 

@@ -44,6 +44,7 @@ use pot_client::{
 		self,
 		runtime_types::{pallet_pot_pol::types as chain, pot_primitives::ids::OrderId},
 	},
+	subxt_signer::sr25519::Keypair,
 	Chain,
 };
 use pot_pol_core::Hash;
@@ -126,6 +127,7 @@ pub async fn fetch_missing(
 	store: &Store,
 	inputs: &ChallengeInputs,
 	max_bytes: u64,
+	signer: Option<&Keypair>,
 ) -> Result<(), JobError> {
 	let missing: Vec<_> =
 		inputs.needed().into_iter().filter(|(kind, hash)| !store.contains(*kind, hash)).collect();
@@ -135,7 +137,7 @@ pub async fn fetch_missing(
 	let endpoint = inputs.validator_endpoint.as_deref().ok_or_else(|| {
 		JobError::Unavailable("artifacts missing and the validator registered no endpoint".into())
 	})?;
-	let client = ArtifactClient::new(endpoint).map_err(unavailable)?;
+	let client = ArtifactClient::new(endpoint).map_err(unavailable)?.signed_by(signer);
 	for (kind, hash) in missing {
 		let bytes = client.get(kind, &hash, max_bytes).await.map_err(|e| {
 			JobError::Unavailable(format!("{} {}: {e}", kind.name(), hex::encode(hash)))

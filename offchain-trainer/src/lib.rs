@@ -27,6 +27,7 @@ pub mod serve;
 pub mod serve_auth;
 pub mod store;
 // Chain-facing: provider (`work`), consumer (`order`, `asks`) and the artifact client.
+pub mod chain_allow;
 pub mod chain_task;
 pub mod consumer;
 pub mod order_events;

@@ -29,6 +29,7 @@ use crate::{
 	error::{Error, Result},
 	model::{ModelSpec, Params},
 	proof::Manifest,
+	chain_allow::ChainAllowList,
 	challenge_verifier::{fetch_missing, judge},
 	round_verifier::{verify_round, ChainSource, JobError, RoundSource, VerifyConfig},
 	serve_auth::{require_signature, AllowList, AuthState},
@@ -42,6 +43,7 @@ use axum::{
 	routing::{get, post},
 	Router,
 };
+use pot_client::{account_of, keypair_from_suri, subxt_signer::sr25519::Keypair};
 use pot_pol_core::{merkle, Hash};
 use std::{
 	collections::HashMap,
@@ -73,9 +75,20 @@ pub struct ServeArgs {
 	#[arg(long, default_value_t = pot_pol_core::select::DEFAULT_MAX_MISS_PPM)]
 	pub max_miss_ppm: u32,
 	/// Accept artifact requests only when signed by one of these accounts (comma-separated
-	/// SS58 addresses; see `serve_auth`). Without it the artifact API is open.
+	/// SS58 addresses; see `serve_auth`). Without it (and `--allow-chain`) the artifact API is
+	/// open.
 	#[arg(long)]
 	pub allow: Option<String>,
+	/// Accept artifact requests only when signed by an account the chain relates to the
+	/// validator `--suri` names (`chain_allow`: itself, registered validators, its cluster's
+	/// providers, its orders' consumers, challengers before its committees), or by `--allow`.
+	#[arg(long, requires = "suri")]
+	pub allow_chain: bool,
+	/// The validator account's secret URI: signs the service's requests to other validators'
+	/// services (a committee member fetching the accused's artifacts) and, with
+	/// `--allow-chain`, names the validator.
+	#[arg(long)]
+	pub suri: Option<String>,
 }
 
 /// A verification job.
@@ -95,6 +108,8 @@ struct Inner {
 	verdicts: Mutex<HashMap<u64, Job>>,
 	/// `pot-malus` only: the position whose submissions every result rejects.
 	censor: Option<Censor>,
+	/// Signs the service's requests to other services.
+	signer: Option<Keypair>,
 }
 
 /// A censoring validator's rule (`pot-malus serve` only): every round result rejects the
@@ -128,21 +143,32 @@ impl ServeState {
 				jobs: Mutex::new(HashMap::new()),
 				verdicts: Mutex::new(HashMap::new()),
 				censor: None,
+				signer: None,
 			}),
 			None,
 		))
 	}
 
-	/// Rejects `censor.position`'s submissions in every round result (`pot-malus` only).
-	pub fn censoring(self, censor: Censor) -> Self {
+	/// Applies `change` to the service's settings; only before the service is shared.
+	fn configured(self, change: impl FnOnce(&mut Inner)) -> Self {
 		let Self(inner, allow) = self;
 		match Arc::try_unwrap(inner) {
 			Ok(mut inner) => {
-				inner.censor = Some(censor);
+				change(&mut inner);
 				Self(Arc::new(inner), allow)
 			},
 			Err(inner) => Self(inner, allow),
 		}
+	}
+
+	/// Rejects `censor.position`'s submissions in every round result (`pot-malus` only).
+	pub fn censoring(self, censor: Censor) -> Self {
+		self.configured(|inner| inner.censor = Some(censor))
+	}
+
+	/// Signs the service's own requests to other services (artifact fetches) with `key`.
+	pub fn signing(self, key: Keypair) -> Self {
+		self.configured(|inner| inner.signer = Some(key))
 	}
 
 	/// Requires signed artifact requests from `allow` (`serve_auth`).
@@ -208,9 +234,27 @@ fn serve_with(args: ServeArgs, censor: Option<Censor>) -> anyhow::Result<()> {
 			tracing::warn!(?censor, "CENSORING: round results reject this position's work");
 			state = state.censoring(censor);
 		}
-		if let Some(list) = &args.allow {
-			let allow = AllowList::parse(list).map_err(|e| anyhow::anyhow!("--allow: {e}"))?;
+		let fixed = match &args.allow {
+			Some(list) => {
+				Some(AllowList::parse(list).map_err(|e| anyhow::anyhow!("--allow: {e}"))?)
+			},
+			None => None,
+		};
+		let key = args.suri.as_deref().map(keypair_from_suri).transpose()?;
+		let allow = match &key {
+			Some(key) if args.allow_chain => {
+				let validator = account_of(key);
+				tracing::info!(%validator, "artifact requests: accounts related to this validator on chain");
+				let chain = ChainAllowList::new(validator, &args.node, &args.store)?;
+				Some(AllowList::chain(chain, fixed))
+			},
+			_ => fixed,
+		};
+		if let Some(allow) = allow {
 			state = state.with_allow(allow);
+		}
+		if let Some(key) = key {
+			state = state.signing(key);
 		}
 		let listener = tokio::net::TcpListener::bind(args.listen).await?;
 		tracing::info!(
@@ -607,7 +651,7 @@ async fn post_verdict(State(state): State<ServeState>, UrlPath(id): UrlPath<Stri
 	tokio::spawn(async move {
 		let s = job_state.clone();
 		let outcome = async move {
-			fetch_missing(s.store(), &inputs, s.0.max_artifact_bytes).await?;
+			fetch_missing(s.store(), &inputs, s.0.max_artifact_bytes, s.0.signer.as_ref()).await?;
 			tokio::task::spawn_blocking(move || judge(s.store(), &inputs, &s.0.verify))
 				.await
 				.map_err(|e| JobError::Failed(format!("verdict job: {e}")))?

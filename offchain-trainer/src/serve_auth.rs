@@ -25,6 +25,7 @@ use pot_client::{
 	subxt::utils::AccountId32,
 	subxt_signer::sr25519::{verify, Keypair, PublicKey, Signature},
 };
+use crate::chain_allow::ChainAllowList;
 use std::{collections::BTreeSet, sync::Arc};
 
 /// Header naming the signer's SS58 address.
@@ -37,8 +38,13 @@ pub const SIGNATURE_HEADER: &str = "x-pot-signature";
 pub const MAX_SKEW_SECS: u64 = 300;
 
 /// The accounts allowed to use the artifact API.
-#[derive(Clone, Debug, Default)]
-pub struct AllowList(Arc<BTreeSet<[u8; 32]>>);
+#[derive(Clone)]
+pub enum AllowList {
+	/// A fixed set (`--allow`).
+	Fixed(Arc<BTreeSet<[u8; 32]>>),
+	/// The accounts the chain relates to a validator (`--allow-chain`), plus a fixed set.
+	Chain(Arc<ChainAllowList>, Arc<BTreeSet<[u8; 32]>>),
+}
 
 impl AllowList {
 	/// Parses comma-separated SS58 addresses.
@@ -52,16 +58,30 @@ impl AllowList {
 		if out.is_empty() {
 			return Err("the allow list is empty".into());
 		}
-		Ok(Self(Arc::new(out)))
+		Ok(Self::Fixed(Arc::new(out)))
 	}
 
 	/// An allow list of raw account ids.
 	pub fn of(accounts: impl IntoIterator<Item = [u8; 32]>) -> Self {
-		Self(Arc::new(accounts.into_iter().collect()))
+		Self::Fixed(Arc::new(accounts.into_iter().collect()))
 	}
 
-	fn contains(&self, account: &[u8; 32]) -> bool {
-		self.0.contains(account)
+	/// The accounts `chain` admits, and `also` (a fixed list, possibly empty).
+	pub fn chain(chain: ChainAllowList, also: Option<AllowList>) -> Self {
+		let fixed = match also {
+			Some(Self::Fixed(set)) => set,
+			Some(Self::Chain(_, set)) => set,
+			None => Arc::default(),
+		};
+		Self::Chain(Arc::new(chain), fixed)
+	}
+
+	/// Whether `account` may use the artifact API now.
+	pub async fn admits(&self, account: &[u8; 32]) -> bool {
+		match self {
+			Self::Fixed(set) => set.contains(account),
+			Self::Chain(chain, set) => set.contains(account) || chain.admits(account).await,
+		}
 	}
 }
 
@@ -104,15 +124,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, String> {
 		.map_err(|_| format!("header {name} is not text"))
 }
 
-/// Checks a request's signature headers; `Err((status, reason))` when refused.
-pub fn check(
-	allow: &AllowList,
+/// Checks a request's signature headers and returns the signer; `Err((status, reason))` when
+/// refused (401). Whether the signer is allowed is the caller's question.
+pub fn signer_of(
 	method: &str,
 	path_and_query: &str,
 	headers: &HeaderMap,
 	body: &[u8],
 	now: u64,
-) -> Result<(), (StatusCode, String)> {
+) -> Result<AccountId32, (StatusCode, String)> {
 	let unauthorized = |why: String| (StatusCode::UNAUTHORIZED, why);
 	let account: AccountId32 = header(headers, ACCOUNT_HEADER)
 		.map_err(unauthorized)?
@@ -137,7 +157,20 @@ pub fn check(
 	if !verify(&Signature(signature), payload, &PublicKey(account.0)) {
 		return Err(unauthorized("the signature does not verify".into()));
 	}
-	if !allow.contains(&account.0) {
+	Ok(account)
+}
+
+/// Checks a request's signature and that its signer is on `allow` (403 otherwise).
+pub async fn check(
+	allow: &AllowList,
+	method: &str,
+	path_and_query: &str,
+	headers: &HeaderMap,
+	body: &[u8],
+	now: u64,
+) -> Result<(), (StatusCode, String)> {
+	let account = signer_of(method, path_and_query, headers, body, now)?;
+	if !allow.admits(&account.0).await {
 		return Err((StatusCode::FORBIDDEN, format!("{account} is not allowed")));
 	}
 	Ok(())
@@ -167,7 +200,7 @@ pub async fn require_signature(
 	};
 	let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
 	if let Err((status, why)) =
-		check(&auth.allow, parts.method.as_str(), path, &parts.headers, &body, now_secs())
+		check(&auth.allow, parts.method.as_str(), path, &parts.headers, &body, now_secs()).await
 	{
 		tracing::info!(%status, %why, path, "refused unsigned request");
 		return (status, format!("{why}\n")).into_response();
@@ -179,6 +212,20 @@ pub async fn require_signature(
 mod tests {
 	use super::*;
 	use pot_client::subxt_signer::sr25519::dev;
+
+	/// [`check`] on a fixed list (which never awaits the chain).
+	fn check(
+		allow: &AllowList,
+		method: &str,
+		path: &str,
+		headers: &HeaderMap,
+		body: &[u8],
+		now: u64,
+	) -> Result<(), (StatusCode, String)> {
+		let runtime = tokio::runtime::Builder::new_current_thread().build();
+		let runtime = runtime.unwrap_or_else(|e| panic!("{e}"));
+		runtime.block_on(super::check(allow, method, path, headers, body, now))
+	}
 
 	fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
 		let mut h = HeaderMap::new();

@@ -886,7 +886,7 @@ fn a_committee_re_executes_the_disputed_segment_and_recomputes_the_aggregate() {
 	let missing = challenge_of(&r, Claim::ValidWorkRejected, 3, 0);
 	assert!(matches!(judge(&r.store, &missing, &config()), Err(JobError::Unavailable(_))));
 	let runtime = tokio::runtime::Runtime::new().unwrap();
-	let fetched = runtime.block_on(fetch_missing(&r.store, &missing, 64 << 20));
+	let fetched = runtime.block_on(fetch_missing(&r.store, &missing, 64 << 20, None));
 	assert!(matches!(fetched, Err(JobError::Unavailable(_))), "{fetched:?}");
 }
 

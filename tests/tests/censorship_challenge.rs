@@ -37,8 +37,10 @@ const PROVIDER_BOND: u128 = 200 * 1_000_000_000_000;
 async fn a_censoring_validator_is_challenged_by_the_provider_and_slashed() -> Result<()> {
 	let net = Network::local_validators(&VALIDATORS)?;
 	net.wait_rpc_ready(&VALIDATORS, STARTUP_TIMEOUT).await?;
+	// The dev seed of a validator: alice → //Alice.
+	let suri = |name: &str| format!("//{}{}", name[..1].to_uppercase(), &name[1..]);
 	for name in VALIDATORS {
-		let suri = format!("//{}{}", name[..1].to_uppercase(), &name[1..]);
+		let suri = suri(name);
 		let key = keypair_from_suri(&suri)?;
 		net.node(name)?
 			.rpc("author_insertKey", vec![json!("potv"), json!(suri), json!(to_hex(&key.public_key().0))])
@@ -52,6 +54,10 @@ async fn a_censoring_validator_is_challenged_by_the_provider_and_slashed() -> Re
 		let mut args = vec![
 			s("serve"), s("--listen"), format!("127.0.0.1:{}", 8800 + index), s("--node"),
 			net.node(name)?.ws_url(), s("--store"), s(dir.join(format!("{name}-artifacts")).display()),
+			// Artifacts only for accounts the chain relates to this validator: Ferdie uploads his
+			// proof to the committee as its challenger, the committee fetches from Alice as
+			// registered validators.
+			s("--suri"), suri(name), s("--allow-chain"),
 		];
 		if *name == "alice" {
 			args.splice(1..1, [s("--censor-position"), s("0")]);

@@ -58,7 +58,10 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 	procs.spawn(
 		"serve",
 		"pot-trainer",
-		&[s("serve"), s("--listen"), s(VERIFIER), s("--node"), ws.clone(), s("--store"), s(dir.join("artifacts").display())],
+		&[
+			s("serve"), s("--listen"), s(VERIFIER), s("--node"), ws.clone(), s("--store"), s(dir.join("artifacts").display()),
+			s("--suri"), s("//Alice"), s("--allow-chain"),
+		],
 	)?;
 	eprintln!("{}", run_trainer(&[s("ask"), s("--node"), ws.clone(), s("--suri"), s("//Alice"), s("--price"), s("0.01"), s("--capacity"), s("1000000")])?);
 
@@ -189,5 +192,24 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 	);
 	let summary = of_kind(&events, "summary").next().context("no summary")?;
 	eprintln!("summary: {summary}");
+
+	// The service admits the accounts the chain relates to Alice: the consumer still fetches
+	// its result after the order closed; an account with no part in it is refused, and an
+	// unsigned request too.
+	let fetch = |suri: Option<&str>| -> Vec<String> {
+		let mut args = vec![
+			s("order"), s("fetch"), s("0"), s("--node"), ws.clone(), s("--state-dir"),
+			s(dir.join("consumer").display()), s("--out"), s(dir.join("fetched.safetensors").display()),
+		];
+		if let Some(suri) = suri {
+			args.extend([s("--suri"), s(suri)]);
+		}
+		args
+	};
+	run_trainer(&fetch(Some("//Ferdie//stash")))?;
+	for (suri, status) in [(Some("//Dave//stash"), "HTTP 403"), (None, "HTTP 401")] {
+		let refused = run_trainer(&fetch(suri)).err().map(|e| e.to_string()).unwrap_or_default();
+		ensure!(refused.contains(status), "fetch signed by {suri:?}: expected {status}, got {refused:?}");
+	}
 	Ok(())
 }
