@@ -3,7 +3,7 @@
 # pallet and runtime unit tests (benchmarks as tests, try-state), metadata and chain-spec drift,
 # node CLI errors, the 4-validator network test, the Proof-of-Learning core (unit, property,
 # wasm build) and trainer tests (libtorch, CPU), the README's demo order end to end (--dev), and
-# the zombienet smoke test.
+# a demo order on a zombienet network.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -48,6 +48,8 @@ step "pallet benchmarks and try-state" cargo test --locked "${pallets[@]}" --fea
 # verifier service, three providers, a consumer's order trained for 3 rounds; fails unless the
 # order completes, escrow equals payouts + fee + refund, and accuracy gains the demo's margin.
 step "end to end: the README demo (--dev)" bash scripts/run.sh --dev
-# Starts the checked-in raw spec, which the chain_specs test has just proven current.
-step "zombienet smoke test" env POT_CHAIN_SPEC="$repo/chain-spec/local-raw.json" bash scripts/zombienet-smoke.sh
+# Zombienet starts the checked-in raw spec (which the chain_specs test has just proven current) on
+# 4 validators; their verifier services and 3 providers train a demo order until it completes.
+step "zombienet: demo order on 4 validators" env POT_CHAIN_SPEC="$repo/chain-spec/local-raw.json" \
+	bash scripts/zombienet-test.sh zombienet/demo-order.zndsl
 printf '\033[1;32m[test]\033[0m all tests passed in %ss\n' "$SECONDS"

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Zombienet smoke test: start 4 local PoT validators (alice, bob, charlie,
-# dave) with zombienet's native provider and check that every node is up,
-# produces blocks and finalizes them (see zombienet/smoke.zndsl).
+# Runs a zombienet test (zndsl) on 4 local PoT validators (alice, bob, charlie,
+# dave) with zombienet's native provider:
+#   bash scripts/zombienet-test.sh [ZNDSL]
+#   - zombienet/smoke.zndsl (default): every node is up, produces blocks and
+#     finalizes them;
+#   - zombienet/demo-order.zndsl: the validators' verifier services and three
+#     providers train a consumer's order until it completes
+#     (zombienet/pot-demo-order.sh starts them).
 #
 # Prerequisites:
-#   - a built node binary (cargo build -p pot-node)
+#   - built binaries (cargo build --workspace: pot-node, pot-trainer)
 #   - zombienet installed: (cd zombienet && npm ci)
 #
 # Environment:
@@ -15,7 +20,10 @@
 #                      runs the runtime that is built into the binary.
 #                      Example: POT_CHAIN_SPEC=chain-spec/local-raw.json
 #   ZOMBIENET_BIN      zombienet CLI (default: zombienet/node_modules/.bin/zombienet)
-#   POT_ZOMBIENET_TEST zndsl file to run (default: zombienet/smoke.zndsl)
+#   POT_TRAINER_BIN    trainer binary for the test's scripts
+#                      (default: ${CARGO_TARGET_DIR:-$HOME/.cache/pot/target}/debug/pot-trainer)
+#   POT_ZOMBIENET_TEST zndsl file to run when no argument is given
+#                      (default: zombienet/smoke.zndsl)
 #   POT_ZOMBIENET_TIMEOUT  hard limit for the whole run in seconds (default 2400)
 #   POT_ZOMBIENET_KEEP=1   keep the work dir (node logs, specs) even on success
 #
@@ -36,9 +44,10 @@ NODE_BIN="${POT_NODE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/pot/target}/debug/pot
 ZOMBIENET_BIN="${ZOMBIENET_BIN:-$REPO_ROOT/zombienet/node_modules/.bin/zombienet}"
 RUN_TIMEOUT="${POT_ZOMBIENET_TIMEOUT:-2400}"
 KEEP="${POT_ZOMBIENET_KEEP:-0}"
-ZNDSL="${POT_ZOMBIENET_TEST:-zombienet/smoke.zndsl}"
+TRAINER_BIN="${POT_TRAINER_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/pot/target}/debug/pot-trainer}"
+ZNDSL="${1:-${POT_ZOMBIENET_TEST:-zombienet/smoke.zndsl}}"
 
-log() { printf '[zombienet-smoke] %s\n' "$*" >&2; }
+log() { printf '[zombienet-test] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
 
 [[ -x "$NODE_BIN" ]] || die "node binary not found or not executable: $NODE_BIN (build it with: cargo build -p pot-node)"
@@ -98,6 +107,9 @@ trap 'exit 143' TERM
 # (default_command = "pot-node"). A symlink lets any binary name/location work.
 ln -s "$(cd "$(dirname "$NODE_BIN")" && pwd)/$(basename "$NODE_BIN")" "$BIN_DIR/pot-node"
 export PATH="$BIN_DIR:$PATH"
+# For the test's scripts (zombienet runs them with this environment).
+export POT_NODE_BIN="$NODE_BIN"
+export POT_TRAINER_BIN="$TRAINER_BIN"
 
 if [[ -n "${POT_CHAIN_SPEC:-}" ]]; then
     [[ -f "$POT_CHAIN_SPEC" ]] || die "POT_CHAIN_SPEC does not exist: $POT_CHAIN_SPEC"
@@ -135,9 +147,10 @@ if [[ "$RC" -eq 0 ]]; then
 else
     [[ "$RC" -eq 124 ]] && log "zombienet timed out after ${RUN_TIMEOUT}s"
     log "FAIL (exit code $RC)"
-    for f in "$NET_DIR"/*.log; do
+    # Node logs, then the logs of the services a test script started (pot-demo/*.log).
+    for f in "$NET_DIR"/*.log "$NET_DIR"/*/pot-demo/*.log; do
         [[ -f "$f" ]] || continue
-        log "---- last 40 lines of $(basename "$f") ----"
+        log "---- last 40 lines of ${f#"$NET_DIR"/} ----"
         tail -n 40 "$f" >&2 || true
     done
 fi
