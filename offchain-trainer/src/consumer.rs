@@ -144,6 +144,9 @@ pub struct WatchArgs {
 	/// Replay events from this block on (default: from the current finalized block).
 	#[arg(long)]
 	pub from_block: Option<u64>,
+	/// When the order ends, draw each round's held-out accuracy and loss as an SVG chart here.
+	#[arg(long)]
+	pub curve: Option<PathBuf>,
 }
 
 /// `order fetch` flags.
@@ -184,6 +187,10 @@ pub struct RunArgs {
 	/// Where to write the final weights (default: `{state dir}/{order}/final.safetensors`).
 	#[arg(long)]
 	pub out: Option<PathBuf>,
+	/// Where to draw each round's held-out accuracy and loss as an SVG chart (default:
+	/// `{state dir}/{order}/curve.svg`).
+	#[arg(long)]
+	pub curve: Option<PathBuf>,
 	/// Fail (exit 1) unless the trained weights' held-out accuracy beats the initial weights'
 	/// by at least this much (a fraction: 0.3 = 30 points).
 	#[arg(long, default_value_t = 0.0)]
@@ -284,6 +291,9 @@ pub fn run_order(command: OrderCommand) -> anyhow::Result<i32> {
 			OrderCommand::Watch(args) => {
 				let chain = Chain::connect(&args.node.node).await?;
 				let summary = watch(&chain, args.id, args.from_block, &args.node).await?;
+				if let Some(path) = &args.curve {
+					write_curve(&summary, args.id, path, args.node.json)?;
+				}
 				Ok(if summary.outcome == Some(Outcome::Completed) { 0 } else { 1 })
 			}
 			OrderCommand::Fetch(args) => {
@@ -902,6 +912,21 @@ fn print_eval(node: &NodeArg, which: &str, hash: &str, loss: f64, accuracy: f64)
 	}
 }
 
+/// Draws `summary`'s per-round evaluation to `path` and says where.
+fn write_curve(summary: &Summary, order: u64, path: &Path, json: bool) -> anyhow::Result<()> {
+	if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+		std::fs::create_dir_all(dir)?;
+	}
+	std::fs::write(path, summary.curve_svg(order))
+		.with_context(|| format!("writing {}", path.display()))?;
+	if json {
+		println!("{}", serde_json::json!({ "event": "curve", "order": order, "file": path }));
+	} else {
+		println!("held-out accuracy and loss per round: {}", path.display());
+	}
+	Ok(())
+}
+
 async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 	let node = &args.create.node;
 	let chain = Chain::connect(&node.node).await?;
@@ -919,6 +944,9 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 		);
 	}
 	let summary = watch(&chain, order, Some(created.from_block.saturating_add(1)), node).await?;
+	let curve =
+		args.curve.clone().unwrap_or_else(|| order_dir(&node.state_dir, order).join("curve.svg"));
+	write_curve(&summary, order, &curve, node.json)?;
 	let key = keypair_from_suri(&args.create.suri)?;
 	let me = account_of(&key);
 	// A fresh connection: `watch` may have outlived the first one (node restarted).

@@ -5,15 +5,18 @@
 //! selection come from `pot-pol-core`, so they match what the chain computes.
 
 pub mod aggregate;
+pub mod bench;
 pub mod bundle;
 pub mod checkpoint;
 pub mod compress;
+pub mod curve;
 pub mod data;
 pub mod error;
 pub mod forge;
 pub mod model;
 pub mod optim;
 pub mod profile;
+pub mod progress;
 pub mod proof;
 pub mod score;
 pub mod task;

@@ -2,7 +2,7 @@
 //! reduced to plain values ([`OrderEvent`]), one human line or JSON object each, and the
 //! running [`Summary`] that decides when watching is over and what the order cost.
 
-use crate::chain_task::format_pot;
+use crate::{chain_task::format_pot, curve::Series};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -244,9 +244,22 @@ pub struct Summary {
 	pub challenge_ids: std::collections::BTreeSet<u64>,
 	/// How it ended, once it did.
 	pub outcome: Option<Outcome>,
+	/// Each verified round's held-out evaluation: (round, loss, accuracy), in order.
+	pub rounds: Vec<(u32, f64, f64)>,
 }
 
 impl Summary {
+	/// The held-out accuracy and loss of each verified round's weights, as an SVG chart.
+	pub fn curve_svg(&self, order: u64) -> String {
+		let accuracy = self.rounds.iter().map(|(r, _, a)| (f64::from(*r), a * 100.0));
+		let loss = self.rounds.iter().map(|(r, l, _)| (f64::from(*r), *l));
+		crate::curve::svg(
+			&format!("order {order}: held-out evaluation of each round's weights"),
+			"round",
+			&[Series::new("accuracy (%)", accuracy), Series::new("loss", loss)],
+		)
+	}
+
 	/// Takes one event into account.
 	pub fn apply(&mut self, event: &OrderEvent) {
 		use OrderEvent::*;
@@ -254,9 +267,10 @@ impl Summary {
 			OrderMatched { validator, .. } | RunStarted { validator, .. } => {
 				self.validator = Some(validator.clone())
 			},
-			RoundVerified { new_weights, eval_loss, eval_accuracy, .. } => {
+			RoundVerified { round, new_weights, eval_loss, eval_accuracy, .. } => {
 				self.last_weights = Some(new_weights.clone());
 				self.last_eval = Some((*eval_loss, *eval_accuracy));
+				self.rounds.push((*round, *eval_loss, *eval_accuracy));
 			},
 			SubmissionRejected { .. } => self.rejections = self.rejections.saturating_add(1),
 			ChallengeOpened { .. } => self.challenges = self.challenges.saturating_add(1),
@@ -355,6 +369,10 @@ mod tests {
 		assert_eq!(s.rejections, 1);
 		assert_eq!(s.last_weights, Some("ab".repeat(32)));
 		assert_eq!(s.validator.as_deref(), Some("alice"));
+		assert_eq!(s.rounds, vec![(0, 0.5, 0.9)]);
+		let chart = s.curve_svg(4);
+		assert!(chart.contains("order 4") && chart.contains("accuracy (%)"));
+		assert_eq!(chart.matches("<polyline").count(), 2, "accuracy and loss");
 	}
 
 	#[test]

@@ -127,6 +127,18 @@ pub fn train_under(
 	out: &Path,
 	profile: ComputeProfile,
 ) -> Result<TrainOutcome> {
+	train_observed(task, train, initial, out, profile, &mut |_, _| {})
+}
+
+/// [`train_under`], calling `at_checkpoint(step, last loss)` after each checkpoint is written.
+pub fn train_observed(
+	task: &TrainTask,
+	train: &Dataset,
+	initial: Params,
+	out: &Path,
+	profile: ComputeProfile,
+	at_checkpoint: &mut dyn FnMut(u64, f32),
+) -> Result<TrainOutcome> {
 	if weights_hash(&initial)? != task.initial_weights.0 {
 		return Err(Error::Task(
 			"the initial weights do not match the task's initial_weights hash".into(),
@@ -152,6 +164,7 @@ pub fn train_under(
 		checkpoint.save(&out.join(&file))?;
 		entries.push(CheckpointEntry { step: at, hash: HexHash(checkpoint.hash()?), file });
 		tracing::debug!(step = at, loss = losses.last().copied(), "checkpoint");
+		at_checkpoint(at, losses.last().copied().unwrap_or(f32::NAN));
 	}
 	let hashes: Vec<_> = entries.iter().map(|e| e.hash.0).collect();
 	let root = merkle::root(&hashes).map_err(|e| Error::Pol(format!("{e:?}")))?;
