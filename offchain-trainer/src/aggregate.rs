@@ -14,7 +14,8 @@
 //! - [`Rule::MultiKrum`]: with `f = min(⌊n·p/100⌋, n − 3)` Byzantine updates assumed, each update
 //!   is scored by the sum of its squared l2 distances to its `n − f − 2` nearest other updates;
 //!   the mean of the `m` lowest-scored updates (ties: lower index first; `m = n − f` unless the
-//!   rule names it). Blanchard et al. 2017 / El Mhamdi et al. 2018. The default rule.
+//!   rule names it). Blanchard et al. 2017 / El Mhamdi et al. 2018. The default rule. With fewer
+//!   than 3 updates there are no neighbours to score against, and it is the mean.
 //! - [`Rule::CenteredClipping`]: starting from the coordinate-wise median `v`, `iterations` times
 //!   `v ← v + mean_i(clip_τ(Δ_i − v))`, where `clip_τ(x) = x·min(1, τ/‖x‖)`. Karimireddy et al.
 //!   2021 start from the previous round's momentum; this stateless form starts from the median.
@@ -180,9 +181,11 @@ fn row_norms(s: &Tensor) -> Result<Vec<f64>> {
 
 fn multi_krum(s: &Tensor, byzantine_percent: u8, selected: u32) -> Result<Tensor> {
 	let n = usize::try_from(count(s)).map_err(|_| err("negative count"))?;
-	let most = n
-		.checked_sub(3)
-		.ok_or_else(|| err(format!("Multi-Krum needs at least 3 updates, got {n}")))?;
+	// Krum scores need n − f − 2 ≥ 1 neighbours: with fewer than 3 updates no Byzantine one can
+	// be told apart, and all are averaged (a round with one or two accepted providers goes on).
+	let Some(most) = n.checked_sub(3) else {
+		return Ok(s.f_mean_dim(0, false, Kind::Float)?);
+	};
 	let f = (n.saturating_mul(usize::from(byzantine_percent)) / 100).min(most);
 	let neighbours = n.saturating_sub(f).saturating_sub(2);
 	let m = if selected == 0 { n.saturating_sub(f) } else { selected as usize };
@@ -310,11 +313,13 @@ mod tests {
 		// 0%: f = 0, m = n: the mean.
 		let k = aggregate(&Rule::MultiKrum { byzantine_percent: 0, selected: 0 }, &u).unwrap();
 		assert!(k.allclose(&aggregate(&Rule::Mean, &u).unwrap(), 1e-6, 1e-6, false));
-		// No honest majority, too few updates, impossible selections: errors.
+		// Fewer than 3 updates: nothing to score against, the mean of all.
+		for few in [&u[..1], &u[5..7]] {
+			let k = aggregate(&Rule::default(), few).unwrap();
+			assert!(k.allclose(&aggregate(&Rule::Mean, few).unwrap(), 1e-6, 1e-6, false));
+		}
+		// No honest majority, impossible selections: errors.
 		assert!(aggregate(&Rule::MultiKrum { byzantine_percent: 50, selected: 0 }, &u).is_err());
-		assert!(
-			aggregate(&Rule::MultiKrum { byzantine_percent: 10, selected: 0 }, &u[..2]).is_err()
-		);
 		assert!(aggregate(&Rule::MultiKrum { byzantine_percent: 10, selected: 8 }, &u).is_err());
 	}
 

@@ -20,7 +20,7 @@ use pot_client::api::runtime_types::{
 		AggregationRule, HyperParams, OptimizerKind as ChainOptimizer, PolParams, TaskSpec,
 		ToleranceClass,
 	},
-	sp_arithmetic::fixed_point::FixedU64,
+	sp_arithmetic::{fixed_point::FixedU64, per_things::Percent},
 };
 use pot_client::subxt::utils::{AccountId32, H256};
 
@@ -162,6 +162,8 @@ pub struct OrderTraining {
 	pub lr: f64,
 	/// Optimizer.
 	pub optimizer: OptimizerKind,
+	/// How the validator combines the round's accepted updates.
+	pub aggregation: crate::round_verifier::AggregationRule,
 	/// Segments re-executed per submission Q.
 	pub verification_samples: u32,
 	/// Seed of the initial weights.
@@ -180,9 +182,21 @@ pub struct OrderTask {
 	pub train: Dataset,
 }
 
+/// The chain's form of an aggregation rule.
+pub fn chain_aggregation(rule: crate::round_verifier::AggregationRule) -> AggregationRule {
+	use crate::round_verifier::AggregationRule as Plain;
+	match rule {
+		Plain::Mean => AggregationRule::Mean,
+		Plain::CoordinateMedian => AggregationRule::CoordinateMedian,
+		Plain::TrimmedMean(p) => AggregationRule::TrimmedMean { trim_per_side: Percent(p) },
+		Plain::MultiKrum(p) => AggregationRule::MultiKrum { byzantine: Percent(p) },
+		Plain::CenteredClipping(iterations) => AggregationRule::CenteredClipping { iterations },
+	}
+}
+
 /// Builds the order's `TaskSpec` for the digits MLP: model, initial weights and dataset hashes
 /// as `new-task` computes them, the hyper-parameters, PoL parameters (bitwise-exact tolerance)
-/// and mean aggregation.
+/// and the aggregation rule.
 pub fn order_task(t: &OrderTraining) -> Result<OrderTask> {
 	let (model, initial, train) = digits_mlp(t.init_seed)?;
 	let spec = TaskSpec {
@@ -202,7 +216,7 @@ pub fn order_task(t: &OrderTraining) -> Result<OrderTask> {
 			verification_samples: t.verification_samples,
 			tolerance: ToleranceClass::BitwiseExact,
 		},
-		aggregation: AggregationRule::Mean,
+		aggregation: chain_aggregation(t.aggregation),
 	};
 	// The same checks the market makes, before paying for a transaction.
 	if [t.rounds, t.steps, t.checkpoint_interval, t.batch_size, t.verification_samples].contains(&0)
@@ -380,6 +394,7 @@ mod tests {
 			optimizer: OptimizerKind::Adam,
 			verification_samples: 2,
 			init_seed: 0,
+			aggregation: crate::round_verifier::AggregationRule::default(),
 		}
 	}
 
@@ -392,7 +407,10 @@ mod tests {
 		assert_eq!(t.spec.samples, 1497);
 		assert_eq!(t.spec.hyper.learning_rate.0, 10_000_000);
 		assert!(matches!(t.spec.hyper.optimizer, ChainOptimizer::Adam));
-		assert!(matches!(t.spec.aggregation, AggregationRule::Mean));
+		assert!(matches!(
+			t.spec.aggregation,
+			AggregationRule::MultiKrum { byzantine: Percent(40) }
+		));
 		// Another seed, other weights; same model and data.
 		let other = order_task(&OrderTraining { init_seed: 1, ..training() })?;
 		assert_eq!(other.spec.model, t.spec.model);

@@ -101,6 +101,17 @@ pub enum AggregationRule {
 	CoordinateMedian,
 	/// Trimmed mean, percent dropped at each end.
 	TrimmedMean(u8),
+	/// Multi-Krum, percent of the updates assumed Byzantine.
+	MultiKrum(u8),
+	/// Centered clipping (radius: the median distance), iterations.
+	CenteredClipping(u8),
+}
+
+impl Default for AggregationRule {
+	/// [`Rule::default`]: Multi-Krum assuming 40% Byzantine updates.
+	fn default() -> Self {
+		Self::MultiKrum(40)
+	}
 }
 
 impl AggregationRule {
@@ -110,6 +121,44 @@ impl AggregationRule {
 			AggregationRule::Mean => Rule::Mean,
 			AggregationRule::CoordinateMedian => Rule::CoordinateMedian,
 			AggregationRule::TrimmedMean(trim_per_side) => Rule::TrimmedMean { trim_per_side },
+			AggregationRule::MultiKrum(byzantine_percent) => {
+				Rule::MultiKrum { byzantine_percent, selected: 0 }
+			},
+			AggregationRule::CenteredClipping(iterations) => {
+				Rule::CenteredClipping { radius: 0, iterations: u32::from(iterations) }
+			},
+		}
+	}
+}
+
+impl std::str::FromStr for AggregationRule {
+	type Err = String;
+
+	/// `mean`, `median`, `trimmed-mean:P`, `multi-krum:P` (P percent, below 50) or
+	/// `centered-clipping:I` (1 to 16 iterations): the ranges the market accepts.
+	fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+		let (name, value) = match s.split_once(':') {
+			Some((name, value)) => (name, Some(value)),
+			None => (s, None),
+		};
+		let number = |range: std::ops::RangeInclusive<u8>, what: &str| -> std::result::Result<u8, String> {
+			let value = value.ok_or_else(|| format!("{name} needs :{what}"))?;
+			value
+				.parse::<u8>()
+				.ok()
+				.filter(|v| range.contains(v))
+				.ok_or_else(|| format!("{name}: {what} must be {} to {}, got {value:?}", range.start(), range.end()))
+		};
+		match name {
+			"mean" | "median" if value.is_some() => Err(format!("{name} takes no parameter")),
+			"mean" => Ok(Self::Mean),
+			"median" => Ok(Self::CoordinateMedian),
+			"trimmed-mean" => Ok(Self::TrimmedMean(number(0..=49, "percent")?)),
+			"multi-krum" => Ok(Self::MultiKrum(number(0..=49, "percent")?)),
+			"centered-clipping" => Ok(Self::CenteredClipping(number(1..=16, "iterations")?)),
+			_ => Err(format!(
+				"unknown rule {name:?}: mean, median, trimmed-mean:P, multi-krum:P or centered-clipping:I"
+			)),
 		}
 	}
 }
@@ -799,6 +848,45 @@ pub(crate) fn task_params(t: chain_task::TaskSpec) -> TaskParams {
 			chain_task::AggregationRule::TrimmedMean { trim_per_side } => {
 				AggregationRule::TrimmedMean(trim_per_side.0)
 			}
+			chain_task::AggregationRule::MultiKrum { byzantine } => {
+				AggregationRule::MultiKrum(byzantine.0)
+			}
+			chain_task::AggregationRule::CenteredClipping { iterations } => {
+				AggregationRule::CenteredClipping(iterations)
+			}
 		},
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn aggregation_rules_parse_within_the_markets_ranges() {
+		use AggregationRule::*;
+		for (text, rule) in [
+			("mean", Mean),
+			("median", CoordinateMedian),
+			("trimmed-mean:10", TrimmedMean(10)),
+			("multi-krum:40", MultiKrum(40)),
+			("multi-krum:0", MultiKrum(0)),
+			("centered-clipping:3", CenteredClipping(3)),
+		] {
+			assert_eq!(text.parse::<AggregationRule>(), Ok(rule), "{text}");
+		}
+		for bad in [
+			"krum",
+			"mean:1",
+			"multi-krum",
+			"multi-krum:50",
+			"trimmed-mean:x",
+			"centered-clipping:0",
+			"centered-clipping:17",
+		] {
+			assert!(bad.parse::<AggregationRule>().is_err(), "{bad}");
+		}
+		assert_eq!(AggregationRule::default().rule(), Rule::default());
+		assert_eq!(CenteredClipping(3).rule(), Rule::CenteredClipping { radius: 0, iterations: 3 });
 	}
 }

@@ -802,6 +802,7 @@ mod tests {
 			optimizer: OptimizerKind::Adam,
 			verification_samples: 1,
 			init_seed: 0,
+			aggregation: crate::round_verifier::AggregationRule::default(),
 		})?
 		.spec;
 		let round = RoundAt {

@@ -54,6 +54,7 @@ fn order_task_hashes_match_new_task() {
 			optimizer: OptimizerKind::Adam,
 			verification_samples: 2,
 			init_seed: seed,
+			aggregation: pot_trainer::round_verifier::AggregationRule::default(),
 		})
 		.unwrap();
 		assert_eq!(order.spec.model.0, by_hand.model_hash.0, "seed {seed}");

@@ -71,9 +71,41 @@ pub enum AggregationRule {
 	CoordinateMedian,
 	/// Coordinate-wise mean after dropping this share of the highest and of the lowest values.
 	TrimmedMean {
-		/// Share dropped at each end.
+		/// Share dropped at each end (below 50%).
 		trim_per_side: Percent,
 	},
+	/// Multi-Krum (Blanchard et al. 2017, Byzantine robust): the mean of the `n − f` updates
+	/// with the lowest Krum scores, `f = ⌊n · byzantine⌋` (at most `n − 3`; with fewer than 3
+	/// updates, the mean of all).
+	MultiKrum {
+		/// Share of the updates assumed Byzantine (below 50%).
+		byzantine: Percent,
+	},
+	/// Centered clipping (Karimireddy et al. 2021, Byzantine robust) around the coordinate-wise
+	/// median, the radius being the median distance of the updates from it.
+	CenteredClipping {
+		/// Clipping iterations, 1 to [`MAX_CLIPPING_ITERATIONS`].
+		iterations: u8,
+	},
+}
+
+/// Most iterations of [`AggregationRule::CenteredClipping`].
+pub const MAX_CLIPPING_ITERATIONS: u8 = 16;
+
+impl AggregationRule {
+	/// Whether the rule's parameter is in range: a trimmed or Byzantine share below 50%,
+	/// clipping iterations from 1 to [`MAX_CLIPPING_ITERATIONS`].
+	pub fn is_valid(&self) -> bool {
+		match self {
+			Self::Mean | Self::CoordinateMedian => true,
+			Self::TrimmedMean { trim_per_side: share } | Self::MultiKrum { byzantine: share } => {
+				*share < Percent::from_percent(50)
+			},
+			Self::CenteredClipping { iterations } => {
+				(1..=MAX_CLIPPING_ITERATIONS).contains(iterations)
+			},
+		}
+	}
 }
 
 /// Training hyper-parameters.
@@ -163,6 +195,8 @@ pub enum TaskError {
 	ZeroLearningRate,
 	/// The checkpoint interval is longer than a round's local steps.
 	CheckpointIntervalAboveLocalSteps,
+	/// The aggregation rule's parameter is out of range ([`AggregationRule::is_valid`]).
+	AggregationOutOfRange,
 }
 
 impl TaskSpec {
@@ -184,6 +218,9 @@ impl TaskSpec {
 		}
 		if self.pol.checkpoint_interval > self.hyper.local_steps {
 			return Err(TaskError::CheckpointIntervalAboveLocalSteps);
+		}
+		if !self.aggregation.is_valid() {
+			return Err(TaskError::AggregationOutOfRange);
 		}
 		Ok(())
 	}
@@ -237,6 +274,24 @@ mod tests {
 		let mut t = task();
 		t.pol.checkpoint_interval = 21;
 		assert_eq!(t.validate(), Err(TaskError::CheckpointIntervalAboveLocalSteps));
+		let half = Percent::from_percent(50);
+		let just_below = Percent::from_percent(49);
+		for (rule, valid) in [
+			(AggregationRule::CoordinateMedian, true),
+			(AggregationRule::TrimmedMean { trim_per_side: just_below }, true),
+			(AggregationRule::TrimmedMean { trim_per_side: half }, false),
+			(AggregationRule::MultiKrum { byzantine: Percent::from_percent(40) }, true),
+			(AggregationRule::MultiKrum { byzantine: half }, false),
+			(AggregationRule::CenteredClipping { iterations: 1 }, true),
+			(AggregationRule::CenteredClipping { iterations: MAX_CLIPPING_ITERATIONS }, true),
+			(AggregationRule::CenteredClipping { iterations: 0 }, false),
+			(AggregationRule::CenteredClipping { iterations: MAX_CLIPPING_ITERATIONS + 1 }, false),
+		] {
+			let mut t = task();
+			t.aggregation = rule;
+			let expected = if valid { Ok(()) } else { Err(TaskError::AggregationOutOfRange) };
+			assert_eq!(t.validate(), expected, "{rule:?}");
+		}
 	}
 
 	#[test]

@@ -37,6 +37,7 @@ impl<T: Config> Pallet<T> {
 			TaskError::CheckpointIntervalAboveLocalSteps => {
 				Error::<T>::CheckpointIntervalAboveLocalSteps
 			}
+			TaskError::AggregationOutOfRange => Error::<T>::AggregationOutOfRange,
 		}
 	}
 

@@ -345,6 +345,9 @@ pub mod pallet {
 		ValidatorOrdersFull,
 		/// An amount overflowed.
 		Overflow,
+		/// The task's aggregation rule has a parameter out of range (a trimmed or Byzantine
+		/// share of 50% or more, or clipping iterations outside 1–16).
+		AggregationOutOfRange,
 	}
 
 	#[pallet::hooks]

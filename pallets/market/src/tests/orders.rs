@@ -146,7 +146,15 @@ fn create_order_rejects_malformed_tasks() {
 		assert_noop!(create(ALICE, t, c.clone(), 100), Error::<Test>::LearningRateZero);
 		let mut t = task(1, 10);
 		t.pol.checkpoint_interval = 11;
-		assert_noop!(create(ALICE, t, c, 100), Error::<Test>::CheckpointIntervalAboveLocalSteps);
+		assert_noop!(
+			create(ALICE, t, c.clone(), 100),
+			Error::<Test>::CheckpointIntervalAboveLocalSteps
+		);
+		let mut t = task(1, 10);
+		t.aggregation = pot_primitives::AggregationRule::MultiKrum {
+			byzantine: polkadot_sdk::sp_runtime::Percent::from_percent(50),
+		};
+		assert_noop!(create(ALICE, t, c, 100), Error::<Test>::AggregationOutOfRange);
 	});
 }
 
