@@ -25,10 +25,105 @@ use crate::{
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::{
-	path::Path,
+	path::{Path, PathBuf},
 	process::Command,
 	time::{Duration, Instant},
 };
+
+/// `pot-trainer bench` flags.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+	/// The MLP (64-H-10 with `--hidden H`) or the CNN (8 and 16 channels).
+	#[arg(long, value_enum, default_value = "mlp")]
+	pub model: BenchModel,
+	/// Hidden widths of the MLP.
+	#[arg(long, num_args = 1.., default_values_t = [32])]
+	pub hidden: Vec<u32>,
+	/// SGD or Adam (what both libraries implement alike).
+	#[arg(long, value_enum, default_value = "adam")]
+	pub optimizer: BenchOptimizer,
+	/// Learning rate (decimal; 9 decimals).
+	#[arg(long, default_value_t = 0.002)]
+	pub lr: f64,
+	/// Samples per step.
+	#[arg(long, default_value_t = 16)]
+	pub batch_size: u32,
+	/// Steps per timed run.
+	#[arg(long, default_value_t = 1000)]
+	pub steps: u32,
+	/// Checkpoint interval k of the PoL run.
+	#[arg(long, default_value_t = 100)]
+	pub checkpoint_interval: u32,
+	/// The task's Q (segments re-executed per submission before the detection goal).
+	#[arg(long, default_value_t = 2)]
+	pub verification_samples: u32,
+	/// The default verifier's detection goal (ppm of missing one forged segment).
+	#[arg(long, default_value_t = pot_pol_core::select::DEFAULT_MAX_MISS_PPM)]
+	pub max_miss_ppm: u32,
+	/// Timed runs per figure after a warm-up (the best counts).
+	#[arg(long, default_value_t = 3)]
+	pub repeats: u32,
+	/// A Python that can `import torch` (and numpy): adds PyTorch eager on the same work.
+	#[arg(long)]
+	pub python: Option<PathBuf>,
+	/// The PyTorch script.
+	#[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/torch_eager.py"))]
+	pub script: PathBuf,
+	/// Print the figures as JSON instead of a Markdown table row.
+	#[arg(long)]
+	pub json: bool,
+}
+
+/// The models `bench` compares.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum BenchModel {
+	/// MLP 64-H-10.
+	Mlp,
+	/// CNN 8×8 with 8 and 16 channels.
+	Cnn,
+}
+
+/// The optimizers `bench` compares.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum BenchOptimizer {
+	/// Plain SGD.
+	Sgd,
+	/// Adam.
+	Adam,
+}
+
+impl BenchArgs {
+	/// The measurement these flags ask for, at `threads` libtorch threads.
+	pub fn config(&self, threads: u32) -> Result<BenchConfig> {
+		let model = match self.model {
+			BenchModel::Mlp => ModelSpec::Mlp { inputs: 64, hidden: self.hidden.clone(), classes: 10 },
+			BenchModel::Cnn => ModelSpec::Cnn { side: 8, channels: [8, 16], classes: 10 },
+		};
+		let kind = match self.optimizer {
+			BenchOptimizer::Sgd => OptimizerKind::Sgd,
+			BenchOptimizer::Adam => OptimizerKind::Adam,
+		};
+		if !(self.lr > 0.0 && self.lr < 1e9) {
+			bail!("the learning rate must be positive");
+		}
+		Ok(BenchConfig {
+			model,
+			optimizer: OptimizerConfig::new(kind, (self.lr * ONE as f64).round() as u64),
+			batch_size: self.batch_size,
+			steps: self.steps,
+			checkpoint_interval: self.checkpoint_interval,
+			verification_samples: self.verification_samples,
+			max_miss_ppm: self.max_miss_ppm,
+			repeats: self.repeats,
+			threads,
+		})
+	}
+
+	/// The Python and script of the PyTorch comparison, when asked for.
+	pub fn python(&self) -> Option<(&Path, &Path)> {
+		self.python.as_deref().map(|p| (p, self.script.as_path()))
+	}
+}
 
 /// What to measure.
 #[derive(Clone, Debug)]

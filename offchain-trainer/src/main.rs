@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use pot_trainer::{
-	bench::{self, BenchConfig},
+	bench,
 	checkpoint::{load_weights, save_weights, weights_hash},
 	curve::{svg, Series},
 	progress::Bar,
@@ -223,57 +223,7 @@ enum Command {
 	Serve(pot_trainer::serve::ServeArgs),
 	/// Measure training, Proof-of-Learning overhead and verification cost on the digits set,
 	/// and with `--python` PyTorch eager on the same work (`--threads` applies to both).
-	Bench {
-		/// The MLP (64-H-10 with `--hidden H`) or the CNN (8 and 16 channels).
-		#[arg(long, value_enum, default_value = "mlp")]
-		model: BenchArch,
-		/// Hidden widths of the MLP.
-		#[arg(long, num_args = 1.., default_values_t = [32])]
-		hidden: Vec<u32>,
-		#[arg(long, value_enum, default_value = "adam")]
-		optimizer: BenchOpt,
-		/// Learning rate (decimal; 9 decimals).
-		#[arg(long, default_value_t = 0.002)]
-		lr: f64,
-		#[arg(long, default_value_t = 16)]
-		batch_size: u32,
-		/// Steps per timed run.
-		#[arg(long, default_value_t = 1000)]
-		steps: u32,
-		/// Checkpoint interval k of the PoL run.
-		#[arg(long, default_value_t = 100)]
-		checkpoint_interval: u32,
-		/// The task's Q (segments re-executed per submission before the detection goal).
-		#[arg(long, default_value_t = 2)]
-		verification_samples: u32,
-		/// The default verifier's detection goal (ppm of missing one forged segment).
-		#[arg(long, default_value_t = pot_pol_core::select::DEFAULT_MAX_MISS_PPM)]
-		max_miss_ppm: u32,
-		/// Timed runs per figure after a warm-up (the best counts).
-		#[arg(long, default_value_t = 3)]
-		repeats: u32,
-		/// A Python that can `import torch` (and numpy): adds PyTorch eager on the same work.
-		#[arg(long)]
-		python: Option<PathBuf>,
-		/// The PyTorch script.
-		#[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/torch_eager.py"))]
-		script: PathBuf,
-		/// Print the figures as JSON instead of a Markdown table row.
-		#[arg(long)]
-		json: bool,
-	},
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum BenchArch {
-	Mlp,
-	Cnn,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum BenchOpt {
-	Sgd,
-	Adam,
+	Bench(pot_trainer::bench::BenchArgs),
 }
 
 fn hash_arg(s: &str) -> anyhow::Result<[u8; 32]> {
@@ -379,47 +329,9 @@ fn main() -> anyhow::Result<()> {
 				t.model_hash, t.initial_weights, t.dataset
 			);
 		}
-		Command::Bench {
-			model,
-			hidden,
-			optimizer,
-			lr,
-			batch_size,
-			steps,
-			checkpoint_interval,
-			verification_samples,
-			max_miss_ppm,
-			repeats,
-			python,
-			script,
-			json,
-		} => {
-			let train = data::digits_split()?.0;
-			let model = match model {
-				BenchArch::Mlp => ModelSpec::Mlp { inputs: 64, hidden, classes: 10 },
-				BenchArch::Cnn => ModelSpec::Cnn { side: 8, channels: [8, 16], classes: 10 },
-			};
-			let kind = match optimizer {
-				BenchOpt::Sgd => OptimizerKind::Sgd,
-				BenchOpt::Adam => OptimizerKind::Adam,
-			};
-			if !(lr > 0.0 && lr < 1e9) {
-				bail!("learning rate must be positive");
-			}
-			let config = BenchConfig {
-				model,
-				optimizer: OptimizerConfig::new(kind, (lr * ONE as f64).round() as u64),
-				batch_size,
-				steps,
-				checkpoint_interval,
-				verification_samples,
-				max_miss_ppm,
-				repeats,
-				threads: cli.threads,
-			};
-			let python = python.as_deref().map(|p| (p, script.as_path()));
-			let report = bench::run(&config, &train, python)?;
-			if json {
+		Command::Bench(args) => {
+			let report = bench::run(&args.config(cli.threads)?, &data::digits_split()?.0, args.python())?;
+			if args.json {
 				println!("{}", serde_json::to_string(&report)?);
 			} else {
 				println!("{}", bench::table_row(&report));
