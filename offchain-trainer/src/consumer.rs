@@ -737,6 +737,9 @@ fn order_events(
 						slashed,
 					}
 				},
+				P::CommitmentMissed { order: o, round, provider, slashed } if o.0 == order => {
+					OrderEvent::CommitmentMissed { round, provider: provider.to_string(), slashed }
+				},
 				P::ProviderPaid { order: o, round, provider, work_units, amount }
 					if o.0 == order =>
 				{

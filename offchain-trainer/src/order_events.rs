@@ -71,6 +71,8 @@ pub enum OrderEvent {
 	CompletionRefused { error: String },
 	/// `Pol.SubmissionRejected`.
 	SubmissionRejected { round: u32, provider: String, segment: u32, slashed: Option<u128> },
+	/// `Pol.CommitmentMissed`.
+	CommitmentMissed { round: u32, provider: String, slashed: Option<u128> },
 	/// `Pol.ProviderPaid`.
 	ProviderPaid { round: u32, provider: String, work_units: u64, amount: u128 },
 	/// `Pol.PayoutFailed`.
@@ -174,6 +176,11 @@ pub fn describe(seen: &Seen) -> String {
 		CompletionRefused { error } => format!("the market refused to complete the order: {error}"),
 		SubmissionRejected { round, provider, segment, slashed } => format!(
 			"round {round}: {} REJECTED at segment {segment}{}",
+			short(provider),
+			slashed.map(|s| format!(", slashed {}", format_pot(s))).unwrap_or_default()
+		),
+		CommitmentMissed { round, provider, slashed } => format!(
+			"round {round}: {} committed nothing by the deadline{}",
 			short(provider),
 			slashed.map(|s| format!(", slashed {}", format_pot(s))).unwrap_or_default()
 		),
@@ -452,5 +459,14 @@ mod tests {
 		assert_eq!(json.get("event").and_then(|v| v.as_str()), Some("run_completed"));
 		assert_eq!(json.get("block").and_then(|v| v.as_u64()), Some(17));
 		assert_eq!(json.get("validator_fee").and_then(|v| v.as_u64()), Some(1_500_000_000_000));
+		let missed = seen(OrderEvent::CommitmentMissed {
+			round: 2,
+			provider: "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty".into(),
+			slashed: Some(2_000_000_000_000),
+		});
+		assert_eq!(
+			describe(&missed),
+			"#17 order 4: round 2: 5FHneW46… committed nothing by the deadline, slashed 2 POT"
+		);
 	}
 }

@@ -24,6 +24,15 @@ use pot_primitives::{
 const ROUND_SEED_DOMAIN: &[u8] = b"pot/pol/round-seed/v1";
 const VERIFICATION_SEED_DOMAIN: &[u8] = b"pot/pol/verification-seed/v1";
 const MISSED_START_DOMAIN: &[u8] = b"pot/pol/missed-start-deadline/v1";
+const MISSED_COMMITMENT_DOMAIN: &[u8] = b"pot/pol/missed-commitment/v1";
+
+/// What [`Pallet::do_submit_round_result`] did, for the call's weight.
+pub(crate) struct RoundResultCounts {
+	/// Verdicts recorded.
+	pub verdicts: u32,
+	/// Participants reported for committing nothing.
+	pub missed: u32,
+}
 
 impl<T: Config> Pallet<T> {
 	/// The verification seed of a round whose commit deadline was block `commit_deadline`:
@@ -237,6 +246,16 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// The evidence hash of a participant that committed nothing to a round: the run, round
+	/// and position, domain separated.
+	pub fn missed_commitment_evidence(
+		order: OrderId,
+		round: RoundIndex,
+		position: Position,
+	) -> ContentHash {
+		ContentHash::from(blake2_256(&(MISSED_COMMITMENT_DOMAIN, order, round, position).encode()))
+	}
+
 	/// The number of commitments a round of a run with `participants` can receive: one per
 	/// participant with a non-empty chunk.
 	pub(crate) fn expected_commitments(participants: &ParticipantsOf<T>) -> u32 {
@@ -244,13 +263,14 @@ impl<T: Config> Pallet<T> {
 		u32::try_from(n).unwrap_or(u32::MAX)
 	}
 
-	/// See [`Pallet::submit_round_result`]. Returns the number of verdicts.
+	/// See [`Pallet::submit_round_result`]. Returns the numbers of verdicts and of
+	/// participants reported for committing nothing.
 	pub(crate) fn do_submit_round_result(
 		who: T::AccountId,
 		order: OrderId,
 		round: RoundIndex,
 		result: RoundResultOf<T>,
-	) -> Result<u32, DispatchError> {
+	) -> Result<RoundResultCounts, DispatchError> {
 		let mut run = Runs::<T>::get(order).ok_or(Error::<T>::UnknownRun)?;
 		ensure!(run.validator == who, Error::<T>::NotOrderValidator);
 		ensure!(run.closing.is_none(), Error::<T>::RunClosing);
@@ -291,6 +311,15 @@ impl<T: Config> Pallet<T> {
 		ensure!(T::Settlement::matched_order(order).is_some(), Error::<T>::OrderNotMatched);
 		let verdicts =
 			BoundedVec::try_from(recorded).map_err(|_| Error::<T>::VerdictsMismatch)?;
+		// Participants given data that committed nothing by the deadline; reported below, once
+		// nothing can fail any more.
+		let missed: Vec<(Position, T::AccountId)> = run
+			.participants
+			.iter()
+			.zip(0..)
+			.filter(|(p, position)| p.samples > 0 && !Commitments::<T>::contains_key(order, position))
+			.map(|(p, position)| (position, p.provider.clone()))
+			.collect();
 
 		// The challenge window: the result may be challenged until `window_end`, and settles in
 		// the hook of the block after.
@@ -334,6 +363,25 @@ impl<T: Config> Pallet<T> {
 			run.round = Self::open_round(order, next, result.new_weights)?;
 		}
 		Runs::<T>::insert(order, run);
-		Ok(count)
+		for (position, provider) in &missed {
+			let slashed = T::Offences::report_offence(
+				provider,
+				OffenceKind::MissedDeadline,
+				None,
+				Self::missed_commitment_evidence(order, round, *position),
+			)
+			.ok()
+			.map(|s| s.amount);
+			Self::deposit_event(Event::CommitmentMissed {
+				order,
+				round,
+				provider: provider.clone(),
+				slashed,
+			});
+		}
+		Ok(RoundResultCounts {
+			verdicts: count,
+			missed: u32::try_from(missed.len()).unwrap_or(u32::MAX),
+		})
 	}
 }

@@ -472,6 +472,15 @@ pub mod pallet {
 			refunded: Option<T::Balance>,
 			validator_slashed: Option<T::Balance>,
 		},
+		/// A participant that was given data for `round` committed nothing by the commit
+		/// deadline and was reported for a missed deadline when the round's result came in;
+		/// `slashed` is what staking took (`None`: the provider was not bonded any more).
+		CommitmentMissed {
+			order: OrderId,
+			round: RoundIndex,
+			provider: T::AccountId,
+			slashed: Option<T::Balance>,
+		},
 	}
 
 	#[pallet::error]
@@ -633,9 +642,13 @@ pub mod pallet {
 		/// (`ProviderPaid`, or `PayoutFailed`), rejected ones reported for invalid work
 		/// (`SubmissionRejected`), `RoundSettled`. The next round starts at once
 		/// (`RoundStarted`); after the last round the order completes (`RunCompleted`) once
-		/// every round settled. Emits `RoundVerified` first.
+		/// every round settled. Emits `RoundVerified` first. Participants that were given data
+		/// but committed nothing are reported for a missed deadline (`CommitmentMissed`).
 		#[pallet::call_index(2)]
-		#[pallet::weight(Pallet::<T>::round_result_weight(T::MaxProviders::get()))]
+		#[pallet::weight(
+			Pallet::<T>::round_result_weight(T::MaxProviders::get())
+				.saturating_add(Pallet::<T>::missed_commitments_weight(T::MaxProviders::get()))
+		)]
 		pub fn submit_round_result(
 			origin: OriginFor<T>,
 			order: OrderId,
@@ -643,8 +656,12 @@ pub mod pallet {
 			result: RoundResultOf<T>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let verdicts = Self::do_submit_round_result(who, order, round, result)?;
-			Ok(Some(Self::round_result_weight(verdicts)).into())
+			let counts = Self::do_submit_round_result(who, order, round, result)?;
+			Ok(Some(
+				Self::round_result_weight(counts.verdicts)
+					.saturating_add(Self::missed_commitments_weight(counts.missed)),
+			)
+			.into())
 		}
 
 		/// Fails the matched order `order` that its validator did not start within
@@ -717,6 +734,11 @@ pub mod pallet {
 		pub(crate) fn round_result_weight(n: u32) -> Weight {
 			T::WeightInfo::submit_round_result_accept(n)
 				.max(T::WeightInfo::submit_round_result_reject(n))
+		}
+
+		/// Staking's work when `n` participants are reported for committing nothing.
+		pub(crate) fn missed_commitments_weight(n: u32) -> Weight {
+			T::Offences::report_weight().saturating_mul(u64::from(n))
 		}
 
 		/// The market's and staking's work when one round of `MaxProviders` verdicts settles:

@@ -581,7 +581,52 @@ fn a_provider_that_never_commits_keeps_the_normal_deadline() {
 		let two = || vec![(0, Verdict::Accepted), (1, Verdict::Accepted)];
 		assert_noop!(submit(order, 0, two()), Error::<Test>::CommitWindowOpen);
 		run_to_block(deadline + 1);
+		System::reset_events();
 		assert_ok!(submit(order, 0, two()));
+		// P3 had a chunk and committed nothing: reported for the missed deadline, once.
+		let evidence = Pol::missed_commitment_evidence(order, 0, 2);
+		assert_eq!(MockOffences::reports(), vec![(P3, OffenceKind::MissedDeadline, None, evidence)]);
+		assert_eq!(
+			pol_events().last(),
+			Some(&Event::CommitmentMissed { order, round: 0, provider: P3, slashed: Some(100) })
+		);
+		assert_ne!(evidence, Pol::missed_commitment_evidence(order, 1, 2));
+		assert_ne!(evidence, Pol::missed_commitment_evidence(order, 0, 1));
+	});
+}
+
+#[test]
+fn a_provider_without_a_chunk_is_not_reported_for_not_committing() {
+	ExtBuilder::build_and_execute(|| {
+		// P2's chunk is empty: nothing was asked of it.
+		cluster(&[(P1, GPU, 1), (P2, GPU, 1)]);
+		let mut t = task(1, 4);
+		t.samples = 1;
+		let order = order_of(t, 2);
+		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
+		run_to_block(round_of(order).commit_deadline + 1);
+		assert_ok!(submit(order, 0, vec![]));
+		assert_eq!(
+			MockOffences::reports(),
+			vec![(P1, OffenceKind::MissedDeadline, None, Pol::missed_commitment_evidence(order, 0, 0))]
+		);
+	});
+}
+
+#[test]
+fn a_participant_no_longer_bonded_is_named_for_not_committing_with_nothing_slashed() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(2);
+		MockOffences::unbond(P1);
+		assert_ok!(commit(order, 0, P2, 4));
+		assert_ok!(commit(order, 0, P3, 4));
+		run_to_block(round_of(order).commit_deadline + 1);
+		System::reset_events();
+		assert_ok!(submit(order, 0, vec![(1, Verdict::Accepted), (2, Verdict::Accepted)]));
+		assert_eq!(
+			pol_events().last(),
+			Some(&Event::CommitmentMissed { order, round: 0, provider: P1, slashed: None })
+		);
 	});
 }
 
@@ -658,7 +703,12 @@ fn accepted_work_is_paid_when_the_challenge_window_closes() {
 			Event::ChallengeWindowOpened { order, round: 0, window_end: now + CHALLENGE_WINDOW }
 		);
 		assert!(matches!(events[2], Event::RoundStarted { round: 1, .. }));
-		assert_eq!(events.len(), 3);
+		// P2 was given data and committed nothing.
+		assert_eq!(
+			events[3],
+			Event::CommitmentMissed { order, round: 0, provider: P2, slashed: Some(100) }
+		);
+		assert_eq!(events.len(), 4);
 		// The old round's commitments are gone: the new round takes new ones.
 		assert_ok!(commit(order, 1, P1, 4));
 
@@ -726,7 +776,9 @@ fn rejected_work_is_reported_at_settlement_and_not_paid() {
 		past_commit_deadline(order);
 		let (p1, p2) = (free(P1), free(P2));
 		assert_ok!(submit(order, 0, vec![(0, rejection(1)), (1, rejection(0))]));
-		assert!(MockOffences::reports().is_empty());
+		// Only P3, which committed nothing, is reported before the window closes.
+		let missed = (P3, OffenceKind::MissedDeadline, None, Pol::missed_commitment_evidence(order, 0, 2));
+		assert_eq!(MockOffences::reports(), vec![missed]);
 		run_to_block(window_end(order, 0));
 		System::reset_events();
 		run_to_block(window_end(order, 0) + 1);
@@ -734,7 +786,7 @@ fn rejected_work_is_reported_at_settlement_and_not_paid() {
 		assert_eq!(MockMarket::order(order).unwrap().units_paid, WorkUnits(0));
 		assert_eq!(
 			MockOffences::reports(),
-			vec![(P1, OffenceKind::InvalidWork, Some(V), H256::repeat_byte(0xee))]
+			vec![missed, (P1, OffenceKind::InvalidWork, Some(V), H256::repeat_byte(0xee))]
 		);
 		let Verdict::Rejected(r1) = rejection(1) else { unreachable!() };
 		let Verdict::Rejected(r0) = rejection(0) else { unreachable!() };
@@ -1134,9 +1186,14 @@ fn full_flow_conserves_balances() {
 		assert_eq!(free(P3), providers[2] + 18);
 		assert_eq!(free(V), validator + 14);
 		assert_eq!(free(CONSUMER), consumer - 140);
+		// P3 stayed away from round 1 and is reported for it (the slash is the mock's, off
+		// these balances), P2 for its forgery.
 		assert_eq!(
 			MockOffences::reports(),
-			vec![(P2, OffenceKind::InvalidWork, Some(V), H256::repeat_byte(0xee))]
+			vec![
+				(P3, OffenceKind::MissedDeadline, None, Pol::missed_commitment_evidence(order, 1, 2)),
+				(P2, OffenceKind::InvalidWork, Some(V), H256::repeat_byte(0xee)),
+			]
 		);
 		assert!(Runs::<Test>::get(order).is_none());
 		assert!(MockMarket::order(order).is_none());
