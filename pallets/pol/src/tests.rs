@@ -47,6 +47,17 @@ pub(crate) fn started(rounds: u32) -> OrderId {
 	order
 }
 
+/// A started one-round order of one sample for P1 and P2 (capacities 1, 1): P1 gets the
+/// sample, P2 an empty chunk.
+pub(crate) fn started_with_an_empty_chunk() -> OrderId {
+	cluster(&[(P1, GPU, 1), (P2, GPU, 1)]);
+	let mut t = task(1, 4);
+	t.samples = 1;
+	let order = order_of(t, 2);
+	assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
+	order
+}
+
 /// The checkpoint hashes of a run of `steps` steps at k = 2 (as every test commitment has).
 pub(crate) fn checkpoints(steps: u32) -> Vec<[u8; 32]> {
 	use codec::Encode;
@@ -468,11 +479,7 @@ fn submit_commitment_errors() {
 #[test]
 fn a_provider_with_an_empty_chunk_cannot_commit() {
 	ExtBuilder::build_and_execute(|| {
-		cluster(&[(P1, GPU, 1), (P2, GPU, 1)]);
-		let mut t = task(1, 4);
-		t.samples = 1;
-		let order = order_of(t, 2);
-		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
+		let order = started_with_an_empty_chunk();
 		let run = Runs::<Test>::get(order).unwrap();
 		assert_eq!(run.participants[1].samples, 0);
 		assert_noop!(commit(order, 0, P2, 4), Error::<Test>::EmptyChunk);
@@ -553,11 +560,7 @@ fn after_an_early_close_the_result_is_accepted_from_the_next_block_on() {
 #[test]
 fn providers_with_an_empty_chunk_are_not_waited_for() {
 	ExtBuilder::build_and_execute(|| {
-		cluster(&[(P1, GPU, 1), (P2, GPU, 1)]);
-		let mut t = task(1, 4);
-		t.samples = 1;
-		let order = order_of(t, 2);
-		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
+		let order = started_with_an_empty_chunk();
 		assert_ok!(commit(order, 0, P1, 4));
 		assert_eq!(round_of(order).commit_deadline, 1);
 		assert_eq!(pol_events().last(), Some(&Event::CommitWindowClosed { order, round: 0, at: 1 }));
@@ -599,11 +602,7 @@ fn a_provider_that_never_commits_keeps_the_normal_deadline() {
 fn a_provider_without_a_chunk_is_not_reported_for_not_committing() {
 	ExtBuilder::build_and_execute(|| {
 		// P2's chunk is empty: nothing was asked of it.
-		cluster(&[(P1, GPU, 1), (P2, GPU, 1)]);
-		let mut t = task(1, 4);
-		t.samples = 1;
-		let order = order_of(t, 2);
-		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
+		let order = started_with_an_empty_chunk();
 		run_to_block(round_of(order).commit_deadline + 1);
 		assert_ok!(submit(order, 0, vec![]));
 		assert_eq!(
