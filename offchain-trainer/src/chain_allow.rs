@@ -12,6 +12,9 @@
 //! - the challengers of open challenges whose committee includes the validator (they hand
 //!   their proof to the committee).
 //!
+//! Whole datasets are served only to the validators among them
+//! ([`ChainAllowList::admits_validator`]); a provider gets its own chunk.
+//!
 //! The list is read again when a request comes from an account not on it (at most once per
 //! [`MIN_REREAD`]) and whenever it is older than [`MAX_AGE`]. While the node cannot be
 //! read, the last list stays in force.
@@ -40,16 +43,20 @@ pub struct Related {
 	pub accounts: BTreeSet<[u8; 32]>,
 	/// The consumers among them (remembered after their orders close).
 	pub consumers: BTreeSet<[u8; 32]>,
+	/// The validator and the registered validators among them: the only ones that may read
+	/// whole datasets (providers get their chunk).
+	pub validators: BTreeSet<[u8; 32]>,
 }
 
 /// Reads the accounts related to `validator` at `at`.
 pub async fn related_accounts(at: &AtBlock, validator: &AccountId32) -> anyhow::Result<Related> {
 	let storage = at.storage();
 	let mut related = Related::default();
-	related.accounts.insert(validator.0);
+	related.validators.insert(validator.0);
 	let registered =
 		storage.fetch(api::storage().staking().registered_validators(), ()).await?.decode()?;
-	related.accounts.extend(registered.0.iter().map(|v| v.0));
+	related.validators.extend(registered.0.iter().map(|v| v.0));
+	related.accounts.extend(related.validators.iter().copied());
 	let cluster = storage.fetch(api::storage().staking().clusters(), (*validator,)).await?.decode()?;
 	related.accounts.extend(cluster.0.iter().map(|p| p.0));
 	let orders =
@@ -73,6 +80,7 @@ pub async fn related_accounts(at: &AtBlock, validator: &AccountId32) -> anyhow::
 struct Cache {
 	chain: Option<Chain>,
 	accounts: BTreeSet<[u8; 32]>,
+	validators: BTreeSet<[u8; 32]>,
 	/// Every consumer seen, also those of closed orders (persisted).
 	consumers: BTreeSet<[u8; 32]>,
 	read_at: Option<Instant>,
@@ -99,6 +107,7 @@ impl ChainAllowList {
 			cache: Mutex::new(Cache {
 				chain: None,
 				accounts: BTreeSet::new(),
+				validators: BTreeSet::new(),
 				consumers,
 				read_at: None,
 			}),
@@ -131,6 +140,12 @@ impl ChainAllowList {
 		cache.accounts.contains(account) || cache.consumers.contains(account)
 	}
 
+	/// Whether `account` is this validator or a registered one now (the list as [`Self::admits`]
+	/// keeps it).
+	pub async fn admits_validator(&self, account: &[u8; 32]) -> bool {
+		self.admits(account).await && self.cache.lock().await.validators.contains(account)
+	}
+
 	async fn reread(&self, cache: &mut Cache) -> anyhow::Result<()> {
 		let chain = match &cache.chain {
 			Some(chain) => chain.clone(),
@@ -150,6 +165,7 @@ impl ChainAllowList {
 		}
 		tracing::debug!(accounts = related.accounts.len(), "allow list read from the chain");
 		cache.accounts = related.accounts;
+		cache.validators = related.validators;
 		Ok(())
 	}
 }

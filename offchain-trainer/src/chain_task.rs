@@ -7,7 +7,7 @@
 
 use crate::{
 	checkpoint::weights_hash,
-	data::{self, Dataset},
+	data::{self, Dataset, DatasetPair},
 	error::{Error, Result},
 	model::{ModelSpec, Params},
 	optim::{OptimizerConfig, OptimizerKind, ONE},
@@ -135,6 +135,12 @@ pub fn chain_optimizer(kind: OptimizerKind) -> ChainOptimizer {
 /// initial weights and the training split it trains on.
 pub fn digits_mlp(init_seed: u64) -> Result<(ModelSpec, Params, Dataset)> {
 	let train = data::digits_split()?.0;
+	let (spec, params) = mlp_for(&train, init_seed)?;
+	Ok((spec, params, train))
+}
+
+/// The MLP (one hidden layer of 64) for images like `train`'s, with seeded initial weights.
+pub fn mlp_for(train: &Dataset, init_seed: u64) -> Result<(ModelSpec, Params)> {
 	let spec = ModelSpec::Mlp {
 		inputs: train
 			.rows
@@ -144,7 +150,7 @@ pub fn digits_mlp(init_seed: u64) -> Result<(ModelSpec, Params, Dataset)> {
 		classes: train.classes,
 	};
 	let params = spec.build()?.init(init_seed)?;
-	Ok((spec, params, train))
+	Ok((spec, params))
 }
 
 /// What a consumer chooses for an order's training (the `order create` flags).
@@ -178,8 +184,8 @@ pub struct OrderTask {
 	pub model: ModelSpec,
 	/// θ₀ (uploaded as `weights/{hash}`).
 	pub initial: Params,
-	/// The training split the model is trained on.
-	pub train: Dataset,
+	/// The order's data (uploaded as `dataset/{hash}`; providers get a chunk each).
+	pub data: DatasetPair,
 }
 
 /// The chain's form of an aggregation rule.
@@ -194,16 +200,17 @@ pub fn chain_aggregation(rule: crate::round_verifier::AggregationRule) -> Aggreg
 	}
 }
 
-/// Builds the order's `TaskSpec` for the digits MLP: model, initial weights and dataset hashes
-/// as `new-task` computes them, the hyper-parameters, PoL parameters (bitwise-exact tolerance)
-/// and the aggregation rule.
-pub fn order_task(t: &OrderTraining) -> Result<OrderTask> {
-	let (model, initial, train) = digits_mlp(t.init_seed)?;
+/// Builds the order's `TaskSpec` for an MLP on `data` ([`mlp_for`]; on the digits, the model
+/// `new-task` builds): model, initial weights and dataset (pair) hashes, the hyper-parameters,
+/// PoL parameters (bitwise-exact tolerance) and the aggregation rule.
+pub fn order_task(t: &OrderTraining, data: DatasetPair) -> Result<OrderTask> {
+	data.validate()?;
+	let (model, initial) = mlp_for(&data.train, t.init_seed)?;
 	let spec = TaskSpec {
 		model: H256(model.hash()),
 		initial_weights: H256(weights_hash(&initial)?),
-		dataset: H256(train.hash()),
-		samples: train.len() as u64,
+		dataset: H256(data.hash()),
+		samples: data.train.len() as u64,
 		hyper: HyperParams {
 			optimizer: chain_optimizer(t.optimizer),
 			learning_rate: FixedU64(learning_rate_fixed(t.lr)?),
@@ -228,15 +235,12 @@ pub fn order_task(t: &OrderTraining) -> Result<OrderTask> {
 	if t.checkpoint_interval > t.steps {
 		return Err(Error::Task("checkpoint interval above the steps per round".into()));
 	}
-	Ok(OrderTask { spec, model, initial, train })
+	Ok(OrderTask { spec, model, initial, data })
 }
 
 /// Why a provider cannot train an order's task.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Unsupported {
-	/// The task's dataset is not one this trainer has.
-	#[error("unknown dataset {0}")]
-	Dataset(String),
 	/// The task asks for a cross-profile tolerance class.
 	#[error("unsupported tolerance class {0:?}")]
 	Tolerance(u8),
@@ -260,19 +264,6 @@ pub struct RoundAt {
 	pub capacities: Vec<u64>,
 	/// The provider's position.
 	pub position: u32,
-}
-
-/// The training split of a known dataset hash (only the embedded digits so far).
-pub fn dataset_for(
-	hash: &[u8; 32],
-	samples: u64,
-) -> Result<std::result::Result<Dataset, Unsupported>> {
-	let train = data::digits_split()?.0;
-	if train.hash() == *hash && train.len() as u64 == samples {
-		Ok(Ok(train))
-	} else {
-		Ok(Err(Unsupported::Dataset(hex::encode(hash))))
-	}
 }
 
 /// The [`TrainTask`] of `round` of an order with task `spec` and model `model`.
@@ -400,10 +391,10 @@ mod tests {
 
 	#[test]
 	fn the_order_task_names_the_digits_mlp_and_round_trips_to_a_train_task() -> Result<()> {
-		let t = order_task(&training())?;
+		let t = order_task(&training(), data::digits_pair()?)?;
 		assert_eq!(t.spec.model.0, t.model.hash());
 		assert_eq!(t.spec.initial_weights.0, weights_hash(&t.initial)?);
-		assert_eq!(t.spec.dataset.0, data::digits_split()?.0.hash());
+		assert_eq!(t.spec.dataset.0, data::digits_pair()?.hash());
 		assert_eq!(t.spec.samples, 1497);
 		assert_eq!(t.spec.hyper.learning_rate.0, 10_000_000);
 		assert!(matches!(t.spec.hyper.optimizer, ChainOptimizer::Adam));
@@ -412,7 +403,7 @@ mod tests {
 			AggregationRule::MultiKrum { byzantine: Percent(40) }
 		));
 		// Another seed, other weights; same model and data.
-		let other = order_task(&OrderTraining { init_seed: 1, ..training() })?;
+		let other = order_task(&OrderTraining { init_seed: 1, ..training() }, data::digits_pair()?)?;
 		assert_eq!(other.spec.model, t.spec.model);
 		assert_ne!(other.spec.initial_weights, t.spec.initial_weights);
 
@@ -431,9 +422,7 @@ mod tests {
 		assert_eq!((task.round.order, task.round.round, task.round.provider), (7, 1, 1));
 		assert_eq!(task.optimizer, OptimizerConfig::new(OptimizerKind::Adam, 10_000_000));
 		assert_eq!(task.local_steps, 50);
-		assert!(dataset_for(&t.spec.dataset.0, 1497)?.is_ok());
-		assert!(dataset_for(&t.spec.dataset.0, 1496)?.is_err());
-		assert!(dataset_for(&[0; 32], 1497)?.is_err());
+		assert_eq!(task.dataset.0, t.spec.dataset.0);
 
 		let mut measured = t.spec.clone();
 		measured.pol.tolerance = ToleranceClass::Measured(2);
@@ -444,9 +433,12 @@ mod tests {
 	}
 
 	#[test]
-	fn bad_orders_are_refused_before_submission() {
-		assert!(order_task(&OrderTraining { checkpoint_interval: 60, ..training() }).is_err());
-		assert!(order_task(&OrderTraining { rounds: 0, ..training() }).is_err());
-		assert!(order_task(&OrderTraining { lr: -1.0, ..training() }).is_err());
+	fn bad_orders_are_refused_before_submission() -> Result<()> {
+		let digits = data::digits_pair()?;
+		let bad = |t: OrderTraining| order_task(&t, digits.clone()).is_err();
+		assert!(bad(OrderTraining { checkpoint_interval: 60, ..training() }));
+		assert!(bad(OrderTraining { rounds: 0, ..training() }));
+		assert!(bad(OrderTraining { lr: -1.0, ..training() }));
+		Ok(())
 	}
 }

@@ -32,7 +32,7 @@ use crate::{
 	proof::{entry_path, Manifest},
 	remote::ArtifactClient,
 	round_verifier::{
-		aggregated, base_task, stored_model, stored_weights, task_params, unavailable,
+		aggregated, base_task, stored_dataset, stored_model, stored_weights, task_params, unavailable,
 		CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
 	},
 	serve::check_artifact,
@@ -98,10 +98,12 @@ impl ChallengeInputs {
 			.ok_or_else(|| JobError::NotFound(format!("no commitment at position {position}")))
 	}
 
-	/// The artifacts the verdict reads: the model, then the target's proof bundle, or for the
-	/// aggregate the round's weights and every accepted bundle.
+	/// The artifacts the verdict reads: the model, then the target's proof bundle and the
+	/// order's dataset (unless embedded), or for the aggregate the round's weights and every
+	/// accepted bundle.
 	pub fn needed(&self) -> Vec<(Kind, Hash)> {
 		let mut needed = vec![(Kind::Model, self.round.task.model)];
+		let embedded = matches!(data::embedded_pair(&self.round.task.dataset), Ok(Some(_)));
 		let roots = |positions: &[u32]| -> Vec<(Kind, Hash)> {
 			positions
 				.iter()
@@ -114,7 +116,12 @@ impl ChallengeInputs {
 				needed.push((Kind::Weights, self.round.round_weights));
 				needed.extend(roots(&self.accepted));
 			},
-			_ => needed.extend(roots(&[self.target])),
+			_ => {
+				needed.extend(roots(&[self.target]));
+				if !embedded {
+					needed.push((Kind::Dataset, self.round.task.dataset));
+				}
+			},
 		}
 		needed
 	}
@@ -167,8 +174,8 @@ pub fn judge(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> 
 /// Whether the target's segment re-executes within the tolerance (a broken proof does not).
 fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> Result<bool, JobError> {
 	let spec = stored_model(store, &inputs.round.task.model)?;
-	let (train, _) = data::digits_split()?;
-	let base = base_task(&inputs.round, spec, &train)?;
+	let pair = stored_dataset(store, &inputs.round.task.dataset)?;
+	let base = base_task(&inputs.round, spec, &pair)?;
 	let c = inputs.commitment(inputs.target)?;
 	let bytes = store.get(Kind::Proof, &c.checkpoint_root)?.ok_or_else(|| {
 		JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.checkpoint_root)))
@@ -188,7 +195,7 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 	if let Err(e) = task.validate() {
 		return broken(format!("commitment not re-executable: {e}"));
 	}
-	match reexecute_segment(&task, &train, &dir.0, inputs.segment, &inputs.start, &inputs.end)? {
+	match reexecute_segment(&task, &pair, &dir.0, inputs.segment, &inputs.start, &inputs.end)? {
 		Ok(report) => {
 			tracing::info!(
 				challenge = inputs.id,

@@ -11,7 +11,7 @@
 use crate::{
 	chain_task::{format_pot, format_pot_delta, order_task, parse_pot, OrderTraining},
 	checkpoint::{load_weights, save_weights, weights_hash},
-	data,
+	data::{self, Dataset, DatasetPair},
 	model::ModelSpec,
 	optim::OptimizerKind,
 	order_events::{describe, OrderEvent, Outcome, Seen, Summary},
@@ -136,8 +136,14 @@ pub struct CreateArgs {
 	/// Seed of the initial weights (as `new-task --init-seed`).
 	#[arg(long, default_value_t = 0)]
 	pub init_seed: u64,
+	/// The order's data: an MNIST-layout directory (`train-images-idx3-ubyte`,
+	/// `train-labels-idx1-ubyte` to train on, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`
+	/// held out; each may be gzipped). Default: the embedded UCI digits. It goes to the matched
+	/// validator only; each provider receives its own chunk of the training split.
+	#[arg(long)]
+	pub dataset: Option<PathBuf>,
 	/// Free-form description stored with the order.
-	#[arg(long, default_value = "pot-trainer order: digits MLP")]
+	#[arg(long, default_value = "pot-trainer order: MLP")]
 	pub metadata: String,
 }
 
@@ -252,6 +258,21 @@ pub struct OrderRecord {
 	pub initial_weights: String,
 	/// The last verified weights seen by `watch`.
 	pub last_weights: Option<String>,
+	/// Hash of the order's dataset pair (`dataset.bin` beside this file); absent in records of
+	/// orders on the embedded digits made before datasets were uploaded.
+	#[serde(default)]
+	pub dataset: Option<String>,
+}
+
+/// The order's data: `dataset.bin` in its directory, or (older records) the embedded digits.
+fn order_data(state: &Path, record: &OrderRecord) -> anyhow::Result<DatasetPair> {
+	let path = order_dir(state, record.order).join("dataset.bin");
+	match std::fs::read(&path) {
+		Ok(bytes) => Ok(DatasetPair::decode(&bytes)
+			.with_context(|| format!("reading {}", path.display()))?),
+		Err(_) if record.dataset.is_none() => Ok(data::digits_pair()?),
+		Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+	}
 }
 
 fn order_dir(state: &Path, order: u64) -> PathBuf {
@@ -312,7 +333,8 @@ pub fn run_order(command: OrderCommand) -> anyhow::Result<i32> {
 					)?,
 				};
 				let key = args.suri.as_deref().map(keypair_from_suri).transpose()?;
-				let (loss, accuracy) = fetch(&record, &hash, &args.out, key.as_ref()).await?;
+				let (loss, accuracy) =
+					fetch(&record, &args.node.state_dir, &hash, &args.out, key.as_ref()).await?;
 				print_eval(&args.node, "final", &hash, loss, accuracy);
 				Ok(0)
 			}
@@ -444,7 +466,12 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 		init_seed: args.init_seed,
 		aggregation: args.aggregation,
 	};
-	let task = order_task(&training)?;
+	let data = match &args.dataset {
+		Some(dir) => data::from_mnist_dir(dir)
+			.with_context(|| format!("reading the dataset in {}", dir.display()))?,
+		None => data::digits_pair()?,
+	};
+	let task = order_task(&training, data)?;
 	let budget = parse_pot(&args.budget)?;
 	let at = chain.client().at_current_block().await?;
 	let from_block = at.block_number();
@@ -512,6 +539,7 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 	std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 	let initial_path = dir.join("initial.safetensors");
 	save_weights(&task.initial, &initial_path)?;
+	write_atomic(&dir.join("dataset.bin"), &task.data.encode())?;
 	let record = OrderRecord {
 		order,
 		consumer: me.to_string(),
@@ -521,16 +549,24 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 		model_hash: model_hash.clone(),
 		initial_weights: initial_hash.clone(),
 		last_weights: None,
+		dataset: Some(hex::encode(task.spec.dataset.0)),
 	};
 	write_record(&args.node.state_dir, &record)?;
 	upload(&record, &args.node.state_dir, Some(&signer)).await?;
 	Ok(Created { record, from_block, balance_before })
 }
 
-/// Uploads an order's model spec, then its initial weights, to its validator (idempotent),
-/// signed by `signer` when given (checked by services started with `--allow`).
+/// Uploads an order's dataset, model spec, then initial weights to its validator
+/// (idempotent), signed by `signer` when given (checked by services started with `--allow`).
 async fn upload(record: &OrderRecord, state: &Path, signer: Option<&Keypair>) -> anyhow::Result<()> {
 	let client = ArtifactClient::new(&record.endpoint)?.signed_by(signer);
+	if let Some(hash) = &record.dataset {
+		let path = order_dir(state, record.order).join("dataset.bin");
+		let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+		let size = bytes.len();
+		client.put(Kind::Dataset, &remote::parse_address(hash)?, bytes, None).await?;
+		tracing::info!(order = record.order, dataset = %hash, bytes = size, "uploaded the dataset");
+	}
 	let model_hash = remote::parse_address(&record.model_hash)?;
 	let model_json = serde_json::to_vec(&record.model)?;
 	client.put(Kind::Model, &model_hash, model_json, None).await?;
@@ -874,13 +910,15 @@ async fn follow_order(
 }
 
 /// Downloads weights `hash` of an order to `out`, checks the hash and evaluates them on the
-/// held-out digits: `(loss, accuracy)`. Signed by `signer` when given.
+/// order's held-out split: `(loss, accuracy)`. Signed by `signer` when given.
 async fn fetch(
 	record: &OrderRecord,
+	state: &Path,
 	hash: &str,
 	out: &Path,
 	signer: Option<&Keypair>,
 ) -> anyhow::Result<(f64, f64)> {
+	let held_out = order_data(state, record)?.held_out;
 	let bytes = ArtifactClient::new(&record.endpoint)?
 		.signed_by(signer)
 		.get(Kind::Weights, &remote::parse_address(hash)?, MAX_WEIGHTS_BYTES)
@@ -896,17 +934,16 @@ async fn fetch(
 		if got != expected {
 			bail!("downloaded weights hash to {got}, not {expected}");
 		}
-		let held_out = data::digits_split()?.1;
 		Ok(evaluate(built.as_ref(), &params, &held_out)?)
 	})
 	.await?
 }
 
-/// Held-out `(loss, accuracy)` of a weights file of `model`.
-fn evaluate_file(model: &ModelSpec, path: &Path) -> anyhow::Result<(f64, f64)> {
+/// `(loss, accuracy)` on `held_out` of a weights file of `model`.
+fn evaluate_file(model: &ModelSpec, path: &Path, held_out: &Dataset) -> anyhow::Result<(f64, f64)> {
 	let built = model.build()?;
 	let params = load_weights(path, built.as_ref())?;
-	Ok(evaluate(built.as_ref(), &params, &data::digits_split()?.1)?)
+	Ok(evaluate(built.as_ref(), &params, held_out)?)
 }
 
 fn print_eval(node: &NodeArg, which: &str, hash: &str, loss: f64, accuracy: f64) {
@@ -974,15 +1011,18 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 	}
 	let initial_path = order_dir(&node.state_dir, order).join("initial.safetensors");
 	let model = created.record.model.clone();
-	let before =
-		tokio::task::spawn_blocking(move || evaluate_file(&model, &initial_path)).await??;
+	let held_out = order_data(&node.state_dir, &created.record)?.held_out;
+	let before = tokio::task::spawn_blocking(move || {
+		evaluate_file(&model, &initial_path, &held_out)
+	})
+	.await??;
 	let hash =
 		summary.last_weights.clone().context("the order completed without verified weights")?;
 	let out = args
 		.out
 		.clone()
 		.unwrap_or_else(|| order_dir(&node.state_dir, order).join("final.safetensors"));
-	let after = fetch(&created.record, &hash, &out, Some(&key)).await?;
+	let after = fetch(&created.record, &node.state_dir, &hash, &out, Some(&key)).await?;
 	let fee = summary.validator_fee.unwrap_or(0);
 	let refund = summary.refunded.unwrap_or(0);
 	if node.json {
@@ -1072,6 +1112,7 @@ mod tests {
 			model_hash: "00".repeat(32),
 			initial_weights: "11".repeat(32),
 			last_weights: None,
+			dataset: Some("22".repeat(32)),
 		};
 		write_record(tmp.path(), &record)?;
 		assert_eq!(read_record(tmp.path(), 9)?, record);

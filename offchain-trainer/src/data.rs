@@ -1,11 +1,17 @@
 //! Datasets: the embedded UCI handwritten digits, MNIST-format IDX files and plain text.
 //!
 //! A dataset is `n` images of `rows × cols` 8-bit pixels with a label each. Pixels are scaled to
-//! `[0, 1]` by dividing by the format's maximum (16 for digits, 255 for IDX). The content hash
-//! (what an order's `TaskSpec.dataset` names) is BLAKE2b-256 over
-//! `"pot/dataset/v1" ‖ n u64 ‖ rows u32 ‖ cols u32 ‖ max u8 ‖ classes u32 ‖ pixels ‖ labels`
-//! (all little-endian), so the same samples in the same order hash the same whichever file
-//! they came from.
+//! `[0, 1]` by dividing by the format's maximum (16 for digits, 255 for IDX).
+//!
+//! Hashes (BLAKE2b-256, integers little-endian), built so that one provider's chunk can be
+//! checked against the order's dataset hash without the other samples ([`crate::chunk`]):
+//! - a sample's leaf is `H("pot/sample/v1" ‖ pixels ‖ label)`;
+//! - a dataset's hash is `H("pot/dataset/v2" ‖ n u64 ‖ rows u32 ‖ cols u32 ‖ max u8 ‖
+//!   classes u32 ‖ H(leaf_0 ‖ … ‖ leaf_{n−1}))`, so the same samples in the same order hash the
+//!   same whichever file they came from;
+//! - an order's dataset ([`DatasetPair`], what `TaskSpec.dataset` names) is
+//!   `H("pot/dataset-pair/v1" ‖ hash(train) ‖ hash(held_out))`: the training split the providers
+//!   train on and the held-out split the validators evaluate on.
 
 use crate::error::{Error, Result};
 use pot_pol_core::{Hash, Hasher};
@@ -71,18 +77,32 @@ impl Dataset {
 		Ok(())
 	}
 
+	/// The leaf of sample `i` (`None` past the end).
+	pub fn sample_leaf(&self, i: usize) -> Option<Hash> {
+		let f = self.features();
+		let image = self.pixels.get(i.checked_mul(f)?..i.checked_add(1)?.checked_mul(f)?)?;
+		Some(sample_leaf(image, *self.labels.get(i)?))
+	}
+
+	/// Every sample's leaf, in order.
+	pub fn leaves(&self) -> Vec<Hash> {
+		(0..self.len()).filter_map(|i| self.sample_leaf(i)).collect()
+	}
+
 	/// The content hash.
 	pub fn hash(&self) -> Hash {
-		let mut h = Hasher::new();
-		h.update(b"pot/dataset/v1");
-		h.update(&(self.len() as u64).to_le_bytes());
-		h.update(&self.rows.to_le_bytes());
-		h.update(&self.cols.to_le_bytes());
-		h.update(&[self.max_value]);
-		h.update(&self.classes.to_le_bytes());
-		h.update(&self.pixels);
-		h.update(&self.labels);
-		h.finalize()
+		hash_of_leaves(&self.shape(), &self.leaves())
+	}
+
+	/// Everything but the samples.
+	pub fn shape(&self) -> Shape {
+		Shape {
+			samples: self.len() as u64,
+			rows: self.rows,
+			cols: self.cols,
+			max_value: self.max_value,
+			classes: self.classes,
+		}
 	}
 
 	/// The samples at `indices`, in that order.
@@ -119,6 +139,258 @@ impl Dataset {
 		let labels: Vec<i64> = self.labels.iter().map(|&l| i64::from(l)).collect();
 		let ys = Tensor::f_from_slice(&labels)?.f_to_kind(Kind::Int64)?.f_to_device(device)?;
 		Ok((xs, ys))
+	}
+}
+
+/// A dataset's sizes and format, without its samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+	/// Number of samples.
+	pub samples: u64,
+	/// Image height.
+	pub rows: u32,
+	/// Image width.
+	pub cols: u32,
+	/// The largest pixel value of the format.
+	pub max_value: u8,
+	/// Number of classes.
+	pub classes: u32,
+}
+
+impl Shape {
+	/// Pixels per image (`None` on overflow).
+	pub fn features(&self) -> Option<usize> {
+		(self.rows as usize).checked_mul(self.cols as usize)
+	}
+}
+
+/// The leaf of one sample: `H("pot/sample/v1" ‖ pixels ‖ label)`.
+pub fn sample_leaf(pixels: &[u8], label: u8) -> Hash {
+	let mut h = Hasher::new();
+	h.update(b"pot/sample/v1");
+	h.update(pixels);
+	h.update(&[label]);
+	h.finalize()
+}
+
+/// A dataset's hash from its shape and its samples' leaves.
+pub fn hash_of_leaves(shape: &Shape, leaves: &[Hash]) -> Hash {
+	let mut all = Hasher::new();
+	for leaf in leaves {
+		all.update(leaf);
+	}
+	let mut h = Hasher::new();
+	h.update(b"pot/dataset/v2");
+	h.update(&shape.samples.to_le_bytes());
+	h.update(&shape.rows.to_le_bytes());
+	h.update(&shape.cols.to_le_bytes());
+	h.update(&[shape.max_value]);
+	h.update(&shape.classes.to_le_bytes());
+	h.update(&all.finalize());
+	h.finalize()
+}
+
+/// An order's hash of a (training, held-out) pair of dataset hashes.
+pub fn pair_hash(train: &Hash, held_out: &Hash) -> Hash {
+	let mut h = Hasher::new();
+	h.update(b"pot/dataset-pair/v1");
+	h.update(train);
+	h.update(held_out);
+	h.finalize()
+}
+
+/// Magic of a [`DatasetPair`] file.
+const PAIR_MAGIC: &[u8; 8] = b"POTDSET1";
+
+/// An order's data: the training split providers train on (a chunk each) and the held-out
+/// split validators evaluate on. Stored as a `dataset` artifact addressed by [`Self::hash`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatasetPair {
+	/// What the providers train on.
+	pub train: Dataset,
+	/// What the validators evaluate on; never sent to providers.
+	pub held_out: Dataset,
+}
+
+impl DatasetPair {
+	/// The pair's hash (an order's `TaskSpec.dataset`).
+	pub fn hash(&self) -> Hash {
+		pair_hash(&self.train.hash(), &self.held_out.hash())
+	}
+
+	/// Checks both splits, that neither is empty and that they share rows, columns, pixel
+	/// maximum and classes.
+	pub fn validate(&self) -> Result<()> {
+		self.train.validate()?;
+		self.held_out.validate()?;
+		if self.train.is_empty() || self.held_out.is_empty() {
+			return Err(Error::Dataset("a split is empty".into()));
+		}
+		let (a, b) = (self.train.shape(), self.held_out.shape());
+		if (a.rows, a.cols, a.max_value, a.classes) != (b.rows, b.cols, b.max_value, b.classes) {
+			return Err(Error::Dataset(format!(
+				"the splits differ in format: {a:?} and {b:?}"
+			)));
+		}
+		Ok(())
+	}
+
+	/// The file: `"POTDSET1" ‖ split(train) ‖ split(held_out)`, a split being
+	/// `n u64 ‖ rows u32 ‖ cols u32 ‖ max u8 ‖ classes u32 ‖ pixels ‖ labels`.
+	pub fn encode(&self) -> Vec<u8> {
+		let mut out = Vec::with_capacity(
+			8usize
+				.saturating_add(self.train.pixels.len())
+				.saturating_add(self.held_out.pixels.len())
+				.saturating_add(self.train.len())
+				.saturating_add(self.held_out.len())
+				.saturating_add(42),
+		);
+		out.extend_from_slice(PAIR_MAGIC);
+		for split in [&self.train, &self.held_out] {
+			put_shape(&mut out, &split.shape());
+			out.extend_from_slice(&split.pixels);
+			out.extend_from_slice(&split.labels);
+		}
+		out
+	}
+
+	/// Parses a file [`Self::encode`] wrote, checking every size against the bytes there are
+	/// before reading, and [`Self::validate`].
+	pub fn decode(bytes: &[u8]) -> Result<Self> {
+		let mut r = Reader::new(bytes);
+		if r.take(8)? != PAIR_MAGIC {
+			return Err(Error::Dataset("not a dataset file (magic)".into()));
+		}
+		let train = read_split(&mut r)?;
+		let held_out = read_split(&mut r)?;
+		if !r.rest().is_empty() {
+			return Err(Error::Dataset(format!("{} bytes after the dataset", r.rest().len())));
+		}
+		let pair = Self { train, held_out };
+		pair.validate()?;
+		Ok(pair)
+	}
+}
+
+pub(crate) fn put_shape(out: &mut Vec<u8>, shape: &Shape) {
+	out.extend_from_slice(&shape.samples.to_le_bytes());
+	out.extend_from_slice(&shape.rows.to_le_bytes());
+	out.extend_from_slice(&shape.cols.to_le_bytes());
+	out.push(shape.max_value);
+	out.extend_from_slice(&shape.classes.to_le_bytes());
+}
+
+fn read_split(r: &mut Reader<'_>) -> Result<Dataset> {
+	let shape = r.shape()?;
+	let n = usize::try_from(shape.samples).map_err(|_| Error::Dataset("too many samples".into()))?;
+	let pixels = n
+		.checked_mul(shape.features().ok_or_else(|| Error::Dataset("image too large".into()))?)
+		.ok_or_else(|| Error::Dataset("too many pixels".into()))?;
+	let pixels = r.take(pixels)?.to_vec();
+	let labels = r.take(n)?.to_vec();
+	Ok(Dataset {
+		rows: shape.rows,
+		cols: shape.cols,
+		max_value: shape.max_value,
+		classes: shape.classes,
+		pixels,
+		labels,
+	})
+}
+
+/// Reads little-endian fields, failing (never allocating) past the end.
+pub(crate) struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+	pub(crate) fn new(bytes: &'a [u8]) -> Self {
+		Self(bytes)
+	}
+
+	pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+		let (head, tail) = self.0.split_at_checked(n).ok_or_else(|| {
+			Error::Dataset(format!("truncated: {n} bytes needed, {} left", self.0.len()))
+		})?;
+		self.0 = tail;
+		Ok(head)
+	}
+
+	pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+		let mut out = [0u8; N];
+		out.copy_from_slice(self.take(N)?);
+		Ok(out)
+	}
+
+	pub(crate) fn u8(&mut self) -> Result<u8> {
+		let [byte] = self.array::<1>()?;
+		Ok(byte)
+	}
+
+	pub(crate) fn u32(&mut self) -> Result<u32> {
+		Ok(u32::from_le_bytes(self.array()?))
+	}
+
+	pub(crate) fn u64(&mut self) -> Result<u64> {
+		Ok(u64::from_le_bytes(self.array()?))
+	}
+
+	pub(crate) fn shape(&mut self) -> Result<Shape> {
+		Ok(Shape {
+			samples: self.u64()?,
+			rows: self.u32()?,
+			cols: self.u32()?,
+			max_value: self.u8()?,
+			classes: self.u32()?,
+		})
+	}
+
+	pub(crate) fn rest(&self) -> &'a [u8] {
+		self.0
+	}
+}
+
+/// Training samples a [`crate::train::Session`] can read: a whole training split, or the one
+/// chunk of it a provider was given ([`crate::chunk::Chunk`]).
+pub trait Samples: Send + Sync {
+	/// The hash a task names for these samples' dataset.
+	fn dataset_hash(&self) -> Hash;
+	/// Samples in the whole training split.
+	fn total(&self) -> u64;
+	/// The samples held here.
+	fn held(&self) -> &Dataset;
+	/// The row of [`Self::held`] holding sample `index` of the whole split, if held.
+	fn row_of(&self, index: u32) -> Option<usize>;
+}
+
+/// A bare training split: the task names its own hash.
+impl Samples for Dataset {
+	fn dataset_hash(&self) -> Hash {
+		self.hash()
+	}
+	fn total(&self) -> u64 {
+		self.len() as u64
+	}
+	fn held(&self) -> &Dataset {
+		self
+	}
+	fn row_of(&self, index: u32) -> Option<usize> {
+		Some(index as usize).filter(|&i| i < self.len())
+	}
+}
+
+/// An order's pair: the training split, under the pair's hash.
+impl Samples for DatasetPair {
+	fn dataset_hash(&self) -> Hash {
+		self.hash()
+	}
+	fn total(&self) -> u64 {
+		self.train.len() as u64
+	}
+	fn held(&self) -> &Dataset {
+		&self.train
+	}
+	fn row_of(&self, index: u32) -> Option<usize> {
+		self.train.row_of(index)
 	}
 }
 
@@ -169,6 +441,88 @@ pub fn digits_split() -> Result<(Dataset, Dataset)> {
 	let (held, train): (Vec<usize>, Vec<usize>) =
 		(0..all.len()).partition(|i| i % HELD_OUT_STRIDE == 0);
 	Ok((all.subset(&train)?, all.subset(&held)?))
+}
+
+/// The digits split as an order's dataset pair (what `order create` names by default).
+pub fn digits_pair() -> Result<DatasetPair> {
+	let (train, held_out) = digits_split()?;
+	Ok(DatasetPair { train, held_out })
+}
+
+/// The embedded dataset pair `hash` names (only the digits), if any.
+pub fn embedded_pair(hash: &Hash) -> Result<Option<DatasetPair>> {
+	static DIGITS: std::sync::OnceLock<Hash> = std::sync::OnceLock::new();
+	let digits_hash = match DIGITS.get() {
+		Some(h) => *h,
+		None => *DIGITS.get_or_init(|| digits_pair().map(|p| p.hash()).unwrap_or_default()),
+	};
+	if *hash == digits_hash {
+		digits_pair().map(Some)
+	} else {
+		Ok(None)
+	}
+}
+
+/// Reads an MNIST-layout directory: `train-images-idx3-ubyte` and `train-labels-idx1-ubyte`
+/// (the training split), `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (held out),
+/// each possibly gzipped (`.gz`).
+pub fn from_mnist_dir(dir: &std::path::Path) -> Result<DatasetPair> {
+	let read = |name: &str| -> Result<Vec<u8>> {
+		let plain = dir.join(name);
+		if plain.exists() {
+			return std::fs::read(&plain).map_err(|e| Error::io(&plain, e));
+		}
+		let gz = dir.join(format!("{name}.gz"));
+		let file = std::fs::File::open(&gz).map_err(|e| Error::io(&gz, e))?;
+		let mut out = Vec::new();
+		flate2::read::GzDecoder::new(file)
+			.read_to_end(&mut out)
+			.map_err(|e| Error::Dataset(format!("{}: {e}", gz.display())))?;
+		Ok(out)
+	};
+	let split = |images: &str, labels: &str| -> Result<Dataset> {
+		from_idx(&read(images)?, &read(labels)?)
+	};
+	let pair = DatasetPair {
+		train: split("train-images-idx3-ubyte", "train-labels-idx1-ubyte")?,
+		held_out: split("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?,
+	};
+	pair.validate()?;
+	Ok(pair)
+}
+
+/// `set` with its pixels scaled from `0..=max_value` to `0..=max` (rounded to nearest).
+pub fn rescaled(set: &Dataset, max: u8) -> Result<Dataset> {
+	set.validate()?;
+	let from = u32::from(set.max_value);
+	let pixels = set
+		.pixels
+		.iter()
+		.map(|&p| {
+			let scaled = u32::from(p)
+				.min(from)
+				.saturating_mul(u32::from(max))
+				.saturating_add(from / 2)
+				.checked_div(from)
+				.unwrap_or(0);
+			u8::try_from(scaled).unwrap_or(max)
+		})
+		.collect();
+	Ok(Dataset { pixels, max_value: max, ..set.clone() })
+}
+
+/// Writes `set` as an MNIST-format pair of IDX files (images, labels); the reader takes the
+/// pixels as `0..=255`.
+pub fn to_idx(set: &Dataset) -> (Vec<u8>, Vec<u8>) {
+	let mut images = vec![0, 0, 8, 3];
+	for d in [set.len() as u32, set.rows, set.cols] {
+		images.extend_from_slice(&d.to_be_bytes());
+	}
+	images.extend_from_slice(&set.pixels);
+	let mut labels = vec![0, 0, 8, 1];
+	labels.extend_from_slice(&(set.len() as u32).to_be_bytes());
+	labels.extend_from_slice(&set.labels);
+	(images, labels)
 }
 
 /// Reads an MNIST-format pair of IDX files: images (`0x00000803`, `n × rows × cols` u8) and

@@ -8,6 +8,7 @@ pub mod aggregate;
 pub mod bench;
 pub mod bundle;
 pub mod checkpoint;
+pub mod chunk;
 pub mod compress;
 pub mod curve;
 pub mod data;

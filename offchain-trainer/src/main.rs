@@ -219,6 +219,13 @@ enum Command {
 		#[arg(long)]
 		weights: PathBuf,
 	},
+	/// Write the embedded digits as an MNIST-layout directory (pixels scaled to 0..255; training
+	/// and held-out splits as `train-*` and `t10k-*`), the format `order create --dataset` reads.
+	DigitsIdx {
+		/// The directory to write.
+		#[arg(long)]
+		out: PathBuf,
+	},
 	/// Serve the validator's artifact store and round verification over HTTP (see README).
 	Serve(pot_trainer::serve::ServeArgs),
 	/// Measure training, Proof-of-Learning overhead and verification cost on the digits set,
@@ -432,6 +439,19 @@ fn main() -> anyhow::Result<()> {
 			let (loss, accuracy) = evaluate(model.as_ref(), &params, &held_out)?;
 			println!("held-out loss {loss:.4} accuracy {:.2}%", accuracy * 100.0);
 		}
+		Command::DigitsIdx { out } => {
+			std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+			let pair = data::digits_pair()?;
+			for (split, prefix) in [(&pair.train, "train"), (&pair.held_out, "t10k")] {
+				let (images, labels) = data::to_idx(&data::rescaled(split, 255)?);
+				for (file, bytes) in [("images-idx3-ubyte", images), ("labels-idx1-ubyte", labels)] {
+					let path = out.join(format!("{prefix}-{file}"));
+					std::fs::write(&path, bytes)
+						.with_context(|| format!("writing {}", path.display()))?;
+				}
+			}
+			println!("{}", out.display());
+		},
 		Command::Serve(args) => pot_trainer::serve::main(args)?,
 		Command::Work(args) => {
 			let profile = if cli.inherit_env {

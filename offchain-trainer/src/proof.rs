@@ -11,7 +11,7 @@
 
 use crate::{
 	checkpoint::{save_weights, weights_hash, Checkpoint},
-	data::Dataset,
+	data::Samples,
 	error::{Error, Result},
 	model::Params,
 	profile::ComputeProfile,
@@ -111,7 +111,7 @@ pub struct TrainOutcome {
 /// writing the proof directory `out`.
 pub fn train(
 	task: &TrainTask,
-	train: &Dataset,
+	train: &dyn Samples,
 	initial: Params,
 	out: &Path,
 	threads: u32,
@@ -122,7 +122,7 @@ pub fn train(
 /// [`train`], recording `profile` in the manifest (the caller has set it up).
 pub fn train_under(
 	task: &TrainTask,
-	train: &Dataset,
+	train: &dyn Samples,
 	initial: Params,
 	out: &Path,
 	profile: ComputeProfile,
@@ -133,7 +133,7 @@ pub fn train_under(
 /// [`train_under`], calling `at_checkpoint(step, last loss)` after each checkpoint is written.
 pub fn train_observed(
 	task: &TrainTask,
-	train: &Dataset,
+	train: &dyn Samples,
 	initial: Params,
 	out: &Path,
 	profile: ComputeProfile,

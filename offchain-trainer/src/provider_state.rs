@@ -159,6 +159,12 @@ impl StateDir {
 		self.root.join("proofs").join(format!("{order}-{round}"))
 	}
 
+	/// Where the round's data chunk, as the validator sent it, is kept (for restarts and for
+	/// re-executing a rejected segment).
+	pub fn chunk_path(&self, order: u64, round: u32) -> PathBuf {
+		self.root.join("chunks").join(format!("{order}-{round}.bin"))
+	}
+
 	/// Where a downloaded artifact is cached.
 	pub fn artifact_path(&self, kind: &str, hash: &[u8; 32]) -> PathBuf {
 		self.root.join("artifacts").join(kind).join(hex::encode(hash))

@@ -19,7 +19,7 @@
 //! `report` artifact. The accepted updates (round weights − last checkpoint's weights) are
 //! combined with the order's rule and applied with server learning rate 1 ([`aggregate`]); with
 //! none accepted the round's weights carry over. The new weights are stored as a `weights`
-//! artifact and evaluated on the digits held-out split.
+//! artifact and evaluated on the held-out split of the order's dataset ([`stored_dataset`]).
 //!
 //! The verification seed is the pallet's (`Pallet::verification_seed`):
 //! `blake2_256(SCALE(("pot/pol/verification-seed/v1", block_hash(commit_deadline))))`, so the
@@ -30,7 +30,7 @@ use crate::{
 	challenge_verifier::ChallengeInputs,
 	bundle,
 	checkpoint::{load_weights, save_weights, weights_hash, Checkpoint},
-	data::{self, Dataset},
+	data::{self, DatasetPair, Samples},
 	error::Error,
 	model::{Model, ModelSpec, Params},
 	optim::{OptimizerConfig, OptimizerKind},
@@ -350,7 +350,7 @@ pub fn stored_weights(store: &Store, model: &dyn Model, hash: &Hash) -> Result<P
 pub(crate) fn base_task(
 	inputs: &RoundInputs,
 	model: ModelSpec,
-	train: &Dataset,
+	train: &dyn Samples,
 ) -> Result<TrainTask, JobError> {
 	let t = &inputs.task;
 	let tolerance = match t.tolerance {
@@ -359,15 +359,15 @@ pub(crate) fn base_task(
 			return Err(JobError::Failed(format!("unsupported tolerance class Measured({n})")))
 		}
 	};
-	if train.hash() != t.dataset {
+	if train.dataset_hash() != t.dataset {
 		return Err(JobError::Failed(format!("unknown dataset {}", hex::encode(t.dataset))));
 	}
 	let samples =
-		u32::try_from(t.samples).ok().filter(|s| *s as usize == train.len()).ok_or_else(|| {
+		u32::try_from(t.samples).ok().filter(|s| u64::from(*s) == train.total()).ok_or_else(|| {
 			JobError::Failed(format!(
 				"the task names {} samples, the dataset has {}",
 				t.samples,
-				train.len()
+				train.total()
 			))
 		})?;
 	let task = TrainTask {
@@ -455,7 +455,7 @@ fn check_provider(
 	inputs: &RoundInputs,
 	base: &TrainTask,
 	model: &dyn Model,
-	train: &Dataset,
+	train: &dyn Samples,
 	round_params: &Params,
 	position: u32,
 	c: &CommitmentInfo,
@@ -554,8 +554,8 @@ pub fn verify_round(
 	let spec = stored_model(store, &inputs.task.model)?;
 	let model_box = spec.build()?;
 	let model: &dyn Model = model_box.as_ref();
-	let (train, held_out) = data::digits_split()?;
-	let base = base_task(inputs, spec, &train)?;
+	let pair = stored_dataset(store, &inputs.task.dataset)?;
+	let base = base_task(inputs, spec, &pair)?;
 	let round_params = stored_weights(store, model, &inputs.round_weights)?;
 
 	let mut commitments = inputs.commitments.clone();
@@ -570,7 +570,7 @@ pub fn verify_round(
 			inputs,
 			&base,
 			model,
-			&train,
+			&pair,
 			&round_params,
 			*position,
 			c,
@@ -590,7 +590,7 @@ pub fn verify_round(
 	let temp = store.temp_path();
 	save_weights(&new_params, &temp)?;
 	store.put_file(Kind::Weights, &new_weights, &temp)?;
-	let (loss, accuracy) = evaluate(model, &new_params, &held_out)?;
+	let (loss, accuracy) = evaluate(model, &new_params, &pair.held_out)?;
 	tracing::info!(
 		order = inputs.order,
 		round = inputs.round,
@@ -667,6 +667,72 @@ pub trait RoundSource: Send + Sync {
 	) -> Pin<Box<dyn Future<Output = Result<ChallengeInputs, JobError>> + Send + '_>> {
 		Box::pin(async move { Err(JobError::NotFound(format!("no open challenge {id}"))) })
 	}
+
+	/// Who trains what in `(order, round)`, the run's current round, or why it is not known.
+	fn assignment(
+		&self,
+		order: u64,
+		round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundAssignment, JobError>> + Send + '_>> {
+		Box::pin(async move {
+			Err(JobError::NotFound(format!("no run of order {order} in round {round}")))
+		})
+	}
+}
+
+/// A running round's data assignment: what the chunk endpoint needs from the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundAssignment {
+	/// The round's seed.
+	pub round_seed: Hash,
+	/// The order's dataset (pair hash).
+	pub dataset: Hash,
+	/// Samples of its training split.
+	pub samples: u64,
+	/// The participants' accounts and capacities, by position.
+	pub participants: Vec<([u8; 32], u64)>,
+}
+
+impl RoundAssignment {
+	/// The sample indices of the participant `account`'s chunk, `None` when it is not one;
+	/// `Err` when the assignment cannot be computed.
+	pub fn chunk_of(
+		&self,
+		order: u64,
+		round: u32,
+		account: &[u8; 32],
+	) -> Result<Option<Vec<u32>>, JobError> {
+		let Some(position) = self.participants.iter().position(|(a, _)| a == account) else {
+			return Ok(None);
+		};
+		let samples = u32::try_from(self.samples)
+			.map_err(|_| JobError::Failed(format!("{} samples do not fit u32", self.samples)))?;
+		let capacities: Vec<u64> = self.participants.iter().map(|(_, c)| *c).collect();
+		let key = pot_pol_core::assign::RoundKey { order, round, seed: self.round_seed };
+		pot_pol_core::assign::chunk_of(&key, samples, &capacities, position as u32)
+			.map(Some)
+			.map_err(|e| JobError::Failed(format!("assignment: {e:?}")))
+	}
+}
+
+/// The order's data: the embedded digits pair when `hash` names it, else the `dataset`
+/// artifact stored under `hash`.
+pub fn stored_dataset(store: &Store, hash: &Hash) -> Result<DatasetPair, JobError> {
+	if let Some(pair) = data::embedded_pair(hash)? {
+		return Ok(pair);
+	}
+	let bytes = store.get(Kind::Dataset, hash)?.ok_or_else(|| {
+		JobError::Unavailable(format!("dataset {} is not stored", hex::encode(hash)))
+	})?;
+	let pair = DatasetPair::decode(&bytes)
+		.map_err(|e| JobError::Failed(format!("stored dataset {}: {e}", hex::encode(hash))))?;
+	if pair.hash() != *hash {
+		return Err(JobError::Failed(format!(
+			"stored dataset {} has another hash",
+			hex::encode(hash)
+		)));
+	}
+	Ok(pair)
 }
 
 /// Reads round inputs from a node (at its best block), connecting lazily and reconnecting
@@ -713,6 +779,11 @@ impl ChainSource {
 		let chain = self.connected().await?;
 		self.after(crate::challenge_verifier::read_challenge(&chain, id).await).await
 	}
+
+	async fn read_assignment(&self, order: u64, round: u32) -> Result<RoundAssignment, JobError> {
+		let chain = self.connected().await?;
+		self.after(read_assignment(&chain, order, round).await).await
+	}
 }
 
 impl RoundSource for ChainSource {
@@ -730,6 +801,58 @@ impl RoundSource for ChainSource {
 	) -> Pin<Box<dyn Future<Output = Result<ChallengeInputs, JobError>> + Send + '_>> {
 		Box::pin(self.read_challenge_inputs(id))
 	}
+
+	fn assignment(
+		&self,
+		order: u64,
+		round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundAssignment, JobError>> + Send + '_>> {
+		Box::pin(self.read_assignment(order, round))
+	}
+}
+
+/// Reads `Pol.Runs` and `Market.Orders` at the best block: the assignment of the run's current
+/// round.
+async fn read_assignment(chain: &Chain, order: u64, round: u32) -> Result<RoundAssignment, JobError> {
+	// The best block, as providers follow it: a provider asks as soon as it sees the round.
+	let best = chain
+		.client()
+		.stream_best_blocks()
+		.await
+		.map_err(unavailable)?
+		.next()
+		.await
+		.ok_or_else(|| unavailable("no best block"))?
+		.map_err(unavailable)?;
+	let at = best.at().await.map_err(unavailable)?;
+	let storage = at.storage();
+	let run = storage
+		.try_fetch(api::storage().pol().runs(), (OrderId(order),))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no run for order {order}")))?
+		.decode()
+		.map_err(unavailable)?;
+	if run.round.index != round || run.closing.is_some() {
+		return Err(JobError::NotFound(format!(
+			"order {order} is not training round {round} (its round is {}{})",
+			run.round.index,
+			if run.closing.is_some() { ", closing" } else { "" }
+		)));
+	}
+	let market_order = storage
+		.try_fetch(api::storage().market().orders(), (OrderId(order),))
+		.await
+		.map_err(unavailable)?
+		.ok_or_else(|| JobError::NotFound(format!("no order {order} in the market")))?
+		.decode()
+		.map_err(unavailable)?;
+	Ok(RoundAssignment {
+		round_seed: run.round.seed.0,
+		dataset: market_order.task.dataset.0,
+		samples: market_order.task.samples,
+		participants: run.participants.0.iter().map(|p| (p.provider.0, p.capacity.0)).collect(),
+	})
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> JobError {

@@ -7,6 +7,7 @@
 //! | `POST /v1/rounds/{order}/{round}/result` | 200 SCALE `RoundResult`, 202 job running (started by the first call), 409 commit window open, 404 no such run/round, 503 node unreachable or the validator's own artifacts (model, round weights) missing, 500 job failed (returned once; the next call retries) |
 //! | `GET /v1/rounds/{order}/{round}/result` | 200 SCALE `RoundResult` once computed, 404 otherwise (never starts a job) |
 //! | `POST /v1/challenges/{id}/verdict` | 200 SCALE `bool` (`true`: the claim is right; [`crate::challenge_verifier`]), 202 re-executing (started by the first call), 404 no such open challenge, 400 bad id, 503 node or artifacts unavailable, 500 job failed (returned once; the next call retries) |
+//! | `GET /v1/rounds/{order}/{round}/chunk` | signed by a participant of the run's current round ([`crate::serve_auth`] headers, whatever the allow list): 200 its chunk file ([`crate::chunk`]); 401 unsigned or bad signature, 403 not a participant, 404 no such run or round, or an empty chunk, 503 node or dataset unavailable |
 //! | `GET /v1/health` | 200 `ok` |
 //!
 //! With `--allow ss58,...` every artifact request must be signed by a listed account
@@ -22,6 +23,9 @@
 //!   must be the Merkle root of the manifest's checkpoint hashes; every checkpoint file the
 //!   manifest names must be in the bundle. (Checkpoint contents are checked by the verifier.)
 //! - `report`: written by the verifier only (evidence of rejections), readable by anyone.
+//! - `dataset`: an order's data, a [`DatasetPair`] file; address = [`DatasetPair::hash`]
+//!   (`TaskSpec.dataset`). With an allow list, only validators may download it whole (403
+//!   otherwise, [`AllowList::admits_dataset_reader`]): a provider fetches its own chunk.
 
 use crate::{
 	bundle,
@@ -31,14 +35,18 @@ use crate::{
 	proof::Manifest,
 	chain_allow::ChainAllowList,
 	challenge_verifier::{fetch_missing, judge},
-	round_verifier::{verify_round, ChainSource, JobError, RoundSource, VerifyConfig},
-	serve_auth::{require_signature, AllowList, AuthState},
+	chunk,
+	data::DatasetPair,
+	round_verifier::{
+		stored_dataset, verify_round, ChainSource, JobError, RoundSource, VerifyConfig,
+	},
+	serve_auth::{now_secs, require_signature, signer_of, AllowList, AuthState, Signer},
 	store::{parse_hash, Kind, Put, Store},
 };
 use axum::{
 	body::Bytes,
-	extract::{DefaultBodyLimit, Path as UrlPath, Query, State},
-	http::{header, StatusCode},
+	extract::{DefaultBodyLimit, Extension, Path as UrlPath, Query, State},
+	http::{header, HeaderMap, StatusCode, Uri},
 	response::{IntoResponse, Response},
 	routing::{get, post},
 	Router,
@@ -207,6 +215,7 @@ pub fn router(state: ServeState) -> Router {
 	Router::new()
 		.merge(artifacts)
 		.route("/v1/rounds/{order}/{round}/result", get(get_result).post(post_result))
+		.route("/v1/rounds/{order}/{round}/chunk", get(get_chunk))
 		.route("/v1/challenges/{id}/verdict", post(post_verdict))
 		.route("/v1/health", get(|| async { "ok" }))
 		.layer(DefaultBodyLimit::max(limit))
@@ -303,16 +312,80 @@ fn address(kind: &str, hash: &str) -> std::result::Result<(Kind, Hash), Refusal>
 async fn get_artifact(
 	State(state): State<ServeState>,
 	UrlPath((kind, hash)): UrlPath<(String, String)>,
+	signer: Option<Extension<Signer>>,
 ) -> Response {
 	let (kind, hash) = match address(&kind, &hash) {
 		Ok(a) => a,
 		Err(r) => return refused(r),
 	};
+	if let (Kind::Dataset, Some(allow)) = (kind, &state.1) {
+		let admitted = match &signer {
+			Some(Extension(Signer(account))) => allow.admits_dataset_reader(&account.0).await,
+			None => false,
+		};
+		if !admitted {
+			return text(
+				StatusCode::FORBIDDEN,
+				"whole datasets are served to validators only; a provider fetches its chunk from \
+				 /v1/rounds/{order}/{round}/chunk",
+			);
+		}
+	}
 	let s = state.clone();
 	match tokio::task::spawn_blocking(move || s.store().get(kind, &hash)).await {
 		Ok(Ok(Some(body))) => bytes(StatusCode::OK, body.into()),
 		Ok(Ok(None)) => text(StatusCode::NOT_FOUND, "not stored"),
 		Ok(Err(e)) => internal(e),
+		Err(e) => internal(e),
+	}
+}
+
+/// The signed requester's chunk of the run's current round.
+async fn get_chunk(
+	State(state): State<ServeState>,
+	UrlPath((order, round)): UrlPath<(String, String)>,
+	uri: Uri,
+	headers: HeaderMap,
+) -> Response {
+	let (order, round) = match parse_round(&order, &round) {
+		Ok(x) => x,
+		Err(r) => return refused(r),
+	};
+	let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+	let account = match signer_of("GET", path, &headers, &[], now_secs()) {
+		Ok(a) => a,
+		Err(r) => return refused(r),
+	};
+	let assignment = match state.0.source.assignment(order, round).await {
+		Ok(a) => a,
+		Err(e) => return job_error(&e),
+	};
+	let indices = match assignment.chunk_of(order, round, &account.0) {
+		Ok(Some(indices)) if !indices.is_empty() => indices,
+		Ok(Some(_)) => {
+			return text(StatusCode::NOT_FOUND, format!("{account}'s chunk of round {round} is empty"))
+		},
+		Ok(None) => {
+			return text(
+				StatusCode::FORBIDDEN,
+				format!("{account} is not a participant of order {order}"),
+			)
+		},
+		Err(e) => return job_error(&e),
+	};
+	let s = state.clone();
+	let dataset = assignment.dataset;
+	let file = tokio::task::spawn_blocking(move || {
+		let pair = stored_dataset(s.store(), &dataset)?;
+		chunk::encode(&pair, &indices).map_err(JobError::from)
+	})
+	.await;
+	match file {
+		Ok(Ok(file)) => {
+			tracing::info!(order, round, provider = %account, bytes = file.len(), "chunk served");
+			bytes(StatusCode::OK, file.into())
+		},
+		Ok(Err(e)) => job_error(&e),
 		Err(e) => internal(e),
 	}
 }
@@ -476,7 +549,7 @@ pub fn check_proof(
 
 /// Checks an artifact's bytes against its address, without a store: `model` and `proof`
 /// directly, `weights` through a temporary file (without a model). Providers and consumers can
-/// run it before uploading. `report`s are any bytes whose BLAKE2b-256 is the address.
+/// run it before uploading; `dataset`s are `DatasetPair` files. `report`s are any bytes whose BLAKE2b-256 is the address.
 pub fn check_artifact(
 	kind: Kind,
 	hash: &Hash,
@@ -494,6 +567,17 @@ pub fn check_artifact(
 				Ok(())
 			} else {
 				Err("the report does not hash to its address".into())
+			}
+		}
+		Kind::Dataset => {
+			let pair = DatasetPair::decode(body).map_err(|e| e.to_string())?;
+			if pair.hash() == *hash {
+				Ok(())
+			} else {
+				Err(format!(
+					"the dataset hashes to {}, not to its address",
+					hex::encode(pair.hash())
+				))
 			}
 		}
 		Kind::Weights => {

@@ -76,6 +76,17 @@ impl AllowList {
 		Self::Chain(Arc::new(chain), fixed)
 	}
 
+	/// Whether `account` may download whole datasets: on a fixed list, everyone listed; on a
+	/// chain list, the validators (and the fixed accounts).
+	pub async fn admits_dataset_reader(&self, account: &[u8; 32]) -> bool {
+		match self {
+			AllowList::Fixed(set) => set.contains(account),
+			AllowList::Chain(chain, also) => {
+				also.contains(account) || chain.admits_validator(account).await
+			},
+		}
+	}
+
 	/// Whether `account` may use the artifact API now.
 	pub async fn admits(&self, account: &[u8; 32]) -> bool {
 		match self {
@@ -160,7 +171,8 @@ pub fn signer_of(
 	Ok(account)
 }
 
-/// Checks a request's signature and that its signer is on `allow` (403 otherwise).
+/// Checks a request's signature and that its signer is on `allow` (403 otherwise); returns the
+/// signer.
 pub async fn check(
 	allow: &AllowList,
 	method: &str,
@@ -168,13 +180,18 @@ pub async fn check(
 	headers: &HeaderMap,
 	body: &[u8],
 	now: u64,
-) -> Result<(), (StatusCode, String)> {
+) -> Result<AccountId32, (StatusCode, String)> {
 	let account = signer_of(method, path_and_query, headers, body, now)?;
 	if !allow.admits(&account.0).await {
 		return Err((StatusCode::FORBIDDEN, format!("{account} is not allowed")));
 	}
-	Ok(())
+	Ok(account)
 }
+
+/// The checked signer of a request, which [`require_signature`] hands on to the handler as a
+/// request extension.
+#[derive(Clone, Debug)]
+pub struct Signer(pub AccountId32);
 
 /// State of the middleware.
 #[derive(Clone)]
@@ -198,14 +215,19 @@ pub async fn require_signature(
 			return (StatusCode::PAYLOAD_TOO_LARGE, "above the size limit\n").into_response();
 		}
 	};
-	let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-	if let Err((status, why)) =
-		check(&auth.allow, parts.method.as_str(), path, &parts.headers, &body, now_secs()).await
-	{
-		tracing::info!(%status, %why, path, "refused unsigned request");
-		return (status, format!("{why}\n")).into_response();
-	}
-	next.run(Request::from_parts(parts, Body::from(body))).await
+	let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+	let checked =
+		check(&auth.allow, parts.method.as_str(), &path, &parts.headers, &body, now_secs()).await;
+	let account = match checked {
+		Ok(account) => account,
+		Err((status, why)) => {
+			tracing::info!(%status, %why, path, "refused unsigned request");
+			return (status, format!("{why}\n")).into_response();
+		},
+	};
+	let mut request = Request::from_parts(parts, Body::from(body));
+	request.extensions_mut().insert(Signer(account));
+	next.run(request).await
 }
 
 #[cfg(test)]
@@ -221,7 +243,7 @@ mod tests {
 		headers: &HeaderMap,
 		body: &[u8],
 		now: u64,
-	) -> Result<(), (StatusCode, String)> {
+	) -> Result<AccountId32, (StatusCode, String)> {
 		let runtime = tokio::runtime::Builder::new_current_thread().build();
 		let runtime = runtime.unwrap_or_else(|e| panic!("{e}"));
 		runtime.block_on(super::check(allow, method, path, headers, body, now))
@@ -242,8 +264,8 @@ mod tests {
 		let allow = AllowList::parse(&format!(" {alice_ss58} ,")).unwrap_or_else(|e| panic!("{e}"));
 		let path = "/v1/artifacts/model/ab";
 		let signed = headers(&sign_headers(&alice, "PUT", path, b"body", 1000));
-		assert_eq!(check(&allow, "PUT", path, &signed, b"body", 1000), Ok(()));
-		assert_eq!(check(&allow, "PUT", path, &signed, b"body", 1000 + MAX_SKEW_SECS), Ok(()));
+		assert_eq!(check(&allow, "PUT", path, &signed, b"body", 1000), Ok(AccountId32(alice.public_key().0)));
+		assert!(check(&allow, "PUT", path, &signed, b"body", 1000 + MAX_SKEW_SECS).is_ok());
 		for (method, p, body, now) in [
 			("GET", path, &b"body"[..], 1000),
 			("PUT", "/v1/artifacts/model/cd", &b"body"[..], 1000),

@@ -29,11 +29,14 @@ pub enum Kind {
 	/// A verifier report (JSON, or a short reason), addressed by its BLAKE2b-256; written by the
 	/// verifier only.
 	Report,
+	/// An order's data (`data::DatasetPair` file), addressed by `DatasetPair::hash`; served
+	/// whole only to validators and the consumer, providers get their chunk.
+	Dataset,
 }
 
 impl Kind {
 	/// Every kind.
-	pub const ALL: [Kind; 4] = [Kind::Model, Kind::Weights, Kind::Proof, Kind::Report];
+	pub const ALL: [Kind; 5] = [Kind::Model, Kind::Weights, Kind::Proof, Kind::Report, Kind::Dataset];
 
 	/// The kind named `name` in a URL.
 	pub fn parse(name: &str) -> Option<Self> {
@@ -47,6 +50,7 @@ impl Kind {
 			Kind::Weights => "weights",
 			Kind::Proof => "proof",
 			Kind::Report => "report",
+			Kind::Dataset => "dataset",
 		}
 	}
 }

@@ -6,13 +6,14 @@
 
 use crate::{
 	checkpoint::Checkpoint,
-	data::Dataset,
+	data::{Dataset, Samples},
 	error::{Error, Result},
 	model::Model,
 	optim::{apply, zero_grad, OptimizerConfig},
 	task::TrainTask,
 };
 use pot_pol_core::assign::{chunk_of, Minibatches};
+use std::collections::HashMap;
 use tch::{Device, Tensor};
 
 /// What running some steps produced.
@@ -30,26 +31,40 @@ pub struct Session {
 	pub model: Box<dyn Model>,
 	/// The optimizer.
 	pub optimizer: OptimizerConfig,
+	/// The chunk's samples, in chunk order.
 	xs: Tensor,
 	ys: Tensor,
+	/// Row of `xs` of each sample index of the chunk.
+	rows: HashMap<u32, i64>,
 	batches: Minibatches,
 }
 
 impl Session {
-	/// Prepares `task` on the training set `train` (checked against the task's dataset hash).
-	pub fn new(task: &TrainTask, train: &Dataset, device: Device) -> Result<Self> {
+	/// Prepares `task` on `train` (the whole training split or the provider's chunk), checked
+	/// against the task's dataset hash and sample count; every sample of the provider's chunk
+	/// must be there.
+	pub fn new(task: &TrainTask, train: &dyn Samples, device: Device) -> Result<Self> {
 		task.validate()?;
-		if train.hash() != task.dataset.0 || train.len() != task.samples as usize {
+		if train.dataset_hash() != task.dataset.0 || train.total() != u64::from(task.samples) {
 			return Err(Error::Task(
 				"the dataset does not match the task's dataset hash and sample count".into(),
 			));
 		}
 		let chunk =
 			chunk_of(&task.round.key(), task.samples, &task.round.capacities, task.round.provider)?;
+		let held = chunk
+			.iter()
+			.map(|&i| {
+				train.row_of(i).ok_or_else(|| {
+					Error::Task(format!("sample {i} of the provider's chunk is not here"))
+				})
+			})
+			.collect::<Result<Vec<usize>>>()?;
+		let rows = chunk.iter().zip(0i64..).map(|(&i, row)| (i, row)).collect();
+		let (xs, ys) = train.held().subset(&held)?.tensors(device)?;
 		let batches =
 			Minibatches::new(&task.round.key(), task.round.provider, chunk, task.batch_size)?;
-		let (xs, ys) = train.tensors(device)?;
-		Ok(Self { model: task.model.build()?, optimizer: task.optimizer, xs, ys, batches })
+		Ok(Self { model: task.model.build()?, optimizer: task.optimizer, xs, ys, rows, batches })
 	}
 
 	/// The sample indices of step `step`.
@@ -62,7 +77,14 @@ impl Session {
 		let mut log = StepLog::default();
 		while checkpoint.step < end {
 			let batch = self.batch(checkpoint.step)?;
-			let index: Vec<i64> = batch.iter().map(|&i| i64::from(i)).collect();
+			let index = batch
+				.iter()
+				.map(|i| {
+					self.rows.get(i).copied().ok_or_else(|| {
+						Error::Task(format!("minibatch sample {i} is not in the chunk"))
+					})
+				})
+				.collect::<Result<Vec<i64>>>()?;
 			let index = Tensor::f_from_slice(&index)?.f_to_device(self.xs.device())?;
 			let x = self.xs.f_index_select(0, &index)?;
 			let y = self.ys.f_index_select(0, &index)?;

@@ -15,7 +15,7 @@
 
 use crate::{
 	checkpoint::{flat_params, weights_hash, Checkpoint},
-	data::Dataset,
+	data::Samples,
 	error::{Error, Result},
 	model::{Model, Params},
 	proof::{entry_path, Manifest},
@@ -101,7 +101,7 @@ fn l2_norm_of_difference(a: &[f32], b: &[f32]) -> f64 {
 /// [`DEFAULT_MAX_MISS_PPM`]).
 pub fn verify(
 	task: &TrainTask,
-	train: &Dataset,
+	train: &dyn Samples,
 	initial: Params,
 	dir: &Path,
 	seed: &Hash,
@@ -115,7 +115,7 @@ pub fn verify(
 /// at most `max_miss_ppm / 10⁶`. `1_000_000` re-executes exactly the task's Q.
 pub fn verify_with(
 	task: &TrainTask,
-	train: &Dataset,
+	train: &dyn Samples,
 	initial: Params,
 	dir: &Path,
 	seed: &Hash,
@@ -322,7 +322,7 @@ fn reexecute(
 /// checkpoint files, minibatches other than the assigned ones): the segment does not reproduce.
 pub fn reexecute_segment(
 	task: &TrainTask,
-	train: &Dataset,
+	train: &dyn Samples,
 	dir: &Path,
 	index: u32,
 	start: &Hash,

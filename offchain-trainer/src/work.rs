@@ -12,10 +12,12 @@ use crate::{
 	bundle,
 	forge::{self, Forgery},
 	chain_task::{
-		commitment_of, dataset_for, digits_mlp, format_pot, parse_account, parse_pot, train_task,
+		commitment_of, digits_mlp, format_pot, parse_account, parse_pot, train_task,
 		RoundAt,
 	},
 	checkpoint::{load_weights, weights_hash, Checkpoint},
+	chunk::Chunk,
+	data::Samples,
 	model::ModelSpec,
 	optim::{OptimizerConfig, OptimizerKind},
 	profile::ComputeProfile,
@@ -73,6 +75,8 @@ pub async fn endpoint_of(at: &AtBlock, validator: &AccountId32) -> anyhow::Resul
 pub const MAX_MODEL_BYTES: u64 = 1 << 20;
 /// Largest weights file downloaded.
 pub const MAX_WEIGHTS_BYTES: u64 = 512 << 20;
+/// Largest data chunk downloaded.
+pub const MAX_CHUNK_BYTES: u64 = 512 << 20;
 
 /// `pot-trainer work` flags.
 #[derive(clap::Args, Clone, Debug)]
@@ -488,18 +492,6 @@ impl Worker {
 			return Ok(());
 		};
 		let spec = order_record.task;
-		let train = match dataset_for(&spec.dataset.0, spec.samples)? {
-			Ok(train) => train,
-			Err(why) => {
-				self.report.warn(
-					"skipped",
-					"unknown dataset",
-					serde_json::json!({ "order": order, "round": round, "reason": why.to_string() }),
-				);
-				self.skipped.insert((order, round));
-				return Ok(());
-			},
-		};
 		let endpoint = endpoint_of(at, &run.validator).await?;
 		self.report.event(
 			"assigned",
@@ -531,6 +523,7 @@ impl Worker {
 				return Ok(());
 			},
 		};
+		let train = self.fetch_chunk(&endpoint, &spec.dataset.0, &task).await?;
 		let dir = self.state.proof_dir(order, round);
 		let profile = self.profile.clone();
 		let started = Instant::now();
@@ -668,6 +661,38 @@ impl Worker {
 		Ok(spec)
 	}
 
+	/// This provider's data chunk of `task`'s round, from the state directory or the validator's
+	/// service, checked against the order's `dataset` hash and the assignment.
+	async fn fetch_chunk(
+		&self,
+		endpoint: &str,
+		dataset: &[u8; 32],
+		task: &TrainTask,
+	) -> anyhow::Result<Chunk> {
+		let (order, round) = (task.round.order, task.round.round);
+		let indices = assigned_chunk(task)?;
+		let path = self.state.chunk_path(order, round);
+		if let Ok(bytes) = std::fs::read(&path) {
+			if let Ok(chunk) = Chunk::decode_verified(&bytes, dataset, &indices) {
+				return Ok(chunk);
+			}
+		}
+		let bytes = self.artifacts(endpoint)?.chunk(order, round, MAX_CHUNK_BYTES).await?;
+		let chunk = Chunk::decode_verified(&bytes, dataset, &indices).with_context(|| {
+			format!("the validator's data chunk of order {order} round {round}")
+		})?;
+		crate::provider_state::write_atomic(&path, &bytes)?;
+		self.report.event(
+			"downloaded",
+			"data chunk downloaded and checked against the order's dataset",
+			serde_json::json!({
+				"order": order, "round": round, "samples": chunk.held().len(),
+				"of": chunk.total(), "bytes": bytes.len(),
+			}),
+		);
+		Ok(chunk)
+	}
+
 	/// The weights `hash` of `model` as a local file, from the cache or the validator (checked).
 	async fn fetch_weights(
 		&self,
@@ -719,12 +744,23 @@ pub fn commitment_of_record(r: &CommitmentRecord) -> anyhow::Result<Commitment> 
 	})
 }
 
+/// The sample indices of the provider's chunk in `task`'s round.
+pub fn assigned_chunk(task: &TrainTask) -> anyhow::Result<Vec<u32>> {
+	pot_pol_core::assign::chunk_of(
+		&task.round.key(),
+		task.samples,
+		&task.round.capacities,
+		task.round.provider,
+	)
+	.map_err(|e| anyhow::anyhow!("the round's assignment: {e:?}"))
+}
+
 /// The proof of `task` in `dir`: the finished one if the directory holds it (its manifest is
 /// written last), otherwise trained afresh from the weights file (deterministic, so a retrained
 /// round commits to the same root).
 pub fn ensure_proof(
 	task: &TrainTask,
-	train: &crate::data::Dataset,
+	train: &dyn Samples,
 	weights: &Path,
 	dir: &Path,
 	profile: ComputeProfile,
@@ -789,7 +825,8 @@ mod tests {
 
 	#[test]
 	fn a_finished_proof_is_reused_and_a_broken_one_retrained() -> anyhow::Result<()> {
-		let (model, params, train) = digits_mlp(0)?;
+		let (model, params, _) = digits_mlp(0)?;
+		let train = crate::data::digits_pair()?;
 		let tmp = tempfile::tempdir()?;
 		let weights = tmp.path().join("w.safetensors");
 		crate::checkpoint::save_weights(&params, &weights)?;
@@ -803,7 +840,7 @@ mod tests {
 			verification_samples: 1,
 			init_seed: 0,
 			aggregation: crate::round_verifier::AggregationRule::default(),
-		})?
+		}, train.clone())?
 		.spec;
 		let round = RoundAt {
 			order: 5,

@@ -55,12 +55,15 @@ fn order_task_hashes_match_new_task() {
 			verification_samples: 2,
 			init_seed: seed,
 			aggregation: pot_trainer::round_verifier::AggregationRule::default(),
-		})
+		}, pot_trainer::data::digits_pair().unwrap())
 		.unwrap();
 		assert_eq!(order.spec.model.0, by_hand.model_hash.0, "seed {seed}");
 		assert_eq!(order.model, by_hand.model);
 		assert_eq!(order.spec.initial_weights.0, by_hand.initial_weights.0, "seed {seed}");
-		assert_eq!(order.spec.dataset.0, by_hand.dataset.0);
+		// On chain the order names the pair (training and held-out splits); `new-task` the
+		// training split it trains on.
+		assert_eq!(order.spec.dataset.0, order.data.hash());
+		assert_eq!(order.data.train.hash(), by_hand.dataset.0);
 		assert_eq!(order.spec.samples, u64::from(by_hand.samples));
 		assert_eq!(order.spec.hyper.learning_rate.0, by_hand.optimizer.learning_rate);
 		assert_eq!(

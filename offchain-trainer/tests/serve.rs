@@ -23,7 +23,7 @@ use pot_trainer::{
 	bundle,
 	challenge_verifier::{fetch_missing, judge, ChallengeInputs, Claim},
 	checkpoint::{load_weights, save_weights, weights_hash},
-	data::{digits_split, Dataset},
+	data::{digits_pair, digits_split, DatasetPair},
 	model::{ModelSpec, Params},
 	optim::{OptimizerConfig, OptimizerKind},
 	profile,
@@ -54,9 +54,10 @@ const VERIFICATION_SEED: Hash = [8; 32];
 const STEPS: u32 = 20;
 const K: u32 = 5;
 
-fn train_set() -> Dataset {
+/// The order's data: the embedded digits pair (the validator has it without an upload).
+fn train_set() -> DatasetPair {
 	profile::apply_in_process(1);
-	digits_split().unwrap().0
+	digits_pair().unwrap()
 }
 
 fn spec() -> ModelSpec {
@@ -64,12 +65,12 @@ fn spec() -> ModelSpec {
 }
 
 /// The TaskSpec of the tests' order.
-fn task_params(train: &Dataset, initial: &Params) -> TaskParams {
+fn task_params(train: &DatasetPair, initial: &Params) -> TaskParams {
 	TaskParams {
 		model: spec().hash(),
 		initial_weights: weights_hash(initial).unwrap(),
 		dataset: train.hash(),
-		samples: train.len() as u64,
+		samples: train.train.len() as u64,
 		optimizer: OptimizerKind::Adam,
 		learning_rate: 5_000_000,
 		batch_size: 16,
@@ -83,7 +84,7 @@ fn task_params(train: &Dataset, initial: &Params) -> TaskParams {
 
 /// Provider `position`'s task, as the provider builds it from the chain.
 fn provider_task(
-	train: &Dataset,
+	train: &DatasetPair,
 	initial: &Params,
 	capacities: &[u64],
 	position: u32,
@@ -137,7 +138,7 @@ fn commitment_of(m: &Manifest) -> CommitmentInfo {
 
 /// Trains provider `position` honestly into `dir`.
 fn train_provider(
-	train: &Dataset,
+	train: &DatasetPair,
 	initial: &Params,
 	capacities: &[u64],
 	position: u32,
@@ -148,7 +149,7 @@ fn train_provider(
 }
 
 fn inputs(
-	train: &Dataset,
+	train: &DatasetPair,
 	initial: &Params,
 	capacities: &[u64],
 	c: Vec<(u32, CommitmentInfo)>,
@@ -322,8 +323,8 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 	);
 
 	// Unknown kinds, bad addresses, reports are read-only, absent artifacts.
-	assert_eq!(put(&app, "dataset", &root, vec![1]).await.0, StatusCode::NOT_FOUND);
-	assert_eq!(get(&app, "dataset", &root).await.0, StatusCode::NOT_FOUND);
+	assert_eq!(put(&app, "tensor", &root, vec![1]).await.0, StatusCode::NOT_FOUND);
+	assert_eq!(get(&app, "tensor", &root).await.0, StatusCode::NOT_FOUND);
 	assert_eq!(put(&app, "report", &root, vec![1]).await.0, StatusCode::METHOD_NOT_ALLOWED);
 	assert_eq!(get(&app, "proof", &"03".repeat(32)).await.0, StatusCode::NOT_FOUND);
 	for bad in [
@@ -360,7 +361,7 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 		.map(|e| e.unwrap().file_name().into_string().unwrap())
 		.collect();
 	top.sort();
-	assert_eq!(top, ["model", "proof", "report", "results", "tmp", "weights"]);
+	assert_eq!(top, ["dataset", "model", "proof", "report", "results", "tmp", "weights"]);
 	assert_eq!(std::fs::read_dir(store.path().join("tmp")).unwrap().count(), 0, "temp files left");
 
 	// A new service on the same directory serves the same artifacts.
@@ -389,7 +390,7 @@ async fn artifacts_above_the_limit_are_refused_with_413() {
 /// Four participants and a fifth that did not commit: 0 and 1 honest, 2 forged, 3 without a
 /// stored proof.
 struct Round {
-	train: Dataset,
+	train: DatasetPair,
 	initial: Params,
 	store_dir: tempfile::TempDir,
 	store: Store,
@@ -560,7 +561,8 @@ fn other_rules_no_accepted_update_and_unsupported_tasks() {
 	let mut dataset = r.inputs.clone();
 	dataset.task.dataset = [6; 32];
 	let e = verify_round(&r.store, &dataset, &config()).unwrap_err();
-	assert!(matches!(&e, JobError::Failed(m) if m.starts_with("unknown dataset 0606")), "{e}");
+	// A dataset neither embedded nor uploaded: the validator lacks it (retrying may help).
+	assert!(matches!(&e, JobError::Unavailable(m) if m.starts_with("dataset 0606")), "{e}");
 	let mut samples = r.inputs.clone();
 	samples.task.samples += 1;
 	assert!(matches!(verify_round(&r.store, &samples, &config()), Err(JobError::Failed(_))));
@@ -955,4 +957,176 @@ async fn the_verdict_endpoint_fetches_what_it_lacks_from_the_accused_validator()
 	let member_store = Store::open(member_dir.path()).unwrap();
 	assert!(member_store.contains(Kind::Proof, &r.inputs.commitments.iter().find(|(p, _)| *p == 0).unwrap().1.checkpoint_root));
 	assert!(member_store.contains(Kind::Model, &spec().hash()));
+}
+
+// ---------------------------------------------------------------- datasets and chunks
+
+/// A chain stand-in that knows one running round's assignment.
+struct FakeRun(pot_trainer::round_verifier::RoundAssignment);
+
+impl RoundSource for FakeRun {
+	fn read(
+		&self,
+		order: u64,
+		_round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
+		Box::pin(async move { Err(JobError::NotFound(format!("no run for order {order}"))) })
+	}
+
+	fn assignment(
+		&self,
+		order: u64,
+		round: u32,
+	) -> Pin<
+		Box<
+			dyn Future<Output = Result<pot_trainer::round_verifier::RoundAssignment, JobError>>
+				+ Send
+				+ '_,
+		>,
+	> {
+		let known = (order, round) == (ORDER, ROUND);
+		let assignment = self.0.clone();
+		Box::pin(async move {
+			if known {
+				Ok(assignment)
+			} else {
+				Err(JobError::NotFound(format!("order {order} is not training round {round}")))
+			}
+		})
+	}
+}
+
+/// A GET of `uri`, signed by `key` for `signed_path` (normally `uri` itself).
+async fn signed_get(
+	app: &Router,
+	uri: &str,
+	key: &pot_client::subxt_signer::sr25519::Keypair,
+	signed_path: &str,
+) -> (StatusCode, Vec<u8>) {
+	let mut request = Request::builder().method(Method::GET).uri(uri);
+	let now = pot_trainer::serve_auth::now_secs();
+	for (name, value) in pot_trainer::serve_auth::sign_headers(key, "GET", signed_path, &[], now) {
+		request = request.header(name, value);
+	}
+	let response = app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+	let status = response.status();
+	(status, to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec())
+}
+
+/// The digits as an uploaded dataset: a held-out split other than the embedded one, so the
+/// service must have it stored.
+fn uploaded_pair() -> DatasetPair {
+	let (train, held) = digits_split().unwrap();
+	let held_out = held.subset(&(0..100).collect::<Vec<_>>()).unwrap();
+	DatasetPair { train, held_out }
+}
+
+#[tokio::test]
+async fn datasets_are_stored_checked_against_their_address_and_served_to_the_allowed() {
+	use pot_client::subxt_signer::sr25519::dev;
+	use pot_trainer::serve_auth::AllowList;
+	let store = tempfile::tempdir().unwrap();
+	let open = app(store.path(), 1 << 20, no_chain());
+	let pair = uploaded_pair();
+	let file = pair.encode();
+	let hash = hex::encode(pair.hash());
+	assert_eq!(put(&open, "dataset", &hash, file.clone()).await.0, StatusCode::CREATED);
+	assert_eq!(put(&open, "dataset", &hash, file.clone()).await.0, StatusCode::OK);
+	assert_eq!(get(&open, "dataset", &hash).await, (StatusCode::OK, file.clone()));
+	// Another address, a truncated file, or the embedded pair under this address: refused.
+	let (status, why) = put(&open, "dataset", &"ab".repeat(32), file.clone()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "{why}");
+	let (status, why) = put(&open, "dataset", &hash, file[..file.len() - 1].to_vec()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "{why}");
+	let (status, why) = put(&open, "dataset", &hash, digits_pair().unwrap().encode()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "{why}");
+
+	// With an allow list, only signed requests of listed accounts read it whole.
+	let listed = router(
+		ServeState::new(store.path(), 1 << 20, 10_000, no_chain())
+			.unwrap()
+			.with_allow(AllowList::of([dev::alice().public_key().0])),
+	);
+	let uri = format!("/v1/artifacts/dataset/{hash}");
+	assert_eq!(get(&listed, "dataset", &hash).await.0, StatusCode::UNAUTHORIZED);
+	assert_eq!(signed_get(&listed, &uri, &dev::bob(), &uri).await.0, StatusCode::FORBIDDEN);
+	assert_eq!(signed_get(&listed, &uri, &dev::alice(), &uri).await, (StatusCode::OK, file));
+}
+
+#[tokio::test]
+async fn a_participant_gets_its_own_chunk_and_nobody_else_gets_any() {
+	use pot_client::subxt_signer::sr25519::dev;
+	use pot_pol_core::assign::{chunk_of, RoundKey};
+	use pot_trainer::{chunk::Chunk, data::Samples, round_verifier::RoundAssignment};
+	let store = tempfile::tempdir().unwrap();
+	let pair = uploaded_pair();
+	let (alice, bob) = (dev::alice(), dev::bob());
+	let capacities = [100u64, 300];
+	let assignment = RoundAssignment {
+		round_seed: ROUND_SEED,
+		dataset: pair.hash(),
+		samples: pair.train.len() as u64,
+		participants: vec![(alice.public_key().0, capacities[0]), (bob.public_key().0, capacities[1])],
+	};
+	let service = router(
+		ServeState::new(store.path(), 1 << 20, 10_000, Arc::new(FakeRun(assignment))).unwrap(),
+	);
+	let uri = format!("/v1/rounds/{ORDER}/{ROUND}/chunk");
+	// Before the consumer's upload the service cannot serve it.
+	assert_eq!(
+		signed_get(&service, &uri, &bob, &uri).await.0,
+		StatusCode::SERVICE_UNAVAILABLE
+	);
+	Store::open(store.path()).unwrap().put(Kind::Dataset, &pair.hash(), &pair.encode()).unwrap();
+
+	// Unsigned, signed for another path, or signed by a non-participant: refused.
+	assert_eq!(call(&service, Method::GET, &uri, vec![]).await.0, StatusCode::UNAUTHORIZED);
+	let other = format!("/v1/rounds/{ORDER}/{}/chunk", ROUND + 1);
+	assert_eq!(signed_get(&service, &uri, &bob, &other).await.0, StatusCode::UNAUTHORIZED);
+	assert_eq!(signed_get(&service, &uri, &dev::charlie(), &uri).await.0, StatusCode::FORBIDDEN);
+	// Another round, or not a number.
+	assert_eq!(signed_get(&service, &other, &bob, &other).await.0, StatusCode::NOT_FOUND);
+	let bad = format!("/v1/rounds/{ORDER}/x/chunk");
+	assert_eq!(signed_get(&service, &bad, &bob, &bad).await.0, StatusCode::BAD_REQUEST);
+
+	// Each participant gets exactly its assigned samples, checked against the order's hash.
+	let key = RoundKey { order: ORDER, round: ROUND, seed: ROUND_SEED };
+	let samples = pair.train.len() as u32;
+	for (position, who) in [&alice, &bob].into_iter().enumerate() {
+		let (status, body) = signed_get(&service, &uri, who, &uri).await;
+		assert_eq!(status, StatusCode::OK);
+		let indices = chunk_of(&key, samples, &capacities, position as u32).unwrap();
+		let chunk = Chunk::decode_verified(&body, &pair.hash(), &indices).unwrap();
+		assert_eq!(chunk.held().len(), indices.len());
+		assert_eq!(chunk.total(), u64::from(samples));
+		// The other participant's chunk is not in it.
+		let theirs = chunk_of(&key, samples, &capacities, 1 - position as u32).unwrap();
+		assert!(theirs.iter().all(|i| chunk.row_of(*i).is_none()));
+		assert!(Chunk::decode_verified(&body, &pair.hash(), &theirs).is_err());
+	}
+}
+
+#[test]
+fn training_on_the_chunk_equals_training_on_the_whole_split() {
+	use pot_pol_core::assign::chunk_of;
+	use pot_trainer::chunk::{self, Chunk};
+	let pair = train_set();
+	let initial = initial_params();
+	let capacities = [1u64, 2];
+	let task = provider_task(&pair, &initial, &capacities, 1);
+	let indices =
+		chunk_of(&task.round.key(), task.samples, &capacities, task.round.provider).unwrap();
+	let file = chunk::encode(&pair, &indices).unwrap();
+	let only_mine = Chunk::decode_verified(&file, &pair.hash(), &indices).unwrap();
+	let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+	let whole = proof::train(&task, &pair, copy_params(&initial), a.path(), 1).unwrap();
+	let chunked = proof::train(&task, &only_mine, copy_params(&initial), b.path(), 1).unwrap();
+	assert_eq!(whole.manifest.merkle_root, chunked.manifest.merkle_root);
+	// Another provider's chunk cannot train this provider's task.
+	let theirs = chunk_of(&task.round.key(), task.samples, &capacities, 0).unwrap();
+	let wrong =
+		Chunk::decode_verified(&chunk::encode(&pair, &theirs).unwrap(), &pair.hash(), &theirs)
+			.unwrap();
+	let c = tempfile::tempdir().unwrap();
+	assert!(proof::train(&task, &wrong, copy_params(&initial), c.path(), 1).is_err());
 }

@@ -2,14 +2,17 @@
 //! Alice's node (its `potv` key inserted over RPC) and her verifier service `pot-trainer serve`,
 //! two honest providers (`pot-trainer work` as //Eve and //Ferdie) and a cheating one
 //! (`pot-malus work --forgery tamper-final` as //Eve//stash), and a consumer (`pot-trainer order run`
-//! as //Ferdie//stash) ordering 3 rounds of the digits MLP. Midway, Eve's provider is killed
-//! with SIGKILL and restarted, and so is Alice's node. Checked:
+//! as //Ferdie//stash) ordering 3 rounds of an MLP on the consumer's own data (the digits written
+//! as MNIST-layout IDX files by `pot-trainer digits-idx`, uploaded with `--dataset`). Midway,
+//! Eve's provider is killed with SIGKILL and restarted, and so is Alice's node. Checked:
 //! - the order completes, with escrow = payouts + fee + refund and held-out accuracy up by at
 //!   least 30 points (the consumer's own checks, exit 0);
 //! - every round rejects the cheater and slashes it; it is never paid, and its bond on chain is
 //!   lower by exactly what the rejections slashed;
 //! - each honest provider is paid exactly once per round (3 × 50 work units), the restarted one
-//!   included: nothing lost, nothing paid twice.
+//!   included: nothing lost, nothing paid twice;
+//! - each provider received a data chunk per round and never the whole dataset: its chunks
+//!   hold fewer samples than the training split (data minimisation, PROTOCOL.md step 3).
 //!
 //! Needs the workspace built (`cargo build --workspace`): pot-node, pot-trainer and pot-malus.
 //! Alice's registered endpoint in the dev preset is http://127.0.0.1:8800, so that port must be
@@ -79,10 +82,16 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 	malus.splice(1..1, [s("--forgery"), s("tamper-final")]);
 	procs.spawn("malus", "pot-malus", &malus)?;
 
+	// The consumer's data, not the embedded set: the service and the providers only have it
+	// through the upload.
+	let dataset = dir.join("mnist-digits");
+	run_trainer(&[s("digits-idx"), s("--out"), s(dataset.display())])?;
+
 	// The consumer, its JSON lines read on a thread.
 	let mut consumer = Command::new(Processes::bin("pot-trainer")?)
 		.args([
 			s("order"), s("run"), s("--json"), s("--node"), ws.clone(), s("--suri"), s("//Ferdie//stash"),
+			s("--dataset"), s(dataset.display()),
 			s("--state-dir"), s(dir.join("consumer").display()), s("--budget"), s("100"),
 			s("--rounds"), s(ROUNDS), s("--steps"), s(STEPS), s("--min-providers"), s("3"),
 			s("--max-providers"), s("3"), s("--min-accuracy-gain"), s("0.3"),
@@ -192,6 +201,35 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 	);
 	let summary = of_kind(&events, "summary").next().context("no summary")?;
 	eprintln!("summary: {summary}");
+
+	// Every provider kept one chunk per round (`pot-trainer`'s chunk file: magic, the split's
+	// sample count n at bytes 8..16, a 21-byte shape, the held-out hash, n leaf hashes, then the
+	// count of samples sent). The three chunks of a round split the n samples between them.
+	for round in 0..ROUNDS {
+		let mut sent = Vec::new();
+		let mut split = None;
+		for state in ["eve", "ferdie", "malus"] {
+			let path = dir.join(state).join("chunks").join(format!("0-{round}.bin"));
+			let file = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+			let u64_at = |at: usize| -> Option<u64> {
+				Some(u64::from_le_bytes(file.get(at..at.checked_add(8)?)?.try_into().ok()?))
+			};
+			let n = u64_at(8).context("chunk file too short")?;
+			let at = usize::try_from(n)?.checked_mul(32).and_then(|l| l.checked_add(8 + 21 + 32));
+			let m = at
+				.and_then(|at| file.get(at..at.checked_add(4)?))
+				.and_then(|b| b.try_into().ok())
+				.map(u32::from_le_bytes)
+				.context("chunk file too short")?;
+			ensure!(u64::from(m) < n, "{state} got {m} of {n} samples in round {round}");
+			ensure!(*split.get_or_insert(n) == n, "chunks of round {round} name different splits");
+			sent.push(u64::from(m));
+		}
+		ensure!(
+			Some(sent.iter().sum::<u64>()) == split,
+			"round {round}: chunks of {sent:?} samples do not split {split:?}"
+		);
+	}
 
 	// The service admits the accounts the chain relates to Alice: the consumer still fetches
 	// its result after the order closed; an account with no part in it is refused, and an

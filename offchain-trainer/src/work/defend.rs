@@ -5,10 +5,11 @@
 //! bundle and the model to every member of the drawn committee, so that the verdict does not
 //! depend on the accused validator serving them.
 
-use super::{endpoint_of, AtBlock, Worker};
+use super::{assigned_chunk, endpoint_of, AtBlock, Worker};
 use crate::{
 	bundle,
-	chain_task::{dataset_for, train_task, RoundAt},
+	chain_task::{train_task, RoundAt},
+	chunk::Chunk,
 	proof::Manifest,
 	store::Kind,
 	verify::reexecute_segment,
@@ -141,7 +142,11 @@ impl Worker {
 		};
 		let mut task = train_task(&spec, model, &round_at).map_err(|e| anyhow::anyhow!("{e}"))?;
 		task.local_steps = u32::try_from(manifest.steps)?;
-		let train = dataset_for(&spec.dataset.0, spec.samples)?.map_err(|e| anyhow::anyhow!("{e}"))?;
+		// The chunk the validator sent for the round, kept since training.
+		let chunk_path = self.state.chunk_path(order, round);
+		let bytes = std::fs::read(&chunk_path)
+			.with_context(|| format!("the round's data chunk {}", chunk_path.display()))?;
+		let train = Chunk::decode_verified(&bytes, &spec.dataset.0, &assigned_chunk(&task)?)?;
 		let proof_dir = dir.clone();
 		let report = tokio::task::spawn_blocking(move || {
 			reexecute_segment(&task, &train, &proof_dir, segment, &start, &end)
