@@ -799,8 +799,19 @@ fn order_events(
 				P::RunCompleted { order: o, validator_fee, refunded } if o.0 == order => {
 					OrderEvent::RunCompleted { validator_fee, refunded }
 				},
-				P::RunFailed { order: o, round, reason, refunded, .. } if o.0 == order => {
-					OrderEvent::RunFailed { round, reason: format!("{reason:?}"), refunded }
+				P::RunFailed {
+					order: o,
+					round,
+					reason,
+					refunded,
+					validator_slashed,
+					providers_compensated,
+				} if o.0 == order => OrderEvent::RunFailed {
+					round,
+					reason: format!("{reason:?}"),
+					refunded,
+					validator_slashed,
+					providers_compensated,
 				},
 				P::UnstartedOrderFailed { order: o, validator, refunded, .. } if o.0 == order => {
 					OrderEvent::UnstartedOrderFailed { validator: validator.to_string(), refunded }

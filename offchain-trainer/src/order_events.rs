@@ -79,8 +79,15 @@ pub enum OrderEvent {
 	PayoutFailed { round: u32, provider: String, work_units: u64, error: String },
 	/// `Pol.RunCompleted`.
 	RunCompleted { validator_fee: u128, refunded: u128 },
-	/// `Pol.RunFailed`.
-	RunFailed { round: u32, reason: String, refunded: Option<u128> },
+	/// `Pol.RunFailed`: `providers_compensated` is what the round's committed providers were
+	/// paid out of the validator's slash.
+	RunFailed {
+		round: u32,
+		reason: String,
+		refunded: Option<u128>,
+		validator_slashed: Option<u128>,
+		providers_compensated: Option<u128>,
+	},
 	/// `Pol.UnstartedOrderFailed`.
 	UnstartedOrderFailed { validator: String, refunded: u128 },
 }
@@ -198,9 +205,12 @@ pub fn describe(seen: &Seen) -> String {
 			format_pot(*validator_fee),
 			format_pot(*refunded)
 		),
-		RunFailed { round, reason, refunded } => format!(
-			"run FAILED in round {round} ({reason}), refunded {}",
-			refunded.map(format_pot).unwrap_or_else(|| "nothing".into())
+		RunFailed { round, reason, refunded, validator_slashed, providers_compensated } => format!(
+			"run FAILED in round {round} ({reason}), refunded {}; validator slashed {}, of which \
+			 {} compensated the round's committed providers",
+			refunded.map(format_pot).unwrap_or_else(|| "nothing".into()),
+			validator_slashed.map(format_pot).unwrap_or_else(|| "nothing".into()),
+			providers_compensated.map(format_pot).unwrap_or_else(|| "nothing".into()),
 		),
 		UnstartedOrderFailed { validator, refunded } => format!(
 			"order FAILED: validator {} did not start it; refunded {}",
@@ -440,6 +450,8 @@ mod tests {
 				round: 1,
 				reason: "MissedResultDeadline".into(),
 				refunded: Some(5),
+				validator_slashed: Some(7),
+				providers_compensated: Some(3),
 			},
 			OrderEvent::OrderExpired { refunded: 5 },
 			OrderEvent::OrderCancelled { refunded: 5 },

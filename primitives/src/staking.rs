@@ -78,6 +78,20 @@ pub struct Slashed<Balance> {
 	pub reporter_reward: Balance,
 }
 
+/// What one compensating slash took and paid ([`ReportOffence::report_offence_compensating`]).
+/// A return value only: `paid` has one entry per claim, so it is never stored.
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug, Default)]
+pub struct Compensated<Balance> {
+	/// Taken from the offender's bonded and unbonding funds, in total.
+	pub amount: Balance,
+	/// The part of `amount` paid to the claimants, in total (the sum of `paid`); the rest went
+	/// to the slash handler.
+	pub compensation: Balance,
+	/// What each claim received, in the order of the claims: at most the claim, zero once the
+	/// slash is used up or when the claimant could not receive its part.
+	pub paid: Vec<Balance>,
+}
+
 /// Why an offence report was refused. Nothing changed when one is returned.
 #[derive(
 	Encode,
@@ -99,8 +113,8 @@ pub enum OffenceError {
 /// Slashing of bonded accounts, in the spirit of `sp_staking::offence::ReportOffence`: the
 /// pallet that proves an offence (PoL verification, challenge committees) reports it; validator
 /// staking slashes the kind's fraction of the offender's bonded and unbonding funds, never more
-/// than it holds, pays the reporter its share and hands the rest to the runtime's handler
-/// (treasury or burn).
+/// than it holds, pays the reporter its share (or, in a compensating report, the claims of the
+/// parties the offence harmed) and hands the rest to the runtime's handler (treasury or burn).
 pub trait ReportOffence<AccountId, Balance> {
 	/// Slashes `offender` for an offence of `kind`. `evidence` is the hash of the evidence the
 	/// caller checked (it appears in the event); `reporter`, if any and not the offender, gets
@@ -118,6 +132,23 @@ pub trait ReportOffence<AccountId, Balance> {
 
 	/// Upper bound of the weight of [`report_offence`](Self::report_offence).
 	fn report_weight() -> Weight;
+
+	/// Slashes `offender` for an offence of `kind` like [`report_offence`](Self::report_offence)
+	/// with no reporter, then compensates the parties the offence harmed out of the slashed
+	/// amount: the `claims` `(claimant, amount)` are paid in list order, each
+	/// `min(claim, what is left of the slash)`. A claimant that cannot receive its part (for
+	/// example a new account below the existential deposit) and a claim of the offender itself
+	/// get nothing; their part stays in the slash. The rest goes to the slash handler.
+	fn report_offence_compensating(
+		offender: &AccountId,
+		kind: OffenceKind,
+		evidence: ContentHash,
+		claims: &[(AccountId, Balance)],
+	) -> Result<Compensated<Balance>, OffenceError>;
+
+	/// Upper bound of the weight of
+	/// [`report_offence_compensating`](Self::report_offence_compensating) with `claims` claims.
+	fn report_compensating_weight(claims: u32) -> Weight;
 }
 
 /// Nobody is bonded: every report is refused.
@@ -134,6 +165,17 @@ impl<AccountId, Balance: Default> ReportOffence<AccountId, Balance> for () {
 		Balance::default()
 	}
 	fn report_weight() -> Weight {
+		Weight::zero()
+	}
+	fn report_offence_compensating(
+		_: &AccountId,
+		_: OffenceKind,
+		_: ContentHash,
+		_: &[(AccountId, Balance)],
+	) -> Result<Compensated<Balance>, OffenceError> {
+		Err(OffenceError::NotBonded)
+	}
+	fn report_compensating_weight(_: u32) -> Weight {
 		Weight::zero()
 	}
 }

@@ -688,6 +688,60 @@ fn a_censoring_validator_is_challenged_slashed_and_the_provider_paid() {
 	});
 }
 
+/// A validator that misses a round's result deadline on the real pallets: the order fails and
+/// Bob gets his whole budget back, Alice is slashed for the missed deadline, and Eve, who had
+/// committed her steps to the round, is paid them at the order's price out of that slash;
+/// Ferdie, who committed nothing, gets nothing. Only the rest of the slash is burned.
+#[test]
+fn a_missed_result_deadline_compensates_the_committed_providers_from_the_slash() {
+	use crate::{Pol, RuntimeEvent, RuntimeOrigin, Staking, MILLI_UNIT};
+	use pallet_pot_pol::{Event as PolEvent, FailureReason};
+	use polkadot_sdk::{frame_support::assert_ok, sp_runtime::Perbill};
+	use pot_primitives::ReportOffence;
+
+	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		use Sr25519Keyring::*;
+		System::set_block_number(1);
+		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+		let free = |k: Sr25519Keyring| Balances::free_balance(k.to_account_id());
+		let steps = 5u32;
+		let bob_before = <Balances as Inspect<_>>::total_balance(&Bob.to_account_id());
+		let order = order_in_alices_cluster(2, steps);
+		assert_ok!(Pol::start_order(signed(Alice), order));
+		assert_ok!(Pol::submit_commitment(signed(Eve), order, 0, commitment_over(1, steps)));
+		let deadline = pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.result_deadline;
+		let alice_stake = <Staking as ReportOffence<_, _>>::slashable(&Alice.to_account_id());
+		let (eve, ferdie) = (free(Eve), free(Ferdie));
+		let issuance = Balances::total_issuance();
+
+		run_pol_hooks_to(deadline + 1);
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_none(), "the run failed");
+		assert!(crate::Market::order(order).is_none(), "the order is final");
+		let slashed = Perbill::from_percent(1) * alice_stake;
+		let compensation = MILLI_UNIT * u128::from(steps);
+		assert_eq!(free(Eve), eve + compensation, "Eve is paid her committed steps");
+		assert_eq!(free(Ferdie), ferdie, "Ferdie committed nothing");
+		assert_eq!(<Staking as ReportOffence<_, _>>::slashable(&Alice.to_account_id()), alice_stake - slashed);
+		assert_eq!(issuance - Balances::total_issuance(), slashed - compensation, "only the rest is burned");
+		let escrow = RuntimeHoldReason::Market(pallet_pot_market::HoldReason::OrderEscrow);
+		assert_eq!(Balances::balance_on_hold(&escrow, &Bob.to_account_id()), 0, "Bob's budget is released");
+		assert_eq!(<Balances as Inspect<_>>::total_balance(&Bob.to_account_id()), bob_before, "Bob paid nothing");
+		let events: Vec<_> = System::events().into_iter().map(|r| r.event).collect();
+		assert!(events.iter().any(|e| matches!(e,
+			RuntimeEvent::Staking(pallet_pot_staking::Event::Compensated { offender, beneficiary, amount })
+				if *offender == Alice.to_account_id() && *beneficiary == Eve.to_account_id() && *amount == compensation)));
+		assert!(events.iter().any(|e| matches!(e,
+			RuntimeEvent::Pol(PolEvent::RunFailed {
+				order: o,
+				round: 0,
+				reason: FailureReason::MissedResultDeadline,
+				validator_slashed: Some(v),
+				providers_compensated: Some(c),
+				..
+			}) if *o == order && *v == slashed && *c == compensation)));
+	});
+}
+
 /// Issue 5's scale goal: at least 10,000 provider commitments per round fit in the blocks of a
 /// round's commit window, by the benchmarked weight of `submit_commitment`.
 #[test]

@@ -279,7 +279,10 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// `r` overdue runs of `MaxProviders` participants, all committed, fail in one block.
+	/// `r` overdue runs of `MaxProviders` participants, all committed, fail in one block: each
+	/// reads every commitment and the order's price for the compensation claims. (The hook adds
+	/// the market's `fail_weight` and staking's `report_compensating_weight(MaxProviders)` per
+	/// run on top of this.)
 	#[benchmark]
 	fn fail_overdue(r: Linear<0, { T::MaxRunsPerDeadline::get() }>) -> Result<(), BenchmarkError> {
 		let n = T::MaxProviders::get();

@@ -742,7 +742,9 @@ fn a_run_that_misses_a_deadline_fails_once_its_recorded_rounds_settle() {
 			Some(Closing::Fail {
 				round: 1,
 				reason: FailureReason::MissedResultDeadline,
-				validator_slashed: Some(1_000)
+				validator_slashed: Some(1_000),
+				// Nobody committed to round 1: nothing to compensate.
+				providers_compensated: Some(0),
 			})
 		);
 		assert!(ResultDeadlines::<Test>::iter().next().is_none());
@@ -763,6 +765,7 @@ fn a_run_that_misses_a_deadline_fails_once_its_recorded_rounds_settle() {
 				reason: FailureReason::MissedResultDeadline,
 				refunded: Some(budget - 3 * 36),
 				validator_slashed: Some(1_000),
+				providers_compensated: Some(0),
 			})
 		);
 		assert!(Runs::<Test>::get(order).is_none());

@@ -6,7 +6,8 @@
 //! submits the round's result; the result may be challenged for [`Config::ChallengeWindow`]
 //! blocks, a committee of validators deciding; then verified work is paid through the market
 //! and invalid work reported to staking. A validator that misses a round's deadline fails the
-//! order and is reported itself.
+//! order and is reported itself; the providers that had committed to that round are compensated
+//! out of its slash.
 //!
 //! The pallet meets the market only through [`pot_primitives::OrderSettlement`] and staking only
 //! through [`pot_primitives::ClusterInspect`] and [`pot_primitives::ReportOffence`]; it
@@ -75,8 +76,13 @@
 //! ## Deadlines
 //! Runs are indexed by the block after their result deadline ([`ResultDeadlines`]). In that
 //! block's `on_initialize` each still-unanswered run fails: the validator is reported for
-//! [`MissedDeadline`](pot_primitives::OffenceKind::MissedDeadline) and, once the rounds recorded
-//! before settled, the market refunds the consumer's unspent budget. Settlements ([`SettleAt`])
+//! [`MissedDeadline`](pot_primitives::OffenceKind::MissedDeadline) through
+//! [`report_offence_compensating`](pot_primitives::ReportOffence::report_offence_compensating),
+//! which pays each provider with a commitment in the missed round (in [`Commitments`]) its
+//! committed steps at the order's price per work unit out of the slash, in position order, as
+//! far as the slash reaches (rounds whose result came in settle and pay as usual); once the
+//! rounds recorded before settled, the market refunds the consumer's unspent budget
+//! ([`Event::RunFailed`] with the slash and the compensation paid). Settlements ([`SettleAt`])
 //! and vote deadlines ([`VoteDeadlines`]) are indexed the same way. At most
 //! [`Config::MaxRunsPerDeadline`] entries share a block in each index, so the hook's work is
 //! bounded.
@@ -97,6 +103,8 @@ mod benchmarking;
 #[cfg(test)]
 mod challenge_tests;
 mod challenges;
+#[cfg(test)]
+mod compensation_tests;
 mod dispatchable_impls;
 mod hooks;
 #[cfg(any(feature = "try-runtime", test))]
@@ -203,7 +211,8 @@ pub mod pallet {
 		type Clusters: ClusterInspect<Self::AccountId>;
 
 		/// Validator staking: slashing of providers for invalid work and of validators for
-		/// missed deadlines.
+		/// missed deadlines; a validator's missed result deadline compensates the round's
+		/// committed providers out of its slash.
 		type Offences: ReportOffence<Self::AccountId, Self::Balance>;
 
 		/// Most providers of one run (the bound of the stored participant list). Orders asking
@@ -463,14 +472,20 @@ pub mod pallet {
 		},
 		/// A run failed: the consumer got its unspent budget back (`refunded`, `None` if the
 		/// market refused) and the validator was reported (`validator_slashed`, `None` if it was
-		/// not bonded). The validator is reported when the deadline passes; the order fails in
-		/// the market (and this is emitted) once the rounds recorded before have settled.
+		/// not bonded). The providers that had committed to `round` were compensated out of
+		/// that slash for their committed steps at the order's price, in position order, as far
+		/// as the slash reached: `providers_compensated` is what they received in total (`None`
+		/// if the validator was not bonded; staking's `Compensated` events name each provider).
+		/// The validator is reported and the providers compensated when the deadline passes;
+		/// the order fails in the market (and this is emitted) once the rounds recorded before
+		/// have settled.
 		RunFailed {
 			order: OrderId,
 			round: RoundIndex,
 			reason: FailureReason,
 			refunded: Option<T::Balance>,
 			validator_slashed: Option<T::Balance>,
+			providers_compensated: Option<T::Balance>,
 		},
 		/// A participant that was given data for `round` committed nothing by the commit
 		/// deadline and was reported for a missed deadline when the round's result came in;

@@ -32,9 +32,9 @@ use polkadot_sdk::{
 	},
 };
 use pot_primitives::{
-	AskId, Assignment, ClusterInspect, ClusterMember, ContentHash, HardwareClass, MatchedOrder,
-	OffenceError, OffenceKind, OrderId, OrderSettlement, ReportOffence, SettlementError,
-	SettlementReceipt, Slashed, TaskSpec, WorkUnits,
+	AskId, Assignment, ClusterInspect, ClusterMember, Compensated, ContentHash, HardwareClass,
+	MatchedOrder, OffenceError, OffenceKind, OrderId, OrderSettlement, ReportOffence,
+	SettlementError, SettlementReceipt, Slashed, TaskSpec, WorkUnits,
 };
 use std::collections::BTreeMap;
 
@@ -217,6 +217,7 @@ struct MarketState {
 const MARKET_KEY: &[u8] = b":mock:market";
 const BONDS_KEY: &[u8] = b":mock:bonds";
 const REPORTS_KEY: &[u8] = b":mock:reports";
+const COMPENSATIONS_KEY: &[u8] = b":mock:compensations";
 
 fn with_stored<V: Encode + Decode + Default, R>(key: &[u8], f: impl FnOnce(&mut V) -> R) -> R {
 	let before = unhashed::get_raw(key);
@@ -238,6 +239,8 @@ fn with_market<R>(f: impl FnOnce(&mut MarketState) -> R) -> R {
 }
 
 type Reports = Vec<(AccountId, OffenceKind, Option<AccountId>, ContentHash)>;
+/// Compensations paid: (offender, beneficiary, amount).
+type Compensations = Vec<(AccountId, AccountId, Balance)>;
 
 thread_local! {
 	static CLUSTERS: RefCell<BTreeMap<AccountId, Vec<ClusterMember<AccountId>>>> =
@@ -499,7 +502,10 @@ impl ClusterInspect<AccountId> for MockClusters {
 	}
 }
 
-/// Offence reports of the mock: bonds in memory, each report takes 10% of the bond.
+/// Offence reports of the mock: bonds in memory, each report takes 10% of the bond. A
+/// compensating report pays the claims out of that 10%, in order, as transfers from the
+/// offender's free balance (the mock's bonds are not on the balances), so that issuance does
+/// not change and the claimants' balances show what they got.
 pub struct MockOffences;
 
 impl MockOffences {
@@ -514,6 +520,10 @@ impl MockOffences {
 	/// The reports so far: (offender, kind, reporter, evidence).
 	pub fn reports() -> Reports {
 		with_stored(REPORTS_KEY, |r: &mut Reports| r.clone())
+	}
+	/// The compensations paid so far: (offender, beneficiary, amount), one per claim paid.
+	pub fn compensations() -> Compensations {
+		with_stored(COMPENSATIONS_KEY, |c: &mut Compensations| c.clone())
 	}
 }
 
@@ -542,6 +552,36 @@ impl ReportOffence<AccountId, Balance> for MockOffences {
 	}
 	fn report_weight() -> Weight {
 		Weight::from_parts(4_000, 0)
+	}
+	fn report_offence_compensating(
+		offender: &AccountId,
+		kind: OffenceKind,
+		evidence: ContentHash,
+		claims: &[(AccountId, Balance)],
+	) -> Result<Compensated<Balance>, OffenceError> {
+		let amount = Self::report_offence(offender, kind, None, evidence)?.amount;
+		let mut left = amount;
+		let mut paid = Vec::new();
+		for (who, claim) in claims {
+			let part = (*claim).min(left);
+			let transferred = who != offender &&
+				part > 0 &&
+				Balances::transfer(offender, who, part, Preservation::Expendable).is_ok();
+			let got = if transferred {
+				with_stored(COMPENSATIONS_KEY, |c: &mut Compensations| {
+					c.push((*offender, *who, part))
+				});
+				part
+			} else {
+				0
+			};
+			left -= got;
+			paid.push(got);
+		}
+		Ok(Compensated { amount, compensation: amount - left, paid })
+	}
+	fn report_compensating_weight(claims: u32) -> Weight {
+		Weight::from_parts(4_000 + 1_000 * u64::from(claims), 0)
 	}
 }
 

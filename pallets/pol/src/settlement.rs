@@ -106,7 +106,7 @@ impl<T: Config> Pallet<T> {
 					Err(error) => Event::CompletionRefused { order, error },
 				});
 			}
-			Some(Closing::Fail { round, reason, validator_slashed }) => {
+			Some(Closing::Fail { round, reason, validator_slashed, providers_compensated }) => {
 				let refunded = match T::Settlement::fail(order) {
 					Ok(receipt) => Some(receipt.refunded),
 					Err(e) => {
@@ -120,6 +120,7 @@ impl<T: Config> Pallet<T> {
 					reason: *reason,
 					refunded,
 					validator_slashed: *validator_slashed,
+					providers_compensated: *providers_compensated,
 				});
 			}
 			None => {

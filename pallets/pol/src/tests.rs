@@ -1059,6 +1059,7 @@ fn a_missed_result_deadline_fails_the_order_and_reports_the_validator() {
 		assert_ok!(commit(order, 0, P1, 4));
 		let deadline = round_of(order).result_deadline;
 		let consumer = free(CONSUMER);
+		let p1 = free(P1);
 		let budget = MockMarket::order(order).unwrap().budget;
 		run_to_block(deadline);
 		assert!(Runs::<Test>::get(order).is_some());
@@ -1074,6 +1075,9 @@ fn a_missed_result_deadline_fails_the_order_and_reports_the_validator() {
 			MockOffences::reports(),
 			vec![(V, OffenceKind::MissedDeadline, None, Pol::missed_deadline_evidence(order, 0))]
 		);
+		// P1's 4 committed steps at the price, out of the validator's slash.
+		assert_eq!(MockOffences::compensations(), vec![(V, P1, 4 * PRICE)]);
+		assert_eq!(free(P1), p1 + 4 * PRICE);
 		assert_eq!(
 			pol_events(),
 			vec![Event::RunFailed {
@@ -1082,6 +1086,7 @@ fn a_missed_result_deadline_fails_the_order_and_reports_the_validator() {
 				reason: FailureReason::MissedResultDeadline,
 				refunded: Some(budget),
 				validator_slashed: Some(1_000),
+				providers_compensated: Some(4 * PRICE),
 			}]
 		);
 	});
@@ -1126,7 +1131,11 @@ fn the_hook_weight_counts_the_failed_runs() {
 		let due = round_of(a).result_deadline + 1;
 		run_to_block(due - 1);
 		System::set_block_number(due);
-		let per = polkadot_sdk::sp_runtime::Weight::from_parts(3_000 + 4_000, 0);
+		// The market's failure and a compensating report with `MaxProviders` claims, per run.
+		let per = polkadot_sdk::sp_runtime::Weight::from_parts(
+			3_000 + 4_000 + 1_000 * u64::from(MAX_PROVIDERS),
+			0,
+		);
 		let quiet = <() as WeightInfo>::settle_due(0) + <() as WeightInfo>::close_votes(0);
 		assert_eq!(
 			Pol::on_initialize(due),

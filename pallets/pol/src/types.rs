@@ -105,8 +105,15 @@ pub enum Closing<Balance> {
 	/// consumer).
 	Complete,
 	/// The validator missed the result deadline of `round` (and was reported, taking
-	/// `validator_slashed`): the order fails (everything unspent back to the consumer).
-	Fail { round: RoundIndex, reason: FailureReason, validator_slashed: Option<Balance> },
+	/// `validator_slashed`; `None`: it was not bonded): the order fails (everything unspent
+	/// back to the consumer). `providers_compensated` is what the providers that had committed
+	/// to `round` received out of that slash, in total (`None` when nothing was slashed).
+	Fail {
+		round: RoundIndex,
+		reason: FailureReason,
+		validator_slashed: Option<Balance>,
+		providers_compensated: Option<Balance>,
+	},
 }
 
 /// What a provider commits to for one round (PROTOCOL.md step 4). Hyper-parameters, data and

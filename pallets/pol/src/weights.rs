@@ -30,7 +30,8 @@ pub trait WeightInfo {
 	fn submit_round_result_reject(n: u32) -> Weight;
 	/// `fail_unstarted`.
 	fn fail_unstarted() -> Weight;
-	/// `on_initialize` failing `r` overdue runs of `MaxProviders` participants each.
+	/// `on_initialize` failing `r` overdue runs of `MaxProviders` participants each, every
+	/// participant committed (so every one claims compensation).
 	fn fail_overdue(r: u32) -> Weight;
 	/// `challenge` of an accepted submission with the longest Merkle proofs, the committee
 	/// drawn from `v` active validators, the round's challenge list nearly full.
@@ -84,9 +85,10 @@ impl WeightInfo for () {
 		rw(2, 0)
 	}
 	fn fail_overdue(r: u32) -> Weight {
-		// The deadline entry, then per run Runs, its commitments and OpenRuns of each
-		// participant (at most 16 of each assumed here), and the same writes.
-		rw(lin(1, 33, r), lin(1, 33, r))
+		// The deadline entry, then per run Runs, the matched order (the compensation's price),
+		// its commitments and OpenRuns of each participant (at most 16 of each assumed here);
+		// writes the same but the matched order.
+		rw(lin(1, 34, r), lin(1, 33, r))
 	}
 	fn challenge(v: u32) -> Weight {
 		// The round record, the challenger's ledger, Runs, the active validators (two reads

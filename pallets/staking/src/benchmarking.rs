@@ -1,6 +1,7 @@
-//! Benchmarks of every call, the session hook (`new_session` ranking `v` validators) and
-//! `report_offence`, each in its worst case: full unbonding chunk lists, a nearly full validator
-//! list, full clusters, a slash reaching every chunk.
+//! Benchmarks of every call, the session hook (`new_session` ranking `v` validators),
+//! `report_offence` and `report_offence_compensating` (paying `c` claims), each in its worst
+//! case: full unbonding chunk lists, a nearly full validator list, full clusters, a slash
+//! reaching every chunk.
 #![allow(
 	clippy::unwrap_used,
 	clippy::expect_used,
@@ -395,6 +396,35 @@ mod benchmarks {
 				ContentHash::repeat_byte(1),
 			);
 			assert!(slashed.is_ok());
+		}
+
+		assert!(Ledger::<T>::get(&offender).is_none());
+	}
+
+	#[benchmark]
+	fn report_offence_compensating(c: Linear<0, { T::MaxClusterSize::get() }>) {
+		// A slash of everything reaches every chunk; `c` existing claimants are each paid a
+		// unit, all of them within the slash.
+		let offender = bonded::<T>("offender", 0);
+		full_chunks::<T>(&offender);
+		SlashFractions::<T>::insert(OffenceKind::InvalidWork, Perbill::one());
+		let slashable = Ledger::<T>::get(&offender).unwrap().total().unwrap();
+		let claim = unit::<T>();
+		assert!(claim.saturating_mul(c.into()) <= slashable, "every claim is paid");
+		let claims: Vec<_> = (0..c).map(|i| (funded::<T>("claimant", i), claim)).collect();
+
+		#[block]
+		{
+			let compensated = <Pallet<T> as ReportOffence<_, _>>::report_offence_compensating(
+				&offender,
+				OffenceKind::InvalidWork,
+				ContentHash::repeat_byte(1),
+				&claims,
+			);
+			assert_eq!(
+				compensated.map(|r| r.compensation),
+				Ok(claim.saturating_mul(c.into()))
+			);
 		}
 
 		assert!(Ledger::<T>::get(&offender).is_none());

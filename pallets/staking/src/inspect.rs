@@ -14,8 +14,8 @@ use polkadot_sdk::{
 	},
 };
 use pot_primitives::{
-	ClusterInspect, ClusterMember, ContentHash, OffenceError, OffenceKind, ReportOffence, Slashed,
-	ValidatorInspect, WorkUnits,
+	ClusterInspect, ClusterMember, Compensated, ContentHash, OffenceError, OffenceKind,
+	ReportOffence, Slashed, ValidatorInspect, WorkUnits,
 };
 
 impl<T: Config> ValidatorInspect<T::AccountId, BalanceOf<T>> for Pallet<T> {
@@ -109,5 +109,21 @@ impl<T: Config> ReportOffence<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn report_weight() -> Weight {
 		T::WeightInfo::report_offence()
+	}
+
+	/// The slash as `report_offence` without a reporter; the claims are paid out of it, in
+	/// order, before the slash handler gets the rest.
+	fn report_offence_compensating(
+		offender: &T::AccountId,
+		kind: OffenceKind,
+		evidence: ContentHash,
+		claims: &[(T::AccountId, BalanceOf<T>)],
+	) -> Result<Compensated<BalanceOf<T>>, OffenceError> {
+		Self::do_slash_compensating(offender, kind, evidence, claims)
+	}
+
+	/// The benchmarked weight with `claims` claims, every one of them paid.
+	fn report_compensating_weight(claims: u32) -> Weight {
+		T::WeightInfo::report_offence_compensating(claims)
 	}
 }

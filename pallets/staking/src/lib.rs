@@ -45,6 +45,16 @@
 //! more than is held. [`Config::ReporterShare`] of it goes to the reporter, the rest to
 //! [`Config::Slash`]. A validator slashed below the minimum leaves at the next session.
 //!
+//! A *compensating* report
+//! ([`report_offence_compensating`](pot_primitives::ReportOffence::report_offence_compensating))
+//! slashes the same way, with no reporter, then pays the claims of the parties the offence
+//! harmed (the PoL pallet: providers whose committed work a validator's missed deadline made
+//! worthless) out of the slashed funds, in list order, each at most what is left
+//! ([`Event::Compensated`] per claim paid). A claimant that cannot receive its part (below the
+//! existential deposit) gets nothing and its part stays in the slash; what no claim took goes to
+//! [`Config::Slash`]. Compensation moves slashed funds to the claimants: only the handler's part
+//! is burned (or given to a treasury).
+//!
 //! ## Market
 //! [`pot_primitives::ValidatorInspect`]: an *active validator* is registered, not chilled and
 //! bonded at least [`MinValidatorBond`] (being in the current authority set is not required: a
@@ -123,7 +133,8 @@ pub mod pallet {
 		/// Whether a provider has open work; `leave_cluster` is refused while it does.
 		type OpenWork: OpenWorkInspect<Self::AccountId>;
 
-		/// Receives what is slashed (less the reporter's share): a treasury, or `()` to burn.
+		/// Receives what is slashed (less the reporter's share, or the compensation paid to the
+		/// claimants of a compensating report): a treasury, or `()` to burn.
 		type Slash: OnUnbalanced<CreditOf<Self>>;
 
 		/// Share of a slash paid to the reporter of the offence, if any.
@@ -323,7 +334,9 @@ pub mod pallet {
 		/// Governance set the most authorities elected per session.
 		MaxAuthorityCountSet { count: u32 },
 		/// `offender` was slashed `amount` for an offence of `kind` (evidence hash `evidence`);
-		/// `reporter_reward` of it went to `reporter`, the rest to the slash handler.
+		/// `reporter_reward` of it went to `reporter`, the rest to the slash handler. In a
+		/// compensating report (no reporter) the `Compensated` events that follow say what of
+		/// the rest went to the claimants before the handler got the remainder.
 		Slashed {
 			offender: T::AccountId,
 			kind: OffenceKind,
@@ -332,6 +345,10 @@ pub mod pallet {
 			reporter_reward: BalanceOf<T>,
 			evidence: ContentHash,
 		},
+		/// `beneficiary` received `amount` out of the slash of `offender` just reported
+		/// (`Slashed` before this), as compensation for what the offence cost it. One event per
+		/// claim paid; a claim that got nothing has none.
+		Compensated { offender: T::AccountId, beneficiary: T::AccountId, amount: BalanceOf<T> },
 		/// The authority set for session `session` was elected.
 		AuthoritiesElected { session: u32, authorities: Vec<T::AccountId> },
 		/// No validator qualified for session `session`; the current set stays.

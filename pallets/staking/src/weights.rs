@@ -8,9 +8,11 @@
 //! the storage reads and writes each function does in its worst case, priced with
 //! `RocksDbWeight`, and has no measured execution time. Never use it in a real runtime.
 //!
-//! Components: `v` registered validators ranked by `new_session` (at most `MaxValidators`).
-//! Every other function is benchmarked at its worst case (full unbonding chunks, full validator
-//! list, full cluster).
+//! Components: `v` registered validators ranked by `new_session` (at most `MaxValidators`);
+//! `c` claims paid by `report_offence_compensating` (benchmarked up to `MaxClusterSize`, the
+//! most providers a validator's offence can harm; the weight is linear in `c`). Every other
+//! function is benchmarked at its worst case (full unbonding chunks, full validator list, full
+//! cluster).
 
 use polkadot_sdk::frame_support::weights::{constants::RocksDbWeight, Weight};
 
@@ -51,6 +53,9 @@ pub trait WeightInfo {
 	fn new_session(v: u32) -> Weight;
 	/// `ReportOffence::report_offence` of a full ledger, with a reporter.
 	fn report_offence() -> Weight;
+	/// `ReportOffence::report_offence_compensating` of a full ledger with `c` claims, every one
+	/// of them paid to an existing account.
+	fn report_offence_compensating(c: u32) -> Weight;
 }
 
 /// Reads and writes of the worst case, priced with `RocksDbWeight`.
@@ -125,5 +130,12 @@ impl WeightInfo for () {
 		// Ledger, SlashFractions, Holds, the offender's and reporter's accounts, two role
 		// checks, the slash handler's account; writes the ledger, holds and three accounts.
 		rw(8, 5)
+	}
+	fn report_offence_compensating(c: u32) -> Weight {
+		// Ledger, SlashFractions, Holds, the offender's account, two role checks, the slash
+		// handler's account, then each claimant's account; writes the ledger, holds, the
+		// offender's and the handler's accounts and each claimant's account.
+		let c = u64::from(c);
+		rw(7u64.saturating_add(c), 4u64.saturating_add(c))
 	}
 }
