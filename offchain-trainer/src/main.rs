@@ -13,7 +13,7 @@ use pot_trainer::{
 	profile, proof,
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::evaluate,
-	verify::verify_with,
+	verify::verify_observed,
 };
 use std::path::PathBuf;
 
@@ -397,7 +397,8 @@ fn main() -> anyhow::Result<()> {
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
 			let committed = committed_root.as_deref().map(hash_arg).transpose()?;
-			let report = verify_with(
+			let mut bar: Option<Bar> = None;
+			let report = verify_observed(
 				&t,
 				&data.train()?,
 				initial,
@@ -405,7 +406,14 @@ fn main() -> anyhow::Result<()> {
 				&hash_arg(&seed)?,
 				committed.as_ref(),
 				max_miss_ppm,
+				&mut |done, selected| {
+					let bar = bar.get_or_insert_with(|| Bar::new("re-executing", selected as u64));
+					bar.set(done as u64, "segments");
+				},
 			)?;
+			if let Some(bar) = &bar {
+				bar.finish();
+			}
 			if json {
 				println!("{}", serde_json::to_string_pretty(&report)?);
 			} else {

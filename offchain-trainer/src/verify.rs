@@ -122,6 +122,22 @@ pub fn verify_with(
 	committed_root: Option<&Hash>,
 	max_miss_ppm: u32,
 ) -> Result<Report> {
+	verify_observed(task, train, initial, dir, seed, committed_root, max_miss_ppm, &mut |_, _| {})
+}
+
+/// [`verify_with`], calling `at_segment(done, selected)` before the first and after each
+/// re-executed segment (for a progress bar).
+#[allow(clippy::too_many_arguments)]
+pub fn verify_observed(
+	task: &TrainTask,
+	train: &dyn Samples,
+	initial: Params,
+	dir: &Path,
+	seed: &Hash,
+	committed_root: Option<&Hash>,
+	max_miss_ppm: u32,
+	at_segment: &mut dyn FnMut(usize, usize),
+) -> Result<Report> {
 	let mut failures = Vec::new();
 	let manifest = match Manifest::read(dir) {
 		Ok(m) => m,
@@ -243,8 +259,15 @@ pub fn verify_with(
 	// convolutions depend on it (measured: l∞ ≈ 3e-8 after 20 CNN steps, 1 vs 2 threads).
 	let threads = tch::get_num_threads();
 	tch::set_num_threads(i32::try_from(manifest.profile.threads.clamp(1, 256)).unwrap_or(1));
-	let outcome =
-		reexecute(task, &manifest, &mut session, model, dir, &norms, seed, &root, max_miss_ppm);
+	let outcome = reexecute(
+		task,
+		&manifest,
+		&mut session,
+		model,
+		dir,
+		(&norms, seed, &root, max_miss_ppm),
+		at_segment,
+	);
 	tch::set_num_threads(threads);
 	let (selected, reports) = outcome?;
 	failures.extend(reports.iter().filter(|r| !r.accepted).map(|r| {
@@ -270,10 +293,8 @@ fn reexecute(
 	session: &mut Session,
 	model: &dyn Model,
 	dir: &Path,
-	norms: &[f64],
-	seed: &Hash,
-	root: &Hash,
-	max_miss_ppm: u32,
+	(norms, seed, root, max_miss_ppm): (&[f64], &Hash, &Hash, u32),
+	at_segment: &mut dyn FnMut(usize, usize),
 ) -> Result<(Vec<u32>, Vec<SegmentReport>)> {
 	let steps = u64::from(task.local_steps);
 	let k = u64::from(task.checkpoint_interval);
@@ -285,6 +306,7 @@ fn reexecute(
 	);
 	let selected = select_segments(segments, q, &norm_keys, seed, root).map_err(pol)?;
 	let mut reports = Vec::new();
+	at_segment(0, selected.len());
 	for &index in &selected {
 		let (start, end) =
 			schedule::segment_steps(steps, k, index).ok_or_else(|| Error::Pol("segment".into()))?;
@@ -310,6 +332,7 @@ fn reexecute(
 			&last.hash.0,
 			&log.losses,
 		)?);
+		at_segment(reports.len(), selected.len());
 	}
 	Ok((selected, reports))
 }

@@ -783,7 +783,16 @@ pub fn ensure_proof(
 	}
 	let model = task.model.build()?;
 	let initial = load_weights(weights, model.as_ref())?;
-	Ok(proof::train_under(task, train, initial, dir, profile)?.manifest)
+	// A bar on a terminal (hidden in logs and pipes).
+	let bar = crate::progress::Bar::new(
+		&format!("order {} round {}", task.round.order, task.round.round),
+		u64::from(task.local_steps),
+	);
+	let outcome = proof::train_observed(task, train, initial, dir, profile, &mut |step, loss| {
+		bar.set(step, &format!("loss {loss:.4}"));
+	});
+	bar.finish();
+	Ok(outcome?.manifest)
 }
 
 #[cfg(test)]
