@@ -64,8 +64,19 @@ fn task(train: &Dataset, init: &Params, round: u32, provider: u32) -> TrainTask 
 /// Held-out accuracy after `rounds` rounds, and the mean payload size in bytes. `keep`: the
 /// share of coordinates kept (per mille), or `None` for dense f32 updates.
 fn run(keep_per_mille: Option<usize>, rounds: u32, train: &Dataset, held: &Dataset) -> (f64, f64) {
+	run_seeded(keep_per_mille, rounds, train, held, 5)
+}
+
+/// [`run`] from the initial weights of `init_seed`.
+fn run_seeded(
+	keep_per_mille: Option<usize>,
+	rounds: u32,
+	train: &Dataset,
+	held: &Dataset,
+	init_seed: u64,
+) -> (f64, f64) {
 	let model = spec().build().unwrap();
-	let mut global = model.init(5).unwrap();
+	let mut global = model.init(init_seed).unwrap();
 	let dim = pot_trainer::aggregate::flatten(&global).unwrap().numel();
 	let mut feedback: Vec<ErrorFeedback> = (0..PROVIDERS)
 		.map(|_| ErrorFeedback::new((dim * keep_per_mille.unwrap_or(1000)).div_ceil(1000)))
@@ -118,18 +129,37 @@ fn compressed_training_still_learns_digits() {
 	assert!(ratio > 100.0, "ratio {ratio}");
 }
 
+/// The table of `docs/benchmarks.md`. `POT_COMPRESSION_ROUNDS` (comma-separated, default
+/// `12,30`) and `POT_COMPRESSION_KEEP` (per mille, default `50,10,5,2`) choose the cells;
+/// `POT_COMPRESSION_SEEDS` (default `5`) the initial weights, accuracies averaged over them.
 #[test]
 #[ignore]
 fn compression_table() {
 	profile::apply_in_process(1);
 	let (train, held) = digits_split().unwrap();
+	let list = |name: &str, default: &str| -> Vec<u32> {
+		std::env::var(name)
+			.unwrap_or_else(|_| default.into())
+			.split(',')
+			.map(|v| v.trim().parse().unwrap())
+			.collect()
+	};
 	println!("| update | rounds | payload | ratio | held-out accuracy |");
 	println!("|---|---|---|---|---|");
-	for rounds in [12, 30] {
-		let (dense, dense_bytes) = run(None, rounds, &train, &held);
+	let seeds = list("POT_COMPRESSION_SEEDS", "5");
+	let mean = |keep: Option<usize>, rounds: u32| -> (f64, f64) {
+		let runs: Vec<(f64, f64)> = seeds
+			.iter()
+			.map(|&seed| run_seeded(keep, rounds, &train, &held, u64::from(seed)))
+			.collect();
+		let n = runs.len() as f64;
+		(runs.iter().map(|r| r.0).sum::<f64>() / n, runs.iter().map(|r| r.1).sum::<f64>() / n)
+	};
+	for rounds in list("POT_COMPRESSION_ROUNDS", "12,30") {
+		let (dense, dense_bytes) = mean(None, rounds);
 		println!("| dense f32 | {rounds} | {dense_bytes:.0} B | 1× | {:.1}% |", dense * 100.0);
-		for keep in [50, 10, 5, 2] {
-			let (acc, bytes) = run(Some(keep), rounds, &train, &held);
+		for keep in list("POT_COMPRESSION_KEEP", "50,10,5,2").into_iter().map(|k| k as usize) {
+			let (acc, bytes) = mean(Some(keep), rounds);
 			println!(
 				"| top-{:.1}% + 8 bit + EF | {rounds} | {bytes:.0} B | {:.0}× | {:.1}% |",
 				keep as f64 / 10.0,
