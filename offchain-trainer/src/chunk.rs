@@ -130,14 +130,7 @@ impl Chunk {
 		if !r.rest().is_empty() {
 			return Err(Error::Dataset(format!("{} bytes after the chunk", r.rest().len())));
 		}
-		let samples = Dataset {
-			rows: shape.rows,
-			cols: shape.cols,
-			max_value: shape.max_value,
-			classes: shape.classes,
-			pixels,
-			labels,
-		};
+		let samples = shape.dataset(pixels, labels);
 		samples.validate()?;
 		Ok(Self { dataset: *dataset, total: shape.samples, samples, rows })
 	}

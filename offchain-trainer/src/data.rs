@@ -158,6 +158,18 @@ pub struct Shape {
 }
 
 impl Shape {
+	/// The dataset of this shape's format with `pixels` and `labels` (not validated).
+	pub fn dataset(&self, pixels: Vec<u8>, labels: Vec<u8>) -> Dataset {
+		Dataset {
+			rows: self.rows,
+			cols: self.cols,
+			max_value: self.max_value,
+			classes: self.classes,
+			pixels,
+			labels,
+		}
+	}
+
 	/// Pixels per image (`None` on overflow).
 	pub fn features(&self) -> Option<usize> {
 		(self.rows as usize).checked_mul(self.cols as usize)
@@ -289,14 +301,7 @@ fn read_split(r: &mut Reader<'_>) -> Result<Dataset> {
 		.ok_or_else(|| Error::Dataset("too many pixels".into()))?;
 	let pixels = r.take(pixels)?.to_vec();
 	let labels = r.take(n)?.to_vec();
-	Ok(Dataset {
-		rows: shape.rows,
-		cols: shape.cols,
-		max_value: shape.max_value,
-		classes: shape.classes,
-		pixels,
-		labels,
-	})
+	Ok(shape.dataset(pixels, labels))
 }
 
 /// Reads little-endian fields, failing (never allocating) past the end.
@@ -451,16 +456,18 @@ pub fn digits_pair() -> Result<DatasetPair> {
 
 /// The embedded dataset pair `hash` names (only the digits), if any.
 pub fn embedded_pair(hash: &Hash) -> Result<Option<DatasetPair>> {
-	static DIGITS: std::sync::OnceLock<Hash> = std::sync::OnceLock::new();
-	let digits_hash = match DIGITS.get() {
-		Some(h) => *h,
-		None => *DIGITS.get_or_init(|| digits_pair().map(|p| p.hash()).unwrap_or_default()),
-	};
-	if *hash == digits_hash {
-		digits_pair().map(Some)
-	} else {
-		Ok(None)
+	let (digits_hash, digits) = embedded_digits()?;
+	Ok((hash == digits_hash).then(|| digits.clone()))
+}
+
+/// The digits pair and its hash, parsed and hashed once per process.
+fn embedded_digits() -> Result<&'static (Hash, DatasetPair)> {
+	static DIGITS: std::sync::OnceLock<(Hash, DatasetPair)> = std::sync::OnceLock::new();
+	if let Some(digits) = DIGITS.get() {
+		return Ok(digits);
 	}
+	let pair = digits_pair()?;
+	Ok(DIGITS.get_or_init(|| (pair.hash(), pair)))
 }
 
 /// Reads an MNIST-layout directory: `train-images-idx3-ubyte` and `train-labels-idx1-ubyte`

@@ -39,6 +39,7 @@ use crate::{
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::evaluate,
 	verify::{verify_with, Report},
+	work::AtBlock,
 };
 use pot_client::{
 	api::{
@@ -652,12 +653,15 @@ pub fn decode_result(mut bytes: &[u8]) -> Result<ChainRoundResult, String> {
 
 /// Where the inputs of a round come from.
 pub trait RoundSource: Send + Sync {
-	/// The inputs of `(order, round)`, or why it cannot be verified now.
+	/// The inputs of `(order, round)`, or why it cannot be verified now. A source without
+	/// runs knows none.
 	fn read(
 		&self,
 		order: u64,
-		round: u32,
-	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>>;
+		_round: u32,
+	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
+		Box::pin(async move { Err(JobError::NotFound(format!("no run for order {order}"))) })
+	}
 
 	/// The inputs of challenge `id`'s verdict, or why it cannot be judged now. A source without
 	/// a chain knows no challenge.
@@ -815,6 +819,26 @@ impl RoundSource for ChainSource {
 /// round.
 async fn read_assignment(chain: &Chain, order: u64, round: u32) -> Result<RoundAssignment, JobError> {
 	// The best block, as providers follow it: a provider asks as soon as it sees the round.
+	let (_, at) = best_block(chain).await?;
+	let run = fetch_run(&at, order).await?;
+	if run.round.index != round || run.closing.is_some() {
+		return Err(JobError::NotFound(format!(
+			"order {order} is not training round {round} (its round is {}{})",
+			run.round.index,
+			if run.closing.is_some() { ", closing" } else { "" }
+		)));
+	}
+	let task = fetch_task(&at, order).await?;
+	Ok(RoundAssignment {
+		round_seed: run.round.seed.0,
+		dataset: task.dataset.0,
+		samples: task.samples,
+		participants: run.participants.0.iter().map(|p| (p.provider.0, p.capacity.0)).collect(),
+	})
+}
+
+/// The node's best block: its number and its state.
+async fn best_block(chain: &Chain) -> Result<(u64, AtBlock), JobError> {
 	let best = chain
 		.client()
 		.stream_best_blocks()
@@ -824,35 +848,31 @@ async fn read_assignment(chain: &Chain, order: u64, round: u32) -> Result<RoundA
 		.await
 		.ok_or_else(|| unavailable("no best block"))?
 		.map_err(unavailable)?;
-	let at = best.at().await.map_err(unavailable)?;
-	let storage = at.storage();
-	let run = storage
+	Ok((best.number(), best.at().await.map_err(unavailable)?))
+}
+
+/// `Pol.Runs(order)` at `at` (`NotFound` when there is no run).
+async fn fetch_run(at: &AtBlock, order: u64) -> Result<chain::Run, JobError> {
+	at.storage()
 		.try_fetch(api::storage().pol().runs(), (OrderId(order),))
 		.await
 		.map_err(unavailable)?
 		.ok_or_else(|| JobError::NotFound(format!("no run for order {order}")))?
 		.decode()
-		.map_err(unavailable)?;
-	if run.round.index != round || run.closing.is_some() {
-		return Err(JobError::NotFound(format!(
-			"order {order} is not training round {round} (its round is {}{})",
-			run.round.index,
-			if run.closing.is_some() { ", closing" } else { "" }
-		)));
-	}
-	let market_order = storage
+		.map_err(unavailable)
+}
+
+/// The task of `Market.Orders(order)` at `at` (`NotFound` when the market has no such order).
+async fn fetch_task(at: &AtBlock, order: u64) -> Result<chain_task::TaskSpec, JobError> {
+	let market_order = at
+		.storage()
 		.try_fetch(api::storage().market().orders(), (OrderId(order),))
 		.await
 		.map_err(unavailable)?
 		.ok_or_else(|| JobError::NotFound(format!("no order {order} in the market")))?
 		.decode()
 		.map_err(unavailable)?;
-	Ok(RoundAssignment {
-		round_seed: run.round.seed.0,
-		dataset: market_order.task.dataset.0,
-		samples: market_order.task.samples,
-		participants: run.participants.0.iter().map(|p| (p.provider.0, p.capacity.0)).collect(),
-	})
+	Ok(market_order.task)
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> JobError {
@@ -861,25 +881,9 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> JobError {
 
 /// Reads `Pol.Runs`, `Pol.Commitments`, `Market.Orders` and `System.BlockHash` at the best block.
 async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs, JobError> {
-	let client = chain.client();
-	let best = client
-		.stream_best_blocks()
-		.await
-		.map_err(unavailable)?
-		.next()
-		.await
-		.ok_or_else(|| unavailable("no best block"))?
-		.map_err(unavailable)?;
-	let best_number = best.number();
-	let at = best.at().await.map_err(unavailable)?;
+	let (best_number, at) = best_block(chain).await?;
 	let storage = at.storage();
-	let run = storage
-		.try_fetch(api::storage().pol().runs(), (OrderId(order),))
-		.await
-		.map_err(unavailable)?
-		.ok_or_else(|| JobError::NotFound(format!("no run for order {order}")))?
-		.decode()
-		.map_err(unavailable)?;
+	let run = fetch_run(&at, order).await?;
 	if run.closing.is_some() {
 		return Err(JobError::NotFound(format!(
 			"order {order} is closing: its last round's result is already recorded"
@@ -898,13 +902,7 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 			 (best block {best_number})"
 		)));
 	}
-	let market_order = storage
-		.try_fetch(api::storage().market().orders(), (OrderId(order),))
-		.await
-		.map_err(unavailable)?
-		.ok_or_else(|| JobError::NotFound(format!("no order {order} in the market")))?
-		.decode()
-		.map_err(unavailable)?;
+	let task = fetch_task(&at, order).await?;
 	let block_hash = storage
 		.try_fetch(api::storage().system().block_hash(), (deadline,))
 		.await
@@ -939,7 +937,7 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 		capacities: run.participants.0.iter().map(|p| p.capacity.0).collect(),
 		commitments,
 		verification_seed: verification_seed(&block_hash.0),
-		task: task_params(market_order.task),
+		task: task_params(task),
 	})
 }
 

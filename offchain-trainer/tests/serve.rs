@@ -896,14 +896,6 @@ fn a_committee_re_executes_the_disputed_segment_and_recomputes_the_aggregate() {
 struct FakeChallenges(ChallengeInputs);
 
 impl RoundSource for FakeChallenges {
-	fn read(
-		&self,
-		order: u64,
-		_round: u32,
-	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
-		Box::pin(async move { Err(JobError::NotFound(format!("no run for order {order}"))) })
-	}
-
 	fn challenge(
 		&self,
 		id: u64,
@@ -965,14 +957,6 @@ async fn the_verdict_endpoint_fetches_what_it_lacks_from_the_accused_validator()
 struct FakeRun(pot_trainer::round_verifier::RoundAssignment);
 
 impl RoundSource for FakeRun {
-	fn read(
-		&self,
-		order: u64,
-		_round: u32,
-	) -> Pin<Box<dyn Future<Output = Result<RoundInputs, JobError>> + Send + '_>> {
-		Box::pin(async move { Err(JobError::NotFound(format!("no run for order {order}"))) })
-	}
-
 	fn assignment(
 		&self,
 		order: u64,
