@@ -12,8 +12,11 @@
 //! - `InvalidWorkAccepted` is upheld when the target's segment does not re-execute from the
 //!   challenged checkpoint `start` to `end` within the order's tolerance, or the proof is broken
 //!   (checkpoint files missing or not hashing to the committed entries, other minibatches than
-//!   the assignment's).
-//! - `ValidWorkRejected` is upheld when the segment the rejection names re-executes.
+//!   the assignment's), or the proof does not back the commitment as a whole (its manifest
+//!   against the commitment, its Merkle root, final weights = last checkpoint's: see
+//!   `inconsistency`).
+//! - `ValidWorkRejected` is upheld when the proof backs the commitment and the segment the
+//!   rejection names re-executes.
 //! - `WrongAggregate` is upheld when the order's rule over the updates that stand accepted does
 //!   not give the weights the validator announced.
 //!
@@ -32,8 +35,8 @@ use crate::{
 	proof::{entry_path, Manifest},
 	remote::ArtifactClient,
 	round_verifier::{
-		aggregated, base_task, stored_dataset, stored_model, stored_weights, task_params, unavailable,
-		CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
+		aggregated, base_task, manifest_mismatch, stored_dataset, stored_model, stored_weights,
+		task_params, unavailable, CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
 	},
 	serve::check_artifact,
 	store::{Kind, Store},
@@ -47,7 +50,7 @@ use pot_client::{
 	subxt_signer::sr25519::Keypair,
 	Chain,
 };
-use pot_pol_core::Hash;
+use pot_pol_core::{merkle, Hash};
 
 /// What a challenge claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +198,9 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 	if let Err(e) = task.validate() {
 		return broken(format!("commitment not re-executable: {e}"));
 	}
+	if let Some(why) = inconsistency(&task, &dir.0, &inputs.round, inputs.target, &c)? {
+		return broken(why);
+	}
 	match reexecute_segment(&task, &pair, &dir.0, inputs.segment, &inputs.start, &inputs.end)? {
 		Ok(report) => {
 			tracing::info!(
@@ -209,6 +215,50 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 		},
 		Err(why) => broken(why),
 	}
+}
+
+/// Why the proof in `dir` does not back commitment `c` of `position` as a whole, if it does
+/// not: its manifest disagrees with the commitment (steps, checkpoint count, Merkle root, the
+/// committed update hash, the round's weights, order, round, position), its Merkle root is not
+/// the root of its checkpoint hashes, or its final weights are not the last checkpoint's. A
+/// segment that re-executes does not make such a submission valid work: without these checks a
+/// provider whose update hash names other weights than it trained could win a
+/// `ValidWorkRejected` claim against the validator that rightly rejected it.
+fn inconsistency(
+	task: &crate::task::TrainTask,
+	dir: &std::path::Path,
+	round: &RoundInputs,
+	position: u32,
+	c: &CommitmentInfo,
+) -> Result<Option<String>, JobError> {
+	let manifest = match Manifest::read(dir) {
+		Ok(m) => m,
+		Err(e) => return Ok(Some(format!("proof manifest: {e}"))),
+	};
+	if let Some(why) = manifest_mismatch(&manifest, round, position, c) {
+		return Ok(Some(why));
+	}
+	match merkle::root(&manifest.hashes()) {
+		Ok(root) if root == c.checkpoint_root => {},
+		_ => return Ok(Some("the checkpoint hashes do not have the committed Merkle root".into())),
+	}
+	let Some(last) = manifest.checkpoints.last() else {
+		return Ok(Some("the proof has no checkpoints".into()));
+	};
+	let model_box = task.model.build()?;
+	let loaded = entry_path(dir, last)
+		.and_then(|p| Checkpoint::load(&p, model_box.as_ref(), &task.optimizer));
+	let checkpoint = match loaded {
+		Ok(checkpoint) => checkpoint,
+		Err(e) => return Ok(Some(format!("the last checkpoint: {e}"))),
+	};
+	if checkpoint.hash()? != last.hash.0 {
+		return Ok(Some("the last checkpoint does not hash to its entry".into()));
+	}
+	if weights_hash(&checkpoint.params)? != manifest.final_weights.0 {
+		return Ok(Some("the final weights are not the last checkpoint's".into()));
+	}
+	Ok(None)
 }
 
 /// Whether the announced weights differ from the aggregate of the accepted updates.

@@ -421,7 +421,8 @@ fn reject_for(
 	Ok(Checked::Rejected(VerdictOut::Rejected { segment: 0, distance: u64::MAX, evidence }))
 }
 
-fn manifest_mismatch(
+/// Why `m` is not the manifest of commitment `c` at `position` of the round, if it is not.
+pub(crate) fn manifest_mismatch(
 	m: &Manifest,
 	inputs: &RoundInputs,
 	position: u32,

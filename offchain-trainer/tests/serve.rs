@@ -892,6 +892,49 @@ fn a_committee_re_executes_the_disputed_segment_and_recomputes_the_aggregate() {
 	assert!(matches!(fetched, Err(JobError::Unavailable(_))), "{fetched:?}");
 }
 
+#[test]
+fn a_segment_that_re_executes_does_not_make_a_commitment_its_proof_does_not_back_valid_work() {
+	let r = round();
+	let judged = |c: &ChallengeInputs| judge(&r.store, c, &config()).unwrap();
+	// Position 0 trained honestly, but commits the update hash of position 1's weights: its
+	// segments re-execute, yet its rejection stands and its acceptance is wrong.
+	let other_weights = weights_hash(&r.finals[1]).unwrap();
+	let lying = |claim| {
+		let mut c = challenge_of(&r, claim, 0, 1);
+		for (position, commitment) in &mut c.round.commitments {
+			if *position == 0 {
+				commitment.update_hash = other_weights;
+			}
+		}
+		c
+	};
+	assert!(!judged(&lying(Claim::ValidWorkRejected)));
+	assert!(judged(&lying(Claim::InvalidWorkAccepted)));
+
+	// The same with a manifest that agrees with the lying commitment: its final weights are
+	// not its last checkpoint's.
+	let copy = tempfile::tempdir().unwrap();
+	for entry in std::fs::read_dir(r._proofs[0].path()).unwrap() {
+		let entry = entry.unwrap();
+		std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+	}
+	let mut manifest = Manifest::read(copy.path()).unwrap();
+	manifest.final_weights = HexHash(other_weights);
+	manifest.write(copy.path()).unwrap();
+	let store_dir = tempfile::tempdir().unwrap();
+	let store = Store::open(store_dir.path()).unwrap();
+	store.put(Kind::Model, &spec().hash(), &model_bytes()).unwrap();
+	store.put(Kind::Proof, &manifest.merkle_root.0, &bundle::pack(copy.path()).unwrap()).unwrap();
+	let judged_there = |c: &ChallengeInputs| judge(&store, c, &config()).unwrap();
+	assert!(!judged_there(&lying(Claim::ValidWorkRejected)));
+	assert!(judged_there(&lying(Claim::InvalidWorkAccepted)));
+	// Position 0's own, consistent bundle in that store: the segment claim holds again.
+	store.put(Kind::Proof, &manifest.merkle_root.0, &bundle::pack(r._proofs[0].path()).unwrap())
+		.unwrap();
+	assert!(judged_there(&challenge_of(&r, Claim::ValidWorkRejected, 0, 1)));
+	assert!(!judged_there(&lying(Claim::ValidWorkRejected)));
+}
+
 /// A chain stand-in that knows one challenge and no round.
 struct FakeChallenges(ChallengeInputs);
 
