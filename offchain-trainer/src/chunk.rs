@@ -22,7 +22,20 @@ const MAGIC: &[u8; 8] = b"POTCHNK1";
 
 /// The chunk file of `indices` of `pair`'s training split.
 pub fn encode(pair: &DatasetPair, indices: &[u32]) -> Result<Vec<u8>> {
+	encode_with_leaves(pair, &pair.train.leaves(), indices)
+}
+
+/// [`encode`] with the training split's leaves already computed (`Dataset::leaves`), for a
+/// caller that hashed the split with them.
+pub fn encode_with_leaves(pair: &DatasetPair, leaves: &[Hash], indices: &[u32]) -> Result<Vec<u8>> {
 	let train = &pair.train;
+	if leaves.len() != train.len() {
+		return Err(Error::Dataset(format!(
+			"{} leaves for a split of {} samples",
+			leaves.len(),
+			train.len()
+		)));
+	}
 	let features = train.features();
 	let count = u32::try_from(indices.len())
 		.map_err(|_| Error::Dataset("chunk too large".into()))?;
@@ -36,8 +49,8 @@ pub fn encode(pair: &DatasetPair, indices: &[u32]) -> Result<Vec<u8>> {
 	out.extend_from_slice(MAGIC);
 	put_shape(&mut out, &train.shape());
 	out.extend_from_slice(&pair.held_out.hash());
-	for leaf in train.leaves() {
-		out.extend_from_slice(&leaf);
+	for leaf in leaves {
+		out.extend_from_slice(leaf);
 	}
 	out.extend_from_slice(&count.to_le_bytes());
 	for &index in indices {

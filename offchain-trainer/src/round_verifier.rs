@@ -726,18 +726,33 @@ pub fn stored_dataset(store: &Store, hash: &Hash) -> Result<DatasetPair, JobErro
 	if let Some(pair) = data::embedded_pair(hash)? {
 		return Ok(pair);
 	}
+	Ok(stored_dataset_and_leaves(store, hash)?.0)
+}
+
+/// [`stored_dataset`] with the training split's leaves, computed once: for checking the stored
+/// file against its address and for writing chunks ([`crate::chunk::encode_with_leaves`]).
+pub fn stored_dataset_and_leaves(
+	store: &Store,
+	hash: &Hash,
+) -> Result<(DatasetPair, Vec<Hash>), JobError> {
+	if let Some(pair) = data::embedded_pair(hash)? {
+		let leaves = pair.train.leaves();
+		return Ok((pair, leaves));
+	}
 	let bytes = store.get(Kind::Dataset, hash)?.ok_or_else(|| {
 		JobError::Unavailable(format!("dataset {} is not stored", hex::encode(hash)))
 	})?;
 	let pair = DatasetPair::decode(&bytes)
 		.map_err(|e| JobError::Failed(format!("stored dataset {}: {e}", hex::encode(hash))))?;
-	if pair.hash() != *hash {
+	let leaves = pair.train.leaves();
+	let train_hash = data::hash_of_leaves(&pair.train.shape(), &leaves);
+	if data::pair_hash(&train_hash, &pair.held_out.hash()) != *hash {
 		return Err(JobError::Failed(format!(
 			"stored dataset {} has another hash",
 			hex::encode(hash)
 		)));
 	}
-	Ok(pair)
+	Ok((pair, leaves))
 }
 
 /// Reads round inputs from a node (at its best block), connecting lazily and reconnecting

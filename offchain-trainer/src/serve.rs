@@ -38,7 +38,7 @@ use crate::{
 	chunk,
 	data::DatasetPair,
 	round_verifier::{
-		stored_dataset, verify_round, ChainSource, JobError, RoundSource, VerifyConfig,
+		stored_dataset_and_leaves, verify_round, ChainSource, JobError, RoundSource, VerifyConfig,
 	},
 	serve_auth::{now_secs, require_signature, signer_of, AllowList, AuthState, Signer},
 	store::{parse_hash, Kind, Put, Store},
@@ -376,8 +376,8 @@ async fn get_chunk(
 	let s = state.clone();
 	let dataset = assignment.dataset;
 	let file = tokio::task::spawn_blocking(move || {
-		let pair = stored_dataset(s.store(), &dataset)?;
-		chunk::encode(&pair, &indices).map_err(JobError::from)
+		let (pair, leaves) = stored_dataset_and_leaves(s.store(), &dataset)?;
+		chunk::encode_with_leaves(&pair, &leaves, &indices).map_err(JobError::from)
 	})
 	.await;
 	match file {
