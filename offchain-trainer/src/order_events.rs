@@ -205,13 +205,26 @@ pub fn describe(seen: &Seen) -> String {
 			format_pot(*validator_fee),
 			format_pot(*refunded)
 		),
-		RunFailed { round, reason, refunded, validator_slashed, providers_compensated } => format!(
-			"run FAILED in round {round} ({reason}), refunded {}; validator slashed {}, of which \
-			 {} compensated the round's committed providers",
-			refunded.map(format_pot).unwrap_or_else(|| "nothing".into()),
-			validator_slashed.map(format_pot).unwrap_or_else(|| "nothing".into()),
-			providers_compensated.map(format_pot).unwrap_or_else(|| "nothing".into()),
-		),
+		RunFailed { round, reason, refunded, validator_slashed, providers_compensated } => {
+			let amount = |a: Option<u128>| a.map(format_pot).unwrap_or_else(|| "nothing".into());
+			match reason.as_str() {
+				// The run stopped after the round open when round `round` was refuted; nobody
+				// is compensated (every round whose result is in was paid).
+				"WrongAggregate" => format!(
+					"run FAILED: the validator's aggregate of round {round} was refuted \
+					 ({reason}), refunded {}; validator slashed {}",
+					amount(*refunded),
+					amount(*validator_slashed),
+				),
+				_ => format!(
+					"run FAILED in round {round} ({reason}), refunded {}; validator slashed {}, \
+					 of which {} compensated the round's committed providers",
+					amount(*refunded),
+					amount(*validator_slashed),
+					amount(*providers_compensated),
+				),
+			}
+		},
 		UnstartedOrderFailed { validator, refunded } => format!(
 			"order FAILED: validator {} did not start it; refunded {}",
 			short(validator),
@@ -479,6 +492,34 @@ mod tests {
 		assert_eq!(
 			describe(&missed),
 			"#17 order 4: round 2: 5FHneW46… committed nothing by the deadline, slashed 2 POT"
+		);
+	}
+
+	#[test]
+	fn a_failure_names_its_reason() {
+		let missed = seen(OrderEvent::RunFailed {
+			round: 1,
+			reason: "MissedResultDeadline".into(),
+			refunded: Some(3_000_000_000_000),
+			validator_slashed: Some(1_000_000_000_000),
+			providers_compensated: None,
+		});
+		assert_eq!(
+			describe(&missed),
+			"#17 order 4: run FAILED in round 1 (MissedResultDeadline), refunded 3 POT; validator \
+			 slashed 1 POT, of which nothing compensated the round's committed providers"
+		);
+		let refuted = seen(OrderEvent::RunFailed {
+			round: 0,
+			reason: "WrongAggregate".into(),
+			refunded: Some(3_000_000_000_000),
+			validator_slashed: Some(1_000_000_000_000),
+			providers_compensated: None,
+		});
+		assert_eq!(
+			describe(&refuted),
+			"#17 order 4: run FAILED: the validator's aggregate of round 0 was refuted \
+			 (WrongAggregate), refunded 3 POT; validator slashed 1 POT"
 		);
 	}
 }

@@ -902,7 +902,8 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 	let run = fetch_run(&at, order).await?;
 	if run.closing.is_some() {
 		return Err(JobError::NotFound(format!(
-			"order {order} is closing: its last round's result is already recorded"
+			"order {order} is closing: no round is open (its last round's result is recorded, \
+			 or it fails)"
 		)));
 	}
 	if run.round.index != round {

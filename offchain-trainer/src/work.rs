@@ -384,8 +384,8 @@ impl Worker {
 						serde_json::json!({ "order": order, "error": format!("{e:#}") }),
 					);
 				}
-				// A closing run opens no round: its last round's result is in, only settlement
-				// (after the challenge window) is left.
+				// A closing run opens no round: its last round's result is in (or it fails: a
+				// missed deadline, a refuted aggregate), only settlement is left.
 				if run.closing.is_some() {
 					continue;
 				}

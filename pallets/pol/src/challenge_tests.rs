@@ -20,14 +20,14 @@ use polkadot_sdk::{
 use pot_pol_core::rng::SeededRng;
 use pot_primitives::{OffenceKind, OpenWorkInspect, OrderId};
 
-type DispatchResult = Result<(), DispatchError>;
+pub(crate) type DispatchResult = Result<(), DispatchError>;
 
 /// The committee pool of these tests.
 const POOL: [AccountId; 6] = [V, V2, W1, W2, W3, W4];
 
 /// `started(rounds)` (P1, P2, P3 in V's cluster), the committee pool, STRANGER bonded enough
 /// to challenge.
-fn setup(rounds: u32) -> OrderId {
+pub(crate) fn setup(rounds: u32) -> OrderId {
 	let order = started(rounds);
 	validators(&POOL);
 	MockOffences::bond(STRANGER, 1_000);
@@ -44,7 +44,7 @@ fn rejected(segment: u32) -> Verdict {
 
 /// P1, P2 and P3 commit 4 steps to round `round`; the validator's result after the commit
 /// deadline gives them `verdicts`. Returns the block of the result.
-fn recorded(order: OrderId, round: RoundIndex, verdicts: [Verdict; 3]) -> BlockNumber {
+pub(crate) fn recorded(order: OrderId, round: RoundIndex, verdicts: [Verdict; 3]) -> BlockNumber {
 	for p in [P1, P2, P3] {
 		assert_ok!(commit(order, round, p, 4));
 	}
@@ -54,9 +54,10 @@ fn recorded(order: OrderId, round: RoundIndex, verdicts: [Verdict; 3]) -> BlockN
 	System::block_number()
 }
 
-const ALL_ACCEPTED: [Verdict; 3] = [Verdict::Accepted, Verdict::Accepted, Verdict::Accepted];
+pub(crate) const ALL_ACCEPTED: [Verdict; 3] =
+	[Verdict::Accepted, Verdict::Accepted, Verdict::Accepted];
 
-fn challenge(
+pub(crate) fn challenge(
 	who: AccountId,
 	order: OrderId,
 	round: RoundIndex,
@@ -95,26 +96,26 @@ fn committee(id: ChallengeId) -> Vec<AccountId> {
 }
 
 /// The committee's first `n` members vote `upheld`.
-fn votes(id: ChallengeId, n: usize, upheld: bool) {
+pub(crate) fn votes(id: ChallengeId, n: usize, upheld: bool) {
 	for m in committee(id).into_iter().take(n) {
 		assert_ok!(vote(m, id, upheld));
 	}
 }
 
 /// Offenders reported so far, with kind and reporter.
-fn reports() -> Vec<(AccountId, OffenceKind, Option<AccountId>)> {
+pub(crate) fn reports() -> Vec<(AccountId, OffenceKind, Option<AccountId>)> {
 	MockOffences::reports().into_iter().map(|(o, k, r, _)| (o, k, r)).collect()
 }
 
 /// Free balances of the consumer, the validator and the three providers (taken before the
 /// order is created).
-fn balances() -> [Balance; 5] {
+pub(crate) fn balances() -> [Balance; 5] {
 	[free(CONSUMER), free(V), free(P1), free(P2), free(P3)]
 }
 
 /// Checks that a finished order cost the consumer exactly what the providers and the
 /// validator received (budget = paid + fee + refund), and returns the providers' gains.
-fn assert_conserved(before: [Balance; 5], order: OrderId) -> [Balance; 3] {
+pub(crate) fn assert_conserved(before: [Balance; 5], order: OrderId) -> [Balance; 3] {
 	assert!(MockMarket::order(order).is_none(), "the order is final");
 	let after = balances();
 	let gains = [after[2] - before[2], after[3] - before[3], after[4] - before[4]];
@@ -685,9 +686,10 @@ fn a_wrong_aggregate_upheld_reports_the_validator_and_pays_the_providers() {
 		assert_eq!(balances()[2..], before[2..]);
 		votes(0, 2, true);
 		assert_eq!(reports(), vec![(V, OffenceKind::WrongVerdict, Some(STRANGER))]);
-		// The resolution settled the round and completed the order.
+		// The resolution settled the round and failed the order: no fee for the validator.
 		assert!(Runs::<Test>::get(order).is_none());
 		assert_eq!(assert_conserved(before, order), [36, 36, 36]);
+		assert_eq!(free(V), before[1]);
 	});
 }
 

@@ -3,9 +3,9 @@
 //! random re-executes it and votes; the majority decides, the loser is reported.
 
 use crate::{
-	weights::WeightInfo, Challenge, ChallengeId, ChallengeSlot, Challenges, ClaimKind, Commitment,
-	Config, Error, Event, NextChallengeId, Pallet, Position, ProofPath, RoundIndex, RoundResults,
-	Runs, SegmentProof, Verdict, VoteDeadlines,
+	weights::WeightInfo, Challenge, ChallengeId, ChallengeSlot, Challenges, ClaimKind, Closing,
+	Commitment, Config, Error, Event, NextChallengeId, Pallet, Position, ProofPath, Refutation,
+	RoundIndex, RoundResults, Run, Runs, SegmentProof, Verdict, VoteDeadlines,
 };
 use alloc::vec::Vec;
 use codec::Encode;
@@ -274,6 +274,9 @@ impl<T: Config> Pallet<T> {
 	/// staking's reporter share), overturns the verdict of an upheld segment claim, reports
 	/// the members that did not vote if `at_deadline`, and settles the round if its window has
 	/// closed and nothing else on it is open. Emits `ChallengeResolved` and `ChallengeOffence`s.
+	///
+	/// An upheld `WrongAggregate` claim also ends the run (see [`Self::refute`]): a run not
+	/// closing yet stops after its open round, a run closing to complete fails instead.
 	fn resolve(id: ChallengeId, challenge: Challenge<T>, upheld: bool, at_deadline: bool) {
 		Challenges::<T>::remove(id);
 		let (order, round) = (challenge.order, challenge.round);
@@ -288,7 +291,7 @@ impl<T: Config> Pallet<T> {
 			ayes,
 			nays,
 		});
-		let (Some(run), Some(mut record)) =
+		let (Some(mut run), Some(mut record)) =
 			(Runs::<T>::get(order), RoundResults::<T>::get(order, round))
 		else {
 			defensive!("a challenged round is not recorded", id);
@@ -305,6 +308,7 @@ impl<T: Config> Pallet<T> {
 				kind,
 				slashed,
 			});
+			slashed
 		};
 		let challenger = Some(&challenge.challenger);
 		if upheld {
@@ -319,7 +323,12 @@ impl<T: Config> Pallet<T> {
 					report(&run.validator, OffenceKind::Censorship, challenger);
 				}
 				ClaimKind::WrongAggregate => {
-					report(&run.validator, OffenceKind::WrongVerdict, challenger);
+					let validator_slashed =
+						report(&run.validator, OffenceKind::WrongVerdict, challenger);
+					// Before the settlement below, which reads the run from storage.
+					if Self::refute(&mut run, Refutation { round, validator_slashed }) {
+						Runs::<T>::insert(order, &run);
+					}
 				}
 			}
 			if challenge.claim.is_segment_claim() {
@@ -345,6 +354,26 @@ impl<T: Config> Pallet<T> {
 			Self::settle_round(order, round, record);
 		} else {
 			RoundResults::<T>::insert(order, round, record);
+		}
+	}
+
+	/// Applies `refutation` (an upheld `WrongAggregate` claim) to `run`; returns whether `run`
+	/// changed. A run that is not closing records it (unless an earlier refutation is recorded:
+	/// the first counts) and fails once the result of its open round is in
+	/// ([`Pallet::submit_round_result`]); a run closing to complete fails instead
+	/// ([`Refutation::closing`]): it closes only once every round settled, and the refuted
+	/// round has not. A run already failing stays as it is.
+	fn refute(run: &mut Run<T>, refutation: Refutation<T::Balance>) -> bool {
+		match run.closing {
+			None if run.refuted.is_none() => {
+				run.refuted = Some(refutation);
+				true
+			}
+			Some(Closing::Complete) => {
+				run.closing = Some(refutation.closing());
+				true
+			}
+			None | Some(Closing::Fail { .. }) => false,
 		}
 	}
 }

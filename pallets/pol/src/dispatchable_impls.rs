@@ -154,6 +154,7 @@ impl<T: Config> Pallet<T> {
 				settled: 0,
 				unsettled: 0,
 				closing: None,
+				refuted: None,
 			},
 		);
 		Ok(count)
@@ -352,11 +353,16 @@ impl<T: Config> Pallet<T> {
 		});
 		Self::deposit_event(Event::ChallengeWindowOpened { order, round, window_end });
 
-		// The round's commitments live on in its record; the next round starts now.
+		// The round's commitments live on in its record; the next round starts now, unless
+		// this was the last round or an earlier round's aggregate was refuted: then the run
+		// closes, to complete or to fail.
 		let _ = Commitments::<T>::clear_prefix(order, T::MaxProviders::get(), None);
 		Self::unindex_round(order, &run.round);
 		let next = round.checked_add(1).ok_or(Error::<T>::Overflow)?;
-		if next >= run.rounds {
+		if let Some(closing) = run.refuted.as_ref().map(|r| r.closing()) {
+			run.round.commitments = 0;
+			run.closing = Some(closing);
+		} else if next >= run.rounds {
 			run.round.commitments = 0;
 			run.closing = Some(Closing::Complete);
 		} else {

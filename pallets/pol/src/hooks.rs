@@ -44,7 +44,8 @@ impl<T: Config> Pallet<T> {
 	/// the providers that had committed to the round are compensated out of its slash (see
 	/// [`Self::compensation_claims`]); no round opens any more; once the rounds recorded before
 	/// have settled (at once if there are none), the market refunds the consumer's unspent
-	/// budget and the run is forgotten (`RunFailed`).
+	/// budget and the run is forgotten (`RunFailed`). A run whose earlier round's aggregate was
+	/// refuted (`Run::refuted`) fails here all the same, for the missed deadline.
 	fn fail_run(order: OrderId, round: RoundIndex) {
 		let Some(mut run) = Runs::<T>::get(order) else {
 			defensive!("an overdue run is missing", order);

@@ -3,8 +3,8 @@
 //! This iterates whole maps: it is for `try-runtime` and tests only, never for block execution.
 
 use crate::{
-	Challenges, Closing, Commitments, Config, NextChallengeId, OpenRuns, Pallet, ResultDeadlines,
-	RoundResults, Runs, SettleAt, Verdict, VoteDeadlines,
+	Challenges, Closing, Commitments, Config, FailureReason, NextChallengeId, OpenRuns, Pallet,
+	ResultDeadlines, RoundResults, Runs, SettleAt, Verdict, VoteDeadlines,
 };
 use alloc::collections::{BTreeMap, BTreeSet};
 use polkadot_sdk::{
@@ -21,6 +21,9 @@ impl<T: Config> Pallet<T> {
 	/// Checks every invariant of the pallet:
 	/// - a run has participants (at most `MaxProviders` by construction, distinct), and is in a
 	///   round below its round count;
+	/// - a run failing for a missed deadline names its open round, one failing for a refuted
+	///   aggregate a round opened (its open round's result is in); a run's recorded refutation
+	///   names a round whose result is in, and such a run does not complete;
 	/// - a run with an open round (not closing) has its deadlines ordered and not yet passed,
 	///   is in the deadline index under the block after its result deadline, exactly once, and
 	///   the index holds nothing else;
@@ -65,11 +68,24 @@ impl<T: Config> Pallet<T> {
 			let results_in = match run.closing {
 				None => r.index,
 				Some(Closing::Complete) => r.index.saturating_add(1),
-				Some(Closing::Fail { round, .. }) => {
-					ensure!(round == r.index, "a failed run names another round");
+				Some(Closing::Fail { round, reason: FailureReason::MissedResultDeadline, .. }) => {
+					ensure!(round == r.index, "a run failed for a deadline names another round");
 					r.index
 				}
+				// The result of the last round opened is in; the refuted round is that one or
+				// an earlier one.
+				Some(Closing::Fail { round, reason: FailureReason::WrongAggregate, .. }) => {
+					ensure!(round <= r.index, "a run failed for an aggregate never opened");
+					r.index.saturating_add(1)
+				}
 			};
+			if let Some(refutation) = &run.refuted {
+				ensure!(refutation.round < results_in, "a round is refuted before its result");
+				ensure!(
+					!matches!(run.closing, Some(Closing::Complete)),
+					"a run with a refuted round completes"
+				);
+			}
 			ensure!(
 				run.settled.saturating_add(run.unsettled) == results_in,
 				"a run's settled and unsettled rounds are not its results"

@@ -26,7 +26,8 @@
 //! - [`submit_round_result`](Pallet::submit_round_result): after the commit deadline and until
 //!   the result deadline, the validator gives one verdict per commitment, the new global weights
 //!   and their evaluation. The result is recorded ([`RoundResults`]) for the challenge window;
-//!   the next round starts at once. After the last round the run is *closing*.
+//!   the next round starts at once. After the last round (or once an earlier round's aggregate
+//!   was refuted) the run is *closing*.
 //! - [`challenge`](Pallet::challenge): a bonded account disputes an accepted or rejected
 //!   submission's segment (proven against the committed Merkle root) or the round's aggregate
 //!   within the window; a committee of [`Config::CommitteeSize`] active validators is drawn.
@@ -40,8 +41,11 @@
 //! upheld, the target provider (`InvalidWork`) and the validator (`WrongVerdict` or
 //! `Censorship`), and the verdict is overturned (an accepted provider is not paid, a rejected
 //! one is); not upheld, the challenger (`UnfoundedChallenge`). Members that did not vote by the
-//! deadline are reported (`MissedVote`). A closing run completes (or fails) its order once its
-//! last recorded round settled.
+//! deadline are reported (`MissedVote`). An upheld `WrongAggregate` claim (the validator
+//! reported for `WrongVerdict`) also ends the run: the round open at the resolution runs to its
+//! result, then no round opens and the order fails ([`FailureReason::WrongAggregate`]; the
+//! validator earns no fee); a run already closing to complete fails instead. A closing run
+//! completes (or fails) its order once its last recorded round settled.
 //!
 //! ## Rounds
 //! A round starting at block `s` accepts commitments in blocks `s ..= s + CommitWindow` (the
@@ -115,6 +119,8 @@ pub mod offchain;
 #[cfg(test)]
 mod offchain_tests;
 mod open_work;
+#[cfg(test)]
+mod refutation_tests;
 mod settlement;
 #[cfg(test)]
 mod tests;
@@ -471,13 +477,20 @@ pub mod pallet {
 			validator_slashed: Option<T::Balance>,
 		},
 		/// A run failed: the consumer got its unspent budget back (`refunded`, `None` if the
-		/// market refused) and the validator was reported (`validator_slashed`, `None` if it was
-		/// not bonded). The providers that had committed to `round` were compensated out of
-		/// that slash for their committed steps at the order's price, in position order, as far
-		/// as the slash reached: `providers_compensated` is what they received in total (`None`
-		/// if the validator was not bonded; staking's `Compensated` events name each provider).
-		/// The validator is reported and the providers compensated when the deadline passes;
-		/// the order fails in the market (and this is emitted) once the rounds recorded before
+		/// market refused; the validator's accrued fee included) and the validator was reported
+		/// (`validator_slashed`, `None` if it was not bonded).
+		/// - `MissedResultDeadline`: the validator missed the result deadline of `round`. The
+		///   providers that had committed to `round` were compensated out of that slash for
+		///   their committed steps at the order's price, in position order, as far as the slash
+		///   reached: `providers_compensated` is what they received in total (`None` if the
+		///   validator was not bonded; staking's `Compensated` events name each provider). The
+		///   validator is reported and the providers compensated when the deadline passes.
+		/// - `WrongAggregate`: a challenge refuted the new weights of `round`; the validator
+		///   was reported for `WrongVerdict` at the resolution (`validator_slashed`) and the run
+		///   stopped after the round then open; `providers_compensated` is `None` (every round
+		///   whose result is in settled and paid as usual).
+		///
+		/// The order fails in the market (and this is emitted) once the rounds recorded before
 		/// have settled.
 		RunFailed {
 			order: OrderId,
@@ -543,8 +556,8 @@ pub mod pallet {
 		SegmentOutOfRange,
 		/// The order's validator still has time to start it.
 		StartWindowOpen,
-		/// The run opens no more rounds: its last round's result is in, or it failed; it waits
-		/// for its recorded rounds to settle.
+		/// The run opens no more rounds: its last round's result is in, or it fails (a missed
+		/// deadline, a refuted aggregate); it waits for its recorded rounds to settle.
 		RunClosing,
 		/// No unsettled result of this round: never submitted, or already settled.
 		NoRoundResult,
@@ -657,8 +670,11 @@ pub mod pallet {
 		/// (`ProviderPaid`, or `PayoutFailed`), rejected ones reported for invalid work
 		/// (`SubmissionRejected`), `RoundSettled`. The next round starts at once
 		/// (`RoundStarted`); after the last round the order completes (`RunCompleted`) once
-		/// every round settled. Emits `RoundVerified` first. Participants that were given data
-		/// but committed nothing are reported for a missed deadline (`CommitmentMissed`).
+		/// every round settled. If an earlier round's aggregate was refuted (an upheld
+		/// `WrongAggregate` challenge), no round starts and the order fails once every round
+		/// settled (`RunFailed`, reason `WrongAggregate`). Emits `RoundVerified` first.
+		/// Participants that were given data but committed nothing are reported for a missed
+		/// deadline (`CommitmentMissed`).
 		#[pallet::call_index(2)]
 		#[pallet::weight(
 			Pallet::<T>::round_result_weight(T::MaxProviders::get())
@@ -708,6 +724,17 @@ pub mod pallet {
 		/// hash and the challenge id, excluding the challenger, the run's validator and the
 		/// target provider; it votes until `now + VoteWindow`. The round does not settle while
 		/// the challenge is open. Emits `ChallengeOpened`.
+		///
+		/// Upheld (see [`vote`](Pallet::vote)), the validator is reported: for `WrongVerdict`
+		/// (and the target provider for `InvalidWork`, not paid for the round) after
+		/// `InvalidWorkAccepted`, for `Censorship` (the target paid) after `ValidWorkRejected`,
+		/// for `WrongVerdict` after `WrongAggregate`, which also fails the run: the round open at
+		/// the resolution is still verified and settled, then no round opens (a run that was
+		/// closing to complete fails instead; one already failing is unchanged), and once every
+		/// round settled the order fails (`RunFailed`, reason `WrongAggregate`, with the slash
+		/// taken at the resolution): the consumer gets all that is unspent back, the validator
+		/// no fee. A missed result deadline of the open round fails the run for that instead.
+		/// Not upheld, the challenger is reported for `UnfoundedChallenge`.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::challenge(T::Clusters::max_validators()))]
 		pub fn challenge(

@@ -90,10 +90,43 @@ pub struct Run<T: Config> {
 	/// Rounds whose result was recorded but is not settled yet (in [`crate::RoundResults`]:
 	/// in their challenge window, or waiting for a challenge on them to be resolved).
 	pub unsettled: RoundIndex,
-	/// `Some` once no round will be opened any more: the last round's result is in, or a
-	/// deadline was missed. The order is completed or failed in the market when the last
-	/// unsettled round settles.
+	/// `Some` once no round will be opened any more: the last round's result is in, a
+	/// deadline was missed, or the result of the round open when a round's aggregate was
+	/// refuted is in. The order is completed or failed in the market when the last unsettled
+	/// round settles.
 	pub closing: Option<Closing<T::Balance>>,
+	/// The first `WrongAggregate` claim upheld while the run was not closing: the run goes on
+	/// only until the result of the round open at the resolution, which then closes it with
+	/// [`Refutation::closing`] instead of opening the next round (or completing). A missed
+	/// result deadline of that round fails the run for the deadline instead.
+	pub refuted: Option<Refutation<T::Balance>>,
+}
+
+/// An upheld `WrongAggregate` claim: the validator announced new weights for `round` that are
+/// not the order's aggregation of the accepted updates.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Refutation<Balance> {
+	/// The round whose new weights were refuted.
+	pub round: RoundIndex,
+	/// What the validator's `WrongVerdict` report at the resolution slashed (`None`: nothing,
+	/// it was not bonded).
+	pub validator_slashed: Option<Balance>,
+}
+
+impl<Balance: Clone> Refutation<Balance> {
+	/// How a run with this refutation ends: it fails for a wrong aggregate of the refuted
+	/// round, with the slash taken at the resolution; nobody is compensated (the open round's
+	/// verified work is paid at its settlement).
+	pub fn closing(&self) -> Closing<Balance> {
+		Closing::Fail {
+			round: self.round,
+			reason: FailureReason::WrongAggregate,
+			validator_slashed: self.validator_slashed.clone(),
+			providers_compensated: None,
+		}
+	}
 }
 
 /// How a run ends once its unsettled rounds are settled.
@@ -104,10 +137,16 @@ pub enum Closing<Balance> {
 	/// Every round's result is in: the order completes (fee to the validator, rest to the
 	/// consumer).
 	Complete,
-	/// The validator missed the result deadline of `round` (and was reported, taking
-	/// `validator_slashed`; `None`: it was not bonded): the order fails (everything unspent
-	/// back to the consumer). `providers_compensated` is what the providers that had committed
-	/// to `round` received out of that slash, in total (`None` when nothing was slashed).
+	/// The order fails (everything unspent, the validator's accrued fee included, back to the
+	/// consumer), for `reason`:
+	/// - `MissedResultDeadline`: the validator missed the result deadline of `round` (and was
+	///   reported, taking `validator_slashed`; `None`: it was not bonded).
+	///   `providers_compensated` is what the providers that had committed to `round` received
+	///   out of that slash, in total (`None` when nothing was slashed).
+	/// - `WrongAggregate`: a challenge refuted the new weights of `round` (an earlier round, or
+	///   the last one opened); `validator_slashed` is what the validator's `WrongVerdict` report
+	///   at the resolution took; `providers_compensated` is `None` (the rounds whose result is
+	///   in settle and pay as usual).
 	Fail {
 		round: RoundIndex,
 		reason: FailureReason,
@@ -245,6 +284,9 @@ pub type RoundResultOf<T> =
 pub enum FailureReason {
 	/// The validator did not submit the round result by the round's result deadline.
 	MissedResultDeadline,
+	/// A challenge upheld that the validator's new weights of the round were not the
+	/// aggregate of the accepted updates; the run stopped after the round then open.
+	WrongAggregate,
 }
 
 /// One verdict of a recorded round result, with the commitment it judges (kept for challenges:
@@ -307,8 +349,9 @@ pub enum ClaimKind {
 	#[codec(index = 1)]
 	ValidWorkRejected,
 	/// The round's new weights are not the order's aggregation of the accepted updates. Upheld:
-	/// the validator is reported for `WrongVerdict`. Target and segment must be 0 and the proof
-	/// empty.
+	/// the validator is reported for `WrongVerdict`, and the run fails (`WrongAggregate`) after
+	/// the round open at the resolution; the validator gets no fee. Target and segment must be
+	/// 0 and the proof empty.
 	#[codec(index = 2)]
 	WrongAggregate,
 }
