@@ -742,6 +742,118 @@ fn a_missed_result_deadline_compensates_the_committed_providers_from_the_slash()
 	});
 }
 
+/// A refuted aggregate on the real pallets: after round 0 Alice announces weights that are not
+/// the aggregate; Ferdie's `WrongAggregate` claim is upheld by the committee while round 1 is
+/// open. Alice is slashed, round 1 still runs to its result and both rounds pay Eve and Ferdie,
+/// then the order fails: no round 2, no fee for Alice, the rest of Bob's budget back to him.
+#[test]
+fn a_refuted_aggregate_fails_the_order_after_the_open_round() {
+	use crate::{Pol, RuntimeEvent, RuntimeOrigin, Staking, MILLI_UNIT};
+	use pallet_pot_pol::{
+		ClaimKind, EvalMetrics, Event as PolEvent, FailureReason, RoundResult, SegmentProof, Verdict,
+	};
+	use polkadot_sdk::{
+		frame_support::{assert_ok, BoundedVec},
+		sp_core::H256,
+		sp_runtime::{FixedU64, Perbill},
+	};
+	use pot_primitives::{OffenceKind, ReportOffence};
+
+	externalities_for_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		use Sr25519Keyring::*;
+		System::set_block_number(1);
+		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+		let total = |k: Sr25519Keyring| <Balances as Inspect<_>>::total_balance(&k.to_account_id());
+		let endowed = Sr25519Keyring::well_known().count() as u128;
+		let steps = 5u32;
+		let order = order_in_alices_cluster(3, steps);
+		let (alice_before, bob_before) = (total(Alice), total(Bob));
+		let (eve_before, ferdie_before) = (total(Eve), total(Ferdie));
+		let alice_stake = <Staking as ReportOffence<_, _>>::slashable(&Alice.to_account_id());
+		assert_ok!(Pol::start_order(signed(Alice), order));
+		let round_through = |round: u32, new_weights: u8| {
+			for (i, provider) in [Eve, Ferdie].into_iter().enumerate() {
+				let commitment = commitment_over(round as u8 * 2 + i as u8 + 1, steps);
+				assert_ok!(Pol::submit_commitment(signed(provider), order, round, commitment));
+			}
+			let closed = pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.commit_deadline;
+			run_pol_hooks_to(closed + 1);
+			let verdicts: BoundedVec<_, _> =
+				vec![(0, Verdict::Accepted), (1, Verdict::Accepted)].try_into().unwrap();
+			let result = RoundResult {
+				verdicts,
+				new_weights: H256::repeat_byte(new_weights),
+				eval: EvalMetrics { loss: FixedU64::from_rational(8, 10), accuracy: Perbill::from_percent(90) },
+			};
+			assert_ok!(Pol::submit_round_result(signed(Alice), order, round, result));
+		};
+		round_through(0, 0xA0);
+		assert_eq!(pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.index, 1);
+
+		// Ferdie claims round 0's weights are not the aggregate; Bob and Charlie recompute it
+		// and agree.
+		assert_ok!(Pol::challenge(signed(Ferdie), order, 0, 0, ClaimKind::WrongAggregate, 0, SegmentProof::default()));
+		let id = System::events()
+			.into_iter()
+			.find_map(|r| match r.event {
+				RuntimeEvent::Pol(PolEvent::ChallengeOpened { id, .. }) => Some(id),
+				_ => None,
+			})
+			.unwrap();
+		assert_ok!(Pol::vote(signed(Bob), id, true));
+		assert_ok!(Pol::vote(signed(Charlie), id, true));
+		let slashed = System::events()
+			.into_iter()
+			.find_map(|r| match r.event {
+				RuntimeEvent::Pol(PolEvent::ChallengeOffence {
+					offender,
+					kind: OffenceKind::WrongVerdict,
+					slashed,
+					..
+				}) if offender == Alice.to_account_id() => slashed,
+				_ => None,
+			})
+			.expect("Alice was slashed for a wrong verdict");
+		assert!(slashed > 0 && slashed < alice_stake);
+		let run = pallet_pot_pol::Runs::<Runtime>::get(order).unwrap();
+		assert!(run.refuted.is_some() && run.closing.is_none(), "round 1 goes on");
+
+		// Round 1 runs to its result; then no round opens.
+		round_through(1, 0xA1);
+		let run = pallet_pot_pol::Runs::<Runtime>::get(order).unwrap();
+		assert_eq!(run.round.index, 1, "no round 2");
+		assert!(run.closing.is_some());
+		let window_end = challenge_window_end(order, 1);
+		System::reset_events();
+		run_pol_hooks_to(window_end + 1);
+		assert!(pallet_pot_pol::Runs::<Runtime>::get(order).is_none(), "the run ended");
+		assert!(crate::Market::order(order).is_none(), "the order is final");
+		let events: Vec<_> = System::events().into_iter().map(|r| r.event).collect();
+		assert!(events.iter().any(|e| matches!(e,
+			RuntimeEvent::Pol(PolEvent::RunFailed {
+				order: o,
+				round: 0,
+				reason: FailureReason::WrongAggregate,
+				validator_slashed: Some(v),
+				providers_compensated: None,
+				..
+			}) if *o == order && *v == slashed)));
+
+		// Two rounds of 5 steps each for Eve and Ferdie at the ask's price, less the validator's
+		// fee share; the order failed, so that share goes back to Bob, not to Alice.
+		let per_round = MILLI_UNIT * u128::from(steps);
+		let pay = 2 * (per_round - Perbill::from_percent(10).mul_floor(per_round));
+		assert_eq!(total(Eve), eve_before + pay);
+		assert!(total(Ferdie) >= ferdie_before + pay, "Ferdie is paid, plus the reporter's share");
+		assert_eq!(total(Alice), alice_before - slashed, "Alice: the slash and no fee");
+		assert_eq!(total(Bob), bob_before - 2 * pay, "Bob paid for the verified work only");
+		let escrow = RuntimeHoldReason::Market(pallet_pot_market::HoldReason::OrderEscrow);
+		assert_eq!(Balances::balance_on_hold(&escrow, &Bob.to_account_id()), 0, "Bob's budget is released");
+		assert_eq!(dev_accounts_total(), Balances::total_issuance(), "funds outside dev accounts");
+		assert!(dev_accounts_total() < DEV_ENDOWMENT * endowed, "the rest of the slash is burned");
+	});
+}
+
 /// Issue 5's scale goal: at least 10,000 provider commitments per round fit in the blocks of a
 /// round's commit window, by the benchmarked weight of `submit_commitment`.
 #[test]
