@@ -7,6 +7,7 @@
 
 use crate::{
 	checkpoint::weights_hash,
+	compress::UpdateEncoding,
 	data::{self, Dataset, DatasetPair},
 	error::{Error, Result},
 	model::{ModelSpec, Params},
@@ -18,9 +19,12 @@ use pot_client::api::runtime_types::{
 	pallet_pot_pol::types::Commitment,
 	pot_primitives::task::{
 		AggregationRule, HyperParams, OptimizerKind as ChainOptimizer, PolParams, TaskSpec,
-		ToleranceClass,
+		ToleranceClass, UpdateEncoding as ChainUpdateEncoding,
 	},
-	sp_arithmetic::{fixed_point::FixedU64, per_things::Percent},
+	sp_arithmetic::{
+		fixed_point::FixedU64,
+		per_things::{Perbill, Percent},
+	},
 };
 use pot_client::subxt::utils::{AccountId32, H256};
 
@@ -174,6 +178,8 @@ pub struct OrderTraining {
 	pub verification_samples: u32,
 	/// Seed of the initial weights.
 	pub init_seed: u64,
+	/// What providers commit as their update: dense final weights or a top-k payload.
+	pub update: UpdateEncoding,
 }
 
 /// An order's task as the consumer submits it, with what it must upload.
@@ -197,6 +203,22 @@ pub fn chain_aggregation(rule: crate::round_verifier::AggregationRule) -> Aggreg
 		Plain::TrimmedMean(p) => AggregationRule::TrimmedMean { trim_per_side: Percent(p) },
 		Plain::MultiKrum(p) => AggregationRule::MultiKrum { byzantine: Percent(p) },
 		Plain::CenteredClipping(iterations) => AggregationRule::CenteredClipping { iterations },
+	}
+}
+
+/// The chain's form of an update encoding.
+pub fn chain_update_encoding(encoding: UpdateEncoding) -> ChainUpdateEncoding {
+	match encoding {
+		UpdateEncoding::Dense => ChainUpdateEncoding::Dense,
+		UpdateEncoding::TopK { kept_ppb } => ChainUpdateEncoding::TopK { kept: Perbill(kept_ppb) },
+	}
+}
+
+/// The update encoding of an order's task.
+pub fn update_encoding(spec: &TaskSpec) -> UpdateEncoding {
+	match &spec.update {
+		ChainUpdateEncoding::Dense => UpdateEncoding::Dense,
+		ChainUpdateEncoding::TopK { kept } => UpdateEncoding::TopK { kept_ppb: kept.0 },
 	}
 }
 
@@ -224,6 +246,7 @@ pub fn order_task(t: &OrderTraining, data: DatasetPair) -> Result<OrderTask> {
 			tolerance: ToleranceClass::BitwiseExact,
 		},
 		aggregation: chain_aggregation(t.aggregation),
+		update: chain_update_encoding(t.update),
 	};
 	// The same checks the market makes, before paying for a transaction.
 	if [t.rounds, t.steps, t.checkpoint_interval, t.batch_size, t.verification_samples].contains(&0)
@@ -234,6 +257,9 @@ pub fn order_task(t: &OrderTraining, data: DatasetPair) -> Result<OrderTask> {
 	}
 	if t.checkpoint_interval > t.steps {
 		return Err(Error::Task("checkpoint interval above the steps per round".into()));
+	}
+	if t.update == (UpdateEncoding::TopK { kept_ppb: 0 }) {
+		return Err(Error::Task("a top-k update must keep some coordinates".into()));
 	}
 	Ok(OrderTask { spec, model, initial, data })
 }
@@ -304,12 +330,13 @@ pub fn train_task(
 	})
 }
 
-/// The commitment of a proof: update hash = final weights hash, checkpoint root, count, steps
-/// and the first and last training loss.
-pub fn commitment_of(m: &Manifest) -> Result<Commitment> {
+/// The commitment of a proof naming `update_hash` (the final weights' hash, or the hash of the
+/// top-k payload under that encoding): checkpoint root, count, steps and the first and last
+/// training loss.
+pub fn commitment_of(m: &Manifest, update_hash: [u8; 32]) -> Result<Commitment> {
 	let too_many = |what: &str| Error::Task(format!("{what} does not fit a u32"));
 	Ok(Commitment {
-		update_hash: H256(m.final_weights.0),
+		update_hash: H256(update_hash),
 		checkpoint_root: H256(m.merkle_root.0),
 		checkpoint_count: u32::try_from(m.checkpoints.len())
 			.map_err(|_| too_many("checkpoints"))?,
@@ -386,6 +413,7 @@ mod tests {
 			verification_samples: 2,
 			init_seed: 0,
 			aggregation: crate::round_verifier::AggregationRule::default(),
+			update: UpdateEncoding::Dense,
 		}
 	}
 
@@ -402,6 +430,17 @@ mod tests {
 			t.spec.aggregation,
 			AggregationRule::MultiKrum { byzantine: Percent(40) }
 		));
+		assert!(matches!(t.spec.update, ChainUpdateEncoding::Dense));
+		let top_k = UpdateEncoding::TopK { kept_ppb: 10_000_000 };
+		let compressed =
+			order_task(&OrderTraining { update: top_k, ..training() }, data::digits_pair()?)?;
+		assert!(matches!(compressed.spec.update, ChainUpdateEncoding::TopK { kept: Perbill(10_000_000) }));
+		assert_eq!(update_encoding(&compressed.spec), top_k);
+		assert!(order_task(
+			&OrderTraining { update: UpdateEncoding::TopK { kept_ppb: 0 }, ..training() },
+			data::digits_pair()?
+		)
+		.is_err());
 		// Another seed, other weights; same model and data.
 		let other = order_task(&OrderTraining { init_seed: 1, ..training() }, data::digits_pair()?)?;
 		assert_eq!(other.spec.model, t.spec.model);

@@ -18,7 +18,8 @@
 //! - `ValidWorkRejected` is upheld when the proof backs the commitment and the segment the
 //!   rejection names re-executes.
 //! - `WrongAggregate` is upheld when the order's rule over the updates that stand accepted does
-//!   not give the weights the validator announced.
+//!   not give the weights the validator announced (under a top-k encoding, over their decoded
+//!   payloads: the committee needs no proof bundle for it).
 //!
 //! The artifacts come from this service's store; what is missing there (the model, the target's
 //! proof bundle, for the aggregate the round's weights and every accepted bundle) is fetched
@@ -28,7 +29,9 @@
 //! withhold its artifacts too.
 
 use crate::{
+	aggregate,
 	bundle,
+	compress::{self, Sparse, UpdateEncoding},
 	checkpoint::{weights_hash, Checkpoint},
 	data,
 	model::Model,
@@ -102,27 +105,33 @@ impl ChallengeInputs {
 	}
 
 	/// The artifacts the verdict reads: the model, then the target's proof bundle and the
-	/// order's dataset (unless embedded), or for the aggregate the round's weights and every
-	/// accepted bundle.
+	/// order's dataset (unless embedded), plus the round's weights under a top-k encoding; or
+	/// for the aggregate the round's weights and every accepted update: the proof bundles of
+	/// dense updates, the (small) payloads of top-k ones.
 	pub fn needed(&self) -> Vec<(Kind, Hash)> {
 		let mut needed = vec![(Kind::Model, self.round.task.model)];
 		let embedded = matches!(data::embedded_pair(&self.round.task.dataset), Ok(Some(_)));
-		let roots = |positions: &[u32]| -> Vec<(Kind, Hash)> {
+		let top_k = self.round.task.update != UpdateEncoding::Dense;
+		let of = |positions: &[u32], kind: Kind| -> Vec<(Kind, Hash)> {
 			positions
 				.iter()
 				.filter_map(|p| self.commitment(*p).ok())
-				.map(|c| (Kind::Proof, c.checkpoint_root))
+				.map(|c| (kind, if kind == Kind::Update { c.update_hash } else { c.checkpoint_root }))
 				.collect()
 		};
 		match self.claim {
 			Claim::WrongAggregate => {
 				needed.push((Kind::Weights, self.round.round_weights));
-				needed.extend(roots(&self.accepted));
+				let kind = if top_k { Kind::Update } else { Kind::Proof };
+				needed.extend(of(&self.accepted, kind));
 			},
 			_ => {
-				needed.extend(roots(&[self.target]));
+				needed.extend(of(&[self.target], Kind::Proof));
 				if !embedded {
 					needed.push((Kind::Dataset, self.round.task.dataset));
+				}
+				if top_k {
+					needed.push((Kind::Weights, self.round.round_weights));
 				}
 			},
 		}
@@ -198,7 +207,7 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 	if let Err(e) = task.validate() {
 		return broken(format!("commitment not re-executable: {e}"));
 	}
-	if let Some(why) = inconsistency(&task, &dir.0, &inputs.round, inputs.target, &c)? {
+	if let Some(why) = inconsistency(store, &task, &dir.0, &inputs.round, inputs.target, &c)? {
 		return broken(why);
 	}
 	match reexecute_segment(&task, &pair, &dir.0, inputs.segment, &inputs.start, &inputs.end)? {
@@ -220,11 +229,13 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 /// Why the proof in `dir` does not back commitment `c` of `position` as a whole, if it does
 /// not: its manifest disagrees with the commitment (steps, checkpoint count, Merkle root, the
 /// committed update hash, the round's weights, order, round, position), its Merkle root is not
-/// the root of its checkpoint hashes, or its final weights are not the last checkpoint's. A
+/// the root of its checkpoint hashes, its final weights are not the last checkpoint's, or (top-k
+/// encoding) the committed update hash is not that of the proof's payload. A
 /// segment that re-executes does not make such a submission valid work: without these checks a
 /// provider whose update hash names other weights than it trained could win a
 /// `ValidWorkRejected` claim against the validator that rightly rejected it.
 fn inconsistency(
+	store: &Store,
 	task: &crate::task::TrainTask,
 	dir: &std::path::Path,
 	round: &RoundInputs,
@@ -258,6 +269,12 @@ fn inconsistency(
 	if weights_hash(&checkpoint.params)? != manifest.final_weights.0 {
 		return Ok(Some("the final weights are not the last checkpoint's".into()));
 	}
+	if let UpdateEncoding::TopK { kept_ppb } = round.task.update {
+		let round_params = stored_weights(store, model_box.as_ref(), &round.round_weights)?;
+		if compress::payload(&round_params, &checkpoint.params, kept_ppb)?.hash() != c.update_hash {
+			return Ok(Some("the committed update is not the top-k payload of the proof".into()));
+		}
+	}
 	Ok(None)
 }
 
@@ -275,9 +292,27 @@ fn wrong_aggregate(
 		inputs.round.task.optimizer,
 		inputs.round.task.learning_rate,
 	);
-	let mut finals = Vec::new();
+	let mut updates = Vec::new();
 	for position in &inputs.accepted {
 		let c = inputs.commitment(*position)?;
+		if inputs.round.task.update != UpdateEncoding::Dense {
+			let bytes = store.get(Kind::Update, &c.update_hash)?.ok_or_else(|| {
+				JobError::Unavailable(format!("update {} is not stored", hex::encode(c.update_hash)))
+			})?;
+			let dim = u32::try_from(aggregate::flatten(&round_params)?.numel())
+				.map_err(|_| JobError::Failed("the model has too many parameters".into()))?;
+			let payload = Sparse::decode(&bytes, dim).map_err(|e| {
+				JobError::Failed(format!("accepted update of position {position}: {e}"))
+			})?;
+			if payload.dim != dim {
+				return Err(JobError::Failed(format!(
+					"accepted update of position {position} has {} coordinates, the model {dim}",
+					payload.dim
+				)));
+			}
+			updates.push(payload.to_dense()?);
+			continue;
+		}
 		let bytes = store.get(Kind::Proof, &c.checkpoint_root)?.ok_or_else(|| {
 			JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.checkpoint_root)))
 		})?;
@@ -291,9 +326,9 @@ fn wrong_aggregate(
 			JobError::Failed(format!("accepted proof of position {position} has no checkpoints"))
 		})?;
 		let checkpoint = Checkpoint::load(&entry_path(&dir.0, last)?, model, &optimizer)?;
-		finals.push(checkpoint.params);
+		updates.push(aggregate::update(&round_params, &checkpoint.params)?);
 	}
-	let computed = weights_hash(&aggregated(&round_params, &finals, inputs.round.task.aggregation)?)?;
+	let computed = weights_hash(&aggregated(&round_params, &updates, inputs.round.task.aggregation)?)?;
 	tracing::info!(
 		challenge = inputs.id,
 		computed = %hex::encode(computed),

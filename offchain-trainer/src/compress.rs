@@ -212,6 +212,88 @@ pub fn compress(update: &Tensor, k: usize) -> Result<Sparse> {
 	Ok(Sparse { dim, indices, values, scale })
 }
 
+/// What an order's commitments name as their update (the chain's `UpdateEncoding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UpdateEncoding {
+	/// The final weights: `update_hash` is their hash; the validator combines dense updates.
+	#[default]
+	Dense,
+	/// [`payload`]: the update θ_r − θ_H, top-k and 8 bits; `update_hash` is the payload's hash.
+	TopK {
+		/// Share of the coordinates kept, in parts per billion (`Perbill`), not zero.
+		kept_ppb: u32,
+	},
+}
+
+impl UpdateEncoding {
+	/// Coordinates a top-k payload keeps of a `dim`-coordinate update: ⌊dim · kept⌋, at
+	/// least one and at most `dim`; `None` for dense updates.
+	pub fn kept_of(self, dim: usize) -> Option<usize> {
+		match self {
+			UpdateEncoding::Dense => None,
+			UpdateEncoding::TopK { kept_ppb } => {
+				let kept = (dim as u128).saturating_mul(u128::from(kept_ppb.min(1_000_000_000)))
+					/ 1_000_000_000;
+				Some(usize::try_from(kept).unwrap_or(usize::MAX).clamp(1, dim.max(1)))
+			},
+		}
+	}
+}
+
+impl std::str::FromStr for UpdateEncoding {
+	type Err = String;
+
+	/// `dense`, or `top-k:P%` with P a percentage above 0 and at most 100 (up to 7 decimals:
+	/// parts per billion), e.g. `top-k:1%`, `top-k:0.5%`.
+	fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+		if s == "dense" {
+			return Ok(Self::Dense);
+		}
+		let percent = s
+			.strip_prefix("top-k:")
+			.and_then(|p| p.strip_suffix('%'))
+			.ok_or_else(|| format!("unknown update encoding {s:?}: dense or top-k:P%"))?;
+		let (whole, fraction) = percent.split_once('.').unwrap_or((percent, ""));
+		let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+		if !digits(whole) || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 7 {
+			return Err(format!("top-k: {percent:?} is not a percentage with up to 7 decimals"));
+		}
+		let whole: u64 = whole.parse().map_err(|_| format!("top-k: {percent:?} is too large"))?;
+		let fraction: u64 = format!("{fraction:0<7}").parse().unwrap_or(0);
+		let ppb = whole.saturating_mul(10_000_000).saturating_add(fraction);
+		match u32::try_from(ppb) {
+			Ok(kept_ppb) if (1..=1_000_000_000).contains(&kept_ppb) => Ok(Self::TopK { kept_ppb }),
+			_ => Err(format!("top-k: {percent}% is not above 0% and at most 100%")),
+		}
+	}
+}
+
+impl std::fmt::Display for UpdateEncoding {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match *self {
+			UpdateEncoding::Dense => write!(f, "dense"),
+			UpdateEncoding::TopK { kept_ppb } => {
+				let fraction = format!("{:07}", kept_ppb % 10_000_000);
+				let fraction = fraction.trim_end_matches('0');
+				let dot = if fraction.is_empty() { "" } else { "." };
+				write!(f, "top-k:{}{dot}{fraction}%", kept_ppb / 10_000_000)
+			},
+		}
+	}
+}
+
+/// The payload a provider commits under [`UpdateEncoding::TopK`] for a round it started from
+/// `round` and ended at `last`: the update θ_r − θ_H ([`crate::aggregate::update`]) with its
+/// [`UpdateEncoding::kept_of`] largest coordinates, 8 bits ([`compress`]). Rounds are
+/// stateless (no residual is carried over), so anyone holding the proof recomputes it.
+pub fn payload(round: &crate::model::Params, last: &crate::model::Params, kept_ppb: u32) -> Result<Sparse> {
+	let _guard = tch::no_grad_guard();
+	let update = crate::aggregate::update(round, last)?;
+	let dim = usize::try_from(update.size().first().copied().unwrap_or(0)).unwrap_or(0);
+	let k = UpdateEncoding::TopK { kept_ppb }.kept_of(dim).unwrap_or(1);
+	compress(&update, k)
+}
+
 /// A provider's error-feedback compressor: keeps what compression dropped for the next round.
 pub struct ErrorFeedback {
 	residual: Option<Tensor>,
@@ -312,6 +394,42 @@ mod tests {
 		lying[9..13].copy_from_slice(&u32::MAX.to_le_bytes());
 		assert!(Sparse::decode(&lying, u32::MAX).is_err());
 		assert!(compress(&Tensor::from_slice(&[f32::NAN]), 1).is_err());
+	}
+
+	#[test]
+	fn update_encodings_parse_print_and_count_what_they_keep() {
+		for (text, encoding) in [
+			("dense", UpdateEncoding::Dense),
+			("top-k:1%", UpdateEncoding::TopK { kept_ppb: 10_000_000 }),
+			("top-k:0.5%", UpdateEncoding::TopK { kept_ppb: 5_000_000 }),
+			("top-k:100%", UpdateEncoding::TopK { kept_ppb: 1_000_000_000 }),
+			("top-k:0.0000001%", UpdateEncoding::TopK { kept_ppb: 1 }),
+		] {
+			assert_eq!(text.parse::<UpdateEncoding>(), Ok(encoding), "{text}");
+			assert_eq!(encoding.to_string(), text);
+		}
+		for bad in ["", "top-k", "top-k:", "top-k:1", "top-k:0%", "top-k:100.5%", "top-k:-1%", "top-k:.5%", "top-k:1.00000001%", "sparse"] {
+			assert!(bad.parse::<UpdateEncoding>().is_err(), "{bad}");
+		}
+		let one_percent = UpdateEncoding::TopK { kept_ppb: 10_000_000 };
+		assert_eq!(one_percent.kept_of(19_210), Some(192));
+		assert_eq!(one_percent.kept_of(50), Some(1), "at least one coordinate");
+		assert_eq!(UpdateEncoding::TopK { kept_ppb: 1_000_000_000 }.kept_of(7), Some(7));
+		assert_eq!(UpdateEncoding::Dense.kept_of(7), None);
+	}
+
+	#[test]
+	fn the_payload_is_the_top_k_of_the_round_update() {
+		let round: crate::model::Params =
+			[("w".to_owned(), Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]))].into_iter().collect();
+		let last: crate::model::Params =
+			[("w".to_owned(), Tensor::from_slice(&[1.5f32, 2.0, 1.0, 4.1]))].into_iter().collect();
+		// θ_r − θ_H = [−0.5, 0, 2, −0.1]; half the coordinates: −0.5 and 2.
+		let p = payload(&round, &last, 500_000_000).unwrap();
+		assert_eq!((p.dim, p.indices.clone()), (4, vec![0, 2]));
+		assert_eq!(p.values, vec![-32, 127]);
+		assert_eq!(p, payload(&round, &last, 500_000_000).unwrap(), "deterministic");
+		assert_ne!(p.hash(), payload(&round, &last, 250_000_000).unwrap().hash());
 	}
 
 	#[test]

@@ -10,6 +10,7 @@
 
 use crate::{
 	chain_task::{format_pot, format_pot_delta, order_task, parse_pot, OrderTraining},
+	compress::UpdateEncoding,
 	checkpoint::{load_weights, save_weights, weights_hash},
 	data::{self, Dataset, DatasetPair},
 	model::ModelSpec,
@@ -118,6 +119,11 @@ pub struct CreateArgs {
 	/// 5 accuracy points under every attack of the Byzantine benchmark.
 	#[arg(long, default_value = "multi-krum:40")]
 	pub aggregation: AggregationRule,
+	/// What providers commit and upload as their update: `dense` (the final weights) or
+	/// `top-k:P%` (the P% largest coordinates of the round's update, 8 bits each; the validator
+	/// checks the payload against the proof and combines the payloads).
+	#[arg(long, default_value = "dense")]
+	pub update: UpdateEncoding,
 	/// Fewest providers.
 	#[arg(long, default_value_t = 1)]
 	pub min_providers: u32,
@@ -465,6 +471,7 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 		verification_samples: args.verification_samples,
 		init_seed: args.init_seed,
 		aggregation: args.aggregation,
+		update: args.update,
 	};
 	let data = match &args.dataset {
 		Some(dir) => data::from_mnist_dir(dir)

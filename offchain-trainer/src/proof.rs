@@ -94,6 +94,9 @@ impl Manifest {
 	}
 }
 
+/// File name of the final weights alone in a proof directory.
+pub const FINAL_WEIGHTS_FILE: &str = "final.safetensors";
+
 /// File name of checkpoint `index`.
 pub fn checkpoint_file(index: u32) -> String {
 	format!("ckpt-{index:06}.safetensors")
@@ -168,7 +171,7 @@ pub fn train_observed(
 	}
 	let hashes: Vec<_> = entries.iter().map(|e| e.hash.0).collect();
 	let root = merkle::root(&hashes).map_err(|e| Error::Pol(format!("{e:?}")))?;
-	save_weights(&checkpoint.params, &out.join("final.safetensors"))?;
+	save_weights(&checkpoint.params, &out.join(FINAL_WEIGHTS_FILE))?;
 	let manifest = Manifest {
 		version: MANIFEST_VERSION,
 		profile,

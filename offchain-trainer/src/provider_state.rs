@@ -165,6 +165,11 @@ impl StateDir {
 		self.root.join("chunks").join(format!("{order}-{round}.bin"))
 	}
 
+	/// Where the round's compressed update is kept (re-uploaded with a resubmission).
+	pub fn update_path(&self, order: u64, round: u32) -> PathBuf {
+		self.root.join("updates").join(format!("{order}-{round}.bin"))
+	}
+
 	/// Where a downloaded artifact is cached.
 	pub fn artifact_path(&self, kind: &str, hash: &[u8; 32]) -> PathBuf {
 		self.root.join("artifacts").join(kind).join(hex::encode(hash))

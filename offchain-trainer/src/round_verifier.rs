@@ -16,8 +16,11 @@
 //! Otherwise [`verify_with`] re-executes it with the verification seed; a failed report is
 //! rejected at its first failing segment (distance = that segment's l2, or the largest distance
 //! when no segment was re-executed) with evidence = BLAKE2b-256 of the JSON report, stored as a
-//! `report` artifact. The accepted updates (round weights − last checkpoint's weights) are
-//! combined with the order's rule and applied with server learning rate 1 ([`aggregate`]); with
+//! `report` artifact. Under a top-k `UpdateEncoding` an accepted proof's commitment must name
+//! the proof's payload, uploaded as an `update` artifact ([`committed_update`]); otherwise it is
+//! rejected like a manifest that disagrees. The accepted updates (round weights − last
+//! checkpoint's weights, or the decoded payloads) are combined with the order's rule and
+//! applied with server learning rate 1 ([`aggregate`]); with
 //! none accepted the round's weights carry over. The new weights are stored as a `weights`
 //! artifact and evaluated on the held-out split of the order's dataset ([`stored_dataset`]).
 //!
@@ -27,6 +30,7 @@
 
 use crate::{
 	aggregate::{self, Rule},
+	compress::{self, Sparse, UpdateEncoding},
 	challenge_verifier::ChallengeInputs,
 	bundle,
 	checkpoint::{load_weights, save_weights, weights_hash, Checkpoint},
@@ -191,6 +195,8 @@ pub struct TaskParams {
 	pub tolerance: ToleranceClass,
 	/// Aggregation rule.
 	pub aggregation: AggregationRule,
+	/// What commitments name as their update.
+	pub update: UpdateEncoding,
 }
 
 /// A provider's commitment, in plain types.
@@ -397,7 +403,8 @@ pub(crate) fn base_task(
 
 /// One provider's verification.
 enum Checked {
-	Accepted(Params),
+	/// Accepted, with the update the aggregate combines.
+	Accepted(tch::Tensor),
 	Rejected(VerdictOut),
 }
 
@@ -435,7 +442,7 @@ pub(crate) fn manifest_mismatch(
 			"checkpoint count differs from the commitment's",
 		),
 		(
-			m.final_weights.0 == c.update_hash,
+			inputs.task.update != UpdateEncoding::Dense || m.final_weights.0 == c.update_hash,
 			"final weights differ from the commitment's update_hash",
 		),
 		(
@@ -502,15 +509,45 @@ fn check_provider(
 		// The task, dataset and round weights were checked before: what is left is the proof's.
 		Err(e) => return reject_for(store, inputs, position, &format!("verifier error: {e}")),
 	};
-	if report.accepted {
-		let last = manifest
-			.checkpoints
-			.last()
-			.ok_or_else(|| JobError::Failed("accepted proof without checkpoints".into()))?;
-		let checkpoint = Checkpoint::load(&entry_path(&dir.0, last)?, model, &task.optimizer)?;
-		return Ok(Checked::Accepted(checkpoint.params));
+	if !report.accepted {
+		return Ok(Checked::Rejected(rejection(store, &report)?));
 	}
-	Ok(Checked::Rejected(rejection(store, &report)?))
+	let last = manifest
+		.checkpoints
+		.last()
+		.ok_or_else(|| JobError::Failed("accepted proof without checkpoints".into()))?;
+	let checkpoint = Checkpoint::load(&entry_path(&dir.0, last)?, model, &task.optimizer)?;
+	match committed_update(store, inputs.task.update, round_params, &checkpoint.params, c)? {
+		Ok(update) => Ok(Checked::Accepted(update)),
+		Err(why) => reject_for(store, inputs, position, &why),
+	}
+}
+
+/// The update a verified proof ending at `last` contributes, or why its commitment does not
+/// name it. Dense: θ_r − θ_H (the manifest's final weights were checked against `update_hash`).
+/// Top-k: the payload stored under `update_hash` (the provider uploads it), decoded, which must
+/// be exactly the payload of the proof ([`compress::payload`]).
+pub(crate) fn committed_update(
+	store: &Store,
+	encoding: UpdateEncoding,
+	round_params: &Params,
+	last: &Params,
+	c: &CommitmentInfo,
+) -> Result<Result<tch::Tensor, String>, JobError> {
+	let UpdateEncoding::TopK { kept_ppb } = encoding else {
+		return Ok(Ok(aggregate::update(round_params, last)?));
+	};
+	let Some(bytes) = store.get(Kind::Update, &c.update_hash)? else {
+		return Ok(Err(format!("no update stored under update_hash {}", hex::encode(c.update_hash))));
+	};
+	let recomputed = compress::payload(round_params, last, kept_ppb)?;
+	if let Err(e) = Sparse::decode(&bytes, recomputed.dim) {
+		return Ok(Err(format!("the committed update: {e}")));
+	}
+	if recomputed.encode() != bytes {
+		return Ok(Err("the committed update is not the top-k payload of the proof's update".into()));
+	}
+	Ok(Ok(recomputed.to_dense()?))
 }
 
 /// The verdict of a failed report; stores the report.
@@ -526,21 +563,18 @@ fn rejection(store: &Store, report: &Report) -> Result<VerdictOut, JobError> {
 	Ok(VerdictOut::Rejected { segment, distance, evidence })
 }
 
-/// θ_{r+1}: the `accepted` final weights' updates from `round_params` combined with `rule` and
-/// applied with server learning rate 1; with none accepted, the round's weights carry over.
+/// θ_{r+1}: the `accepted` updates (flat, as [`committed_update`] gives them) combined with
+/// `rule` and applied to `round_params` with server learning rate 1; with none accepted, the
+/// round's weights carry over.
 pub(crate) fn aggregated(
 	round_params: &Params,
-	accepted: &[Params],
+	updates: &[tch::Tensor],
 	rule: AggregationRule,
 ) -> Result<Params, JobError> {
-	if accepted.is_empty() {
+	if updates.is_empty() {
 		return copy_params(round_params);
 	}
-	let updates = accepted
-		.iter()
-		.map(|p| aggregate::update(round_params, p))
-		.collect::<crate::Result<Vec<_>>>()?;
-	let combined = aggregate::aggregate(&rule.rule(), &updates)?;
+	let combined = aggregate::aggregate(&rule.rule(), updates)?;
 	Ok(aggregate::apply_update(round_params, &combined, 1.0)?)
 }
 
@@ -578,9 +612,9 @@ pub fn verify_round(
 			c,
 		)?;
 		match checked {
-			Checked::Accepted(params) => {
+			Checked::Accepted(update) => {
 				tracing::info!(position, "submission accepted");
-				accepted.push(params);
+				accepted.push(update);
 				verdicts.push((*position, VerdictOut::Accepted));
 			}
 			Checked::Rejected(v) => verdicts.push((*position, v)),
@@ -992,6 +1026,10 @@ pub(crate) fn task_params(t: chain_task::TaskSpec) -> TaskParams {
 			chain_task::AggregationRule::CenteredClipping { iterations } => {
 				AggregationRule::CenteredClipping(iterations)
 			}
+		},
+		update: match t.update {
+			chain_task::UpdateEncoding::Dense => UpdateEncoding::Dense,
+			chain_task::UpdateEncoding::TopK { kept } => UpdateEncoding::TopK { kept_ppb: kept.0 },
 		},
 	}
 }

@@ -580,6 +580,12 @@ pub fn check_artifact(
 				))
 			}
 		}
+		Kind::Update => {
+			if pot_pol_core::blake2_256(body) != *hash {
+				return Err("the update does not hash to its address".into());
+			}
+			crate::compress::Sparse::decode(body, u32::MAX).map(|_| ()).map_err(|e| e.to_string())
+		}
 		Kind::Weights => {
 			let dir = std::env::temp_dir().join(format!(
 				"pot-weights-check-{}-{}",

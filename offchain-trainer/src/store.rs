@@ -32,11 +32,15 @@ pub enum Kind {
 	/// An order's data (`data::DatasetPair` file), addressed by `DatasetPair::hash`; served
 	/// whole only to validators and the consumer, providers get their chunk.
 	Dataset,
+	/// A compressed update (`compress::Sparse`'s canonical encoding), addressed by its
+	/// BLAKE2b-256: the `update_hash` of a commitment under a top-k `UpdateEncoding`.
+	Update,
 }
 
 impl Kind {
 	/// Every kind.
-	pub const ALL: [Kind; 5] = [Kind::Model, Kind::Weights, Kind::Proof, Kind::Report, Kind::Dataset];
+	pub const ALL: [Kind; 6] =
+		[Kind::Model, Kind::Weights, Kind::Proof, Kind::Report, Kind::Dataset, Kind::Update];
 
 	/// The kind named `name` in a URL.
 	pub fn parse(name: &str) -> Option<Self> {
@@ -51,6 +55,7 @@ impl Kind {
 			Kind::Proof => "proof",
 			Kind::Report => "report",
 			Kind::Dataset => "dataset",
+			Kind::Update => "update",
 		}
 	}
 }

@@ -13,8 +13,9 @@ use crate::{
 	forge::{self, Forgery},
 	chain_task::{
 		commitment_of, digits_mlp, format_pot, parse_account, parse_pot, train_task,
-		RoundAt,
+		update_encoding, RoundAt,
 	},
+	compress::{self, UpdateEncoding},
 	checkpoint::{load_weights, weights_hash, Checkpoint},
 	chunk::Chunk,
 	data::Samples,
@@ -529,12 +530,23 @@ impl Worker {
 		let started = Instant::now();
 		let train_dir = dir.clone();
 		let forgery = self.forgery;
-		let manifest = tokio::task::spawn_blocking(move || {
+		let encoding = update_encoding(&spec);
+		let update_path = self.state.update_path(order, round);
+		let (manifest, payload) = tokio::task::spawn_blocking(move || {
 			let honest = ensure_proof(&task, &train, &weights_path, &train_dir, profile)?;
-			match forgery {
-				Some(forgery) => forge::apply(forgery, &task, &train_dir),
-				None => Ok(honest),
-			}
+			let manifest = match forgery {
+				Some(forgery) => forge::apply(forgery, &task, &train_dir)?,
+				None => honest,
+			};
+			let payload = match encoding {
+				UpdateEncoding::Dense => None,
+				UpdateEncoding::TopK { kept_ppb } => {
+					let bytes = payload_of(&task.model, &weights_path, &train_dir, kept_ppb)?;
+					crate::provider_state::write_atomic(&update_path, &bytes)?;
+					Some(bytes)
+				},
+			};
+			anyhow::Ok((manifest, payload))
 		})
 		.await??;
 		self.report.event(
@@ -547,7 +559,11 @@ impl Worker {
 			}),
 		);
 		self.upload_proof(&endpoint, &dir, &manifest.merkle_root.to_string()).await?;
-		let commitment = commitment_of(&manifest)?;
+		let update_hash = match payload {
+			Some(bytes) => self.upload_update(&endpoint, bytes).await?,
+			None => manifest.final_weights.0,
+		};
+		let commitment = commitment_of(&manifest, update_hash)?;
 		let record = CommitmentRecord {
 			order,
 			round,
@@ -581,6 +597,9 @@ impl Worker {
 		if dir.join(bundle::MANIFEST).exists() {
 			let endpoint = endpoint_of(at, &run.validator).await?;
 			self.upload_proof(&endpoint, &dir, &record.checkpoint_root).await?;
+			if let Ok(bytes) = std::fs::read(self.state.update_path(record.order, record.round)) {
+				self.upload_update(&endpoint, bytes).await?;
+			}
 		}
 		record.submissions = record.submissions.saturating_add(1);
 		record.submitted_at = now;
@@ -634,6 +653,19 @@ impl Worker {
 			serde_json::json!({ "merkle_root": root, "bytes": size, "new": stored == remote::Stored::Created }),
 		);
 		Ok(())
+	}
+
+	/// Uploads a top-k payload (`update/{hash}`); returns its hash, the commitment's update hash.
+	async fn upload_update(&self, endpoint: &str, bytes: Vec<u8>) -> anyhow::Result<[u8; 32]> {
+		let hash = pot_pol_core::blake2_256(&bytes);
+		let size = bytes.len();
+		let stored = self.artifacts(endpoint)?.put(Kind::Update, &hash, bytes, None).await?;
+		self.report.event(
+			"uploaded",
+			"compressed update uploaded",
+			serde_json::json!({ "update_hash": hex::encode(hash), "bytes": size, "new": stored == remote::Stored::Created }),
+		);
+		Ok(hash)
 	}
 
 	/// The model spec `hash`, from the cache or the validator (checked against its hash).
@@ -755,6 +787,20 @@ pub fn assigned_chunk(task: &TrainTask) -> anyhow::Result<Vec<u32>> {
 	.map_err(|e| anyhow::anyhow!("the round's assignment: {e:?}"))
 }
 
+/// The encoded top-k payload ([`compress::payload`]) of the proof in `dir`, trained from the
+/// weights in the file `round_weights`: what a commitment names under a top-k encoding.
+pub fn payload_of(
+	model: &ModelSpec,
+	round_weights: &Path,
+	dir: &Path,
+	kept_ppb: u32,
+) -> crate::Result<Vec<u8>> {
+	let built = model.build()?;
+	let round = load_weights(round_weights, built.as_ref())?;
+	let last = load_weights(&dir.join(proof::FINAL_WEIGHTS_FILE), built.as_ref())?;
+	Ok(compress::payload(&round, &last, kept_ppb)?.encode())
+}
+
 /// The proof of `task` in `dir`: the finished one if the directory holds it (its manifest is
 /// written last), otherwise trained afresh from the weights file (deterministic, so a retrained
 /// round commits to the same root).
@@ -849,6 +895,7 @@ mod tests {
 			verification_samples: 1,
 			init_seed: 0,
 			aggregation: crate::round_verifier::AggregationRule::default(),
+			update: UpdateEncoding::Dense,
 		}, train.clone())?
 		.spec;
 		let round = RoundAt {
@@ -864,7 +911,7 @@ mod tests {
 		let profile = ComputeProfile::cpu(1);
 		let first = ensure_proof(&task, &train, &weights, &dir, profile.clone())?;
 		assert_eq!(first.steps, 6);
-		let c = commitment_of(&first)?;
+		let c = commitment_of(&first, first.final_weights.0)?;
 		assert_eq!((c.checkpoint_count, c.steps_done), (3, 6));
 		// Reused as is (the checkpoint files stay untouched).
 		let modified = std::fs::metadata(dir.join("ckpt-000001.safetensors"))?.modified()?;

@@ -64,16 +64,19 @@ fn task(train: &Dataset, init: &Params, round: u32, provider: u32) -> TrainTask 
 /// Held-out accuracy after `rounds` rounds, and the mean payload size in bytes. `keep`: the
 /// share of coordinates kept (per mille), or `None` for dense f32 updates.
 fn run(keep_per_mille: Option<usize>, rounds: u32, train: &Dataset, held: &Dataset) -> (f64, f64) {
-	run_seeded(keep_per_mille, rounds, train, held, 5)
+	run_seeded(keep_per_mille, rounds, train, held, 5, true)
 }
 
-/// [`run`] from the initial weights of `init_seed`.
+/// [`run`] from the initial weights of `init_seed`; without `error_feedback` every round's
+/// payload is the top-k of that round's update alone, as orders with a top-k `UpdateEncoding`
+/// send it (rounds are stateless so that the validator can check the payload against the proof).
 fn run_seeded(
 	keep_per_mille: Option<usize>,
 	rounds: u32,
 	train: &Dataset,
 	held: &Dataset,
 	init_seed: u64,
+	error_feedback: bool,
 ) -> (f64, f64) {
 	let model = spec().build().unwrap();
 	let mut global = model.init(init_seed).unwrap();
@@ -97,7 +100,11 @@ fn run_seeded(
 				continue;
 			}
 			// Provider: compress, commit the hash, upload the bytes.
-			let sparse = ef.compress(&delta).unwrap();
+			let sparse = if error_feedback {
+				ef.compress(&delta).unwrap()
+			} else {
+				pot_trainer::compress::compress(&delta, ef.k).unwrap()
+			};
 			let payload = sparse.encode();
 			let committed = pot_pol_core::blake2_256(&payload);
 			bytes += payload.len();
@@ -131,7 +138,8 @@ fn compressed_training_still_learns_digits() {
 
 /// The table of `docs/benchmarks.md`. `POT_COMPRESSION_ROUNDS` (comma-separated, default
 /// `12,30`) and `POT_COMPRESSION_KEEP` (per mille, default `50,10,5,2`) choose the cells;
-/// `POT_COMPRESSION_SEEDS` (default `5`) the initial weights, accuracies averaged over them.
+/// `POT_COMPRESSION_SEEDS` (default `5`) the initial weights, accuracies averaged over them;
+/// `POT_COMPRESSION_FEEDBACK=0` runs without error feedback (stateless rounds, as on chain).
 #[test]
 #[ignore]
 fn compression_table() {
@@ -147,10 +155,12 @@ fn compression_table() {
 	println!("| update | rounds | payload | ratio | held-out accuracy |");
 	println!("|---|---|---|---|---|");
 	let seeds = list("POT_COMPRESSION_SEEDS", "5");
+	let feedback = std::env::var("POT_COMPRESSION_FEEDBACK").map_or(true, |v| v != "0");
+	let label = if feedback { "EF" } else { "stateless" };
 	let mean = |keep: Option<usize>, rounds: u32| -> (f64, f64) {
 		let runs: Vec<(f64, f64)> = seeds
 			.iter()
-			.map(|&seed| run_seeded(keep, rounds, &train, &held, u64::from(seed)))
+			.map(|&seed| run_seeded(keep, rounds, &train, &held, u64::from(seed), feedback))
 			.collect();
 		let n = runs.len() as f64;
 		(runs.iter().map(|r| r.0).sum::<f64>() / n, runs.iter().map(|r| r.1).sum::<f64>() / n)
@@ -161,7 +171,7 @@ fn compression_table() {
 		for keep in list("POT_COMPRESSION_KEEP", "50,10,5,2").into_iter().map(|k| k as usize) {
 			let (acc, bytes) = mean(Some(keep), rounds);
 			println!(
-				"| top-{:.1}% + 8 bit + EF | {rounds} | {bytes:.0} B | {:.0}× | {:.1}% |",
+				"| top-{:.1}% + 8 bit + {label} | {rounds} | {bytes:.0} B | {:.0}× | {:.1}% |",
 				keep as f64 / 10.0,
 				dense_bytes / bytes,
 				acc * 100.0

@@ -23,6 +23,7 @@ use pot_trainer::{
 	bundle,
 	challenge_verifier::{fetch_missing, judge, ChallengeInputs, Claim},
 	checkpoint::{load_weights, save_weights, weights_hash},
+	compress::{self, UpdateEncoding},
 	data::{digits_pair, digits_split, DatasetPair},
 	model::{ModelSpec, Params},
 	optim::{OptimizerConfig, OptimizerKind},
@@ -79,6 +80,7 @@ fn task_params(train: &DatasetPair, initial: &Params) -> TaskParams {
 		verification_samples: 2,
 		tolerance: ToleranceClass::BitwiseExact,
 		aggregation: AggregationRule::Mean,
+		update: UpdateEncoding::Dense,
 	}
 }
 
@@ -283,6 +285,22 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 		StatusCode::BAD_REQUEST
 	);
 
+	// compressed update: checked against its address and decoded
+	let update = compress::compress(&tch::Tensor::from_slice(&[0.5f32, -2.0, 0.0, 1.0]), 2).unwrap();
+	let (update_bytes, update_addr) = (update.encode(), hex::encode(update.hash()));
+	assert_eq!(put(&app, "update", &update_addr, update_bytes.clone()).await.0, StatusCode::CREATED);
+	assert_eq!(get(&app, "update", &update_addr).await, (StatusCode::OK, update_bytes.clone()));
+	assert_eq!(
+		put(&app, "update", &"03".repeat(32), update_bytes.clone()).await.0,
+		StatusCode::BAD_REQUEST,
+		"another address"
+	);
+	let mut not_canonical = update_bytes.clone();
+	*not_canonical.last_mut().unwrap() = 0;
+	let (status, why) =
+		put(&app, "update", &hex::encode(blake2_256(&not_canonical)), not_canonical).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "a zero value: {why}");
+
 	// proof
 	let capacities = [1, 1];
 	let proof_dir = tempfile::tempdir().unwrap();
@@ -361,7 +379,7 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 		.map(|e| e.unwrap().file_name().into_string().unwrap())
 		.collect();
 	top.sort();
-	assert_eq!(top, ["dataset", "model", "proof", "report", "results", "tmp", "weights"]);
+	assert_eq!(top, ["dataset", "model", "proof", "report", "results", "tmp", "update", "weights"]);
 	assert_eq!(std::fs::read_dir(store.path().join("tmp")).unwrap().count(), 0, "temp files left");
 
 	// A new service on the same directory serves the same artifacts.
@@ -933,6 +951,99 @@ fn a_segment_that_re_executes_does_not_make_a_commitment_its_proof_does_not_back
 		.unwrap();
 	assert!(judged_there(&challenge_of(&r, Claim::ValidWorkRejected, 0, 1)));
 	assert!(!judged_there(&lying(Claim::ValidWorkRejected)));
+}
+
+/// 5% of the coordinates, in parts per billion.
+const FIVE_PERCENT: u32 = 50_000_000;
+
+/// `r`'s round under a top-k encoding: positions 0 and 1 uploaded and committed their payloads.
+fn compressed_round(r: &Round) -> RoundInputs {
+	let mut inputs = r.inputs.clone();
+	inputs.task.update = UpdateEncoding::TopK { kept_ppb: FIVE_PERCENT };
+	for (position, c) in &mut inputs.commitments {
+		if let Some(last) = r.finals.get(*position as usize) {
+			let payload = compress::payload(&r.initial, last, FIVE_PERCENT).unwrap();
+			r.store.put(Kind::Update, &payload.hash(), &payload.encode()).unwrap();
+			c.update_hash = payload.hash();
+		}
+	}
+	inputs
+}
+
+#[test]
+fn compressed_updates_are_checked_against_the_proof_and_their_payloads_combined() {
+	let r = round();
+	let inputs = compressed_round(&r);
+	let outcome = verify_round(&r.store, &inputs, &config()).unwrap();
+	let verdicts: Vec<_> = outcome.verdicts.iter().map(|(_, v)| *v).collect();
+	assert_eq!(verdicts[..2], [VerdictOut::Accepted, VerdictOut::Accepted]);
+	assert!(matches!(verdicts[2], VerdictOut::Rejected { segment: 1, .. }), "the forged proof");
+	// θ_{r+1} = θ_r − mean of the decoded payloads, not of the dense updates.
+	let decoded: Vec<_> = r
+		.finals
+		.iter()
+		.map(|f| compress::payload(&r.initial, f, FIVE_PERCENT).unwrap().to_dense().unwrap())
+		.collect();
+	let mean = aggregate::aggregate(&Rule::Mean, &decoded).unwrap();
+	let expected = aggregate::apply_update(&r.initial, &mean, 1.0).unwrap();
+	assert_eq!(outcome.new_weights, weights_hash(&expected).unwrap());
+	let dense = verify_round(&r.store, &r.inputs, &config()).unwrap();
+	assert_ne!(outcome.new_weights, dense.new_weights);
+	let payload_bytes = r
+		.store
+		.get(Kind::Update, &inputs.commitments.iter().find(|(p, _)| *p == 0).unwrap().1.update_hash)
+		.unwrap()
+		.unwrap();
+	let dense_bytes = aggregate::flatten(&r.initial).unwrap().numel() * 4;
+	assert!(payload_bytes.len() * 20 < dense_bytes, "{} of {dense_bytes} bytes", payload_bytes.len());
+
+	// Position 1 names a payload that is not the proof's (another share kept), stored or not,
+	// or its dense final weights: rejected at segment 0, with the reason as evidence.
+	let other = compress::payload(&r.initial, &r.finals[1], FIVE_PERCENT / 2).unwrap();
+	let dense_hash = weights_hash(&r.finals[1]).unwrap();
+	for (update_hash, stored, why) in [
+		(other.hash(), false, "no update stored"),
+		(other.hash(), true, "not the top-k payload"),
+		(dense_hash, false, "no update stored"),
+	] {
+		if stored {
+			r.store.put(Kind::Update, &other.hash(), &other.encode()).unwrap();
+		}
+		let mut lying = inputs.clone();
+		lying.commitments.retain(|(p, _)| *p == 1);
+		lying.commitments[0].1.update_hash = update_hash;
+		let out = verify_round(&r.store, &lying, &config()).unwrap();
+		let VerdictOut::Rejected { segment: 0, distance: u64::MAX, evidence } = out.verdicts[0].1
+		else {
+			panic!("{why}: {out:?}")
+		};
+		let reason = String::from_utf8(r.store.get(Kind::Report, &evidence).unwrap().unwrap());
+		assert!(reason.unwrap().contains(why), "{why}");
+		assert_eq!(out.new_weights, weights_hash(&r.initial).unwrap());
+	}
+
+	// A committee recomputes the aggregate from the payloads alone (no proof bundles) and
+	// checks a segment claim's commitment names the proof's payload.
+	let judged = |c: &ChallengeInputs| judge(&r.store, c, &config()).unwrap();
+	let mut aggregate = challenge_of(&r, Claim::WrongAggregate, 0, 0);
+	aggregate.round = inputs.clone();
+	let needed: Vec<_> = aggregate.needed().into_iter().map(|(kind, _)| kind).collect();
+	assert_eq!(needed, [Kind::Model, Kind::Weights, Kind::Update, Kind::Update]);
+	aggregate.new_weights = outcome.new_weights;
+	assert!(!judged(&aggregate));
+	aggregate.new_weights = dense.new_weights;
+	assert!(judged(&aggregate), "the mean of the dense updates is not the announced rule's");
+	let mut segment = challenge_of(&r, Claim::ValidWorkRejected, 1, 1);
+	segment.round = inputs.clone();
+	assert!(judged(&segment));
+	for (position, c) in &mut segment.round.commitments {
+		if *position == 1 {
+			c.update_hash = other.hash();
+		}
+	}
+	assert!(!judged(&segment), "the segment re-executes, the committed update is not the proof's");
+	segment.claim = Claim::InvalidWorkAccepted;
+	assert!(judged(&segment));
 }
 
 /// A chain stand-in that knows one challenge and no round.

@@ -3,6 +3,7 @@
 
 use crate::{
 	AggregationRule, ContentHash, HyperParams, OptimizerKind, PolParams, TaskSpec, ToleranceClass,
+	UpdateEncoding,
 };
 use polkadot_sdk::sp_runtime::FixedU64;
 
@@ -28,5 +29,6 @@ pub fn sample_task(rounds: u32, local_steps: u32) -> TaskSpec {
 			tolerance: ToleranceClass::BitwiseExact,
 		},
 		aggregation: AggregationRule::Mean,
+		update: UpdateEncoding::Dense,
 	}
 }

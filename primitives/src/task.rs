@@ -4,7 +4,7 @@
 
 use crate::{ContentHash, WorkUnits};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use polkadot_sdk::sp_runtime::{FixedU64, Percent};
+use polkadot_sdk::sp_runtime::{FixedU64, Perbill, Percent};
 use scale_info::TypeInfo;
 
 /// The optimizer every provider of the order runs.
@@ -108,6 +108,37 @@ impl AggregationRule {
 	}
 }
 
+/// What a provider's commitment names as its update (`update_hash`), and what the validator
+/// combines.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub enum UpdateEncoding {
+	/// The final weights θ_H themselves: `update_hash` is their hash and the validator combines
+	/// the dense updates θ_r − θ_H.
+	#[default]
+	Dense,
+	/// The update θ_r − θ_H kept to its `kept` share of largest-magnitude coordinates (at least
+	/// one), quantized to 8 bits with one scale: `update_hash` is the hash of that payload's
+	/// canonical encoding, which the provider uploads, and the validator combines the decoded
+	/// payloads. Rounds are stateless (fresh optimizer state, no error feedback carried from
+	/// round to round), so the payload is a function of the proof that anyone can recompute.
+	TopK {
+		/// Share of the coordinates kept (not zero).
+		kept: Perbill,
+	},
+}
+
 /// Training hyper-parameters.
 #[derive(
 	Encode,
@@ -184,6 +215,8 @@ pub struct TaskSpec {
 	pub pol: PolParams,
 	/// How accepted updates are combined.
 	pub aggregation: AggregationRule,
+	/// What a commitment's update is: the dense final weights or a compressed update.
+	pub update: UpdateEncoding,
 }
 
 /// Why a task is not well formed.
@@ -197,6 +230,8 @@ pub enum TaskError {
 	CheckpointIntervalAboveLocalSteps,
 	/// The aggregation rule's parameter is out of range ([`AggregationRule::is_valid`]).
 	AggregationOutOfRange,
+	/// A compressed update keeps no coordinate.
+	NothingKept,
 }
 
 impl TaskSpec {
@@ -221,6 +256,9 @@ impl TaskSpec {
 		}
 		if !self.aggregation.is_valid() {
 			return Err(TaskError::AggregationOutOfRange);
+		}
+		if self.update == (UpdateEncoding::TopK { kept: Perbill::from_parts(0) }) {
+			return Err(TaskError::NothingKept);
 		}
 		Ok(())
 	}
@@ -259,12 +297,18 @@ mod tests {
 				tolerance: ToleranceClass::BitwiseExact,
 			},
 			aggregation: AggregationRule::Mean,
+			update: UpdateEncoding::Dense,
 		}
 	}
 
 	#[test]
 	fn validation_names_the_broken_part() {
 		assert_eq!(task().validate(), Ok(()));
+		let mut t = task();
+		t.update = UpdateEncoding::TopK { kept: Perbill::from_parts(0) };
+		assert_eq!(t.validate(), Err(TaskError::NothingKept));
+		t.update = UpdateEncoding::TopK { kept: Perbill::from_parts(1) };
+		assert_eq!(t.validate(), Ok(()));
 		let mut t = task();
 		t.pol.verification_samples = 0;
 		assert_eq!(t.validate(), Err(TaskError::ZeroCount));

@@ -3,7 +3,8 @@
 //! two honest providers (`pot-trainer work` as //Eve and //Ferdie) and a cheating one
 //! (`pot-malus work --forgery tamper-final` as //Eve//stash), and a consumer (`pot-trainer order run`
 //! as //Ferdie//stash) ordering 3 rounds of an MLP on the consumer's own data (the digits written
-//! as MNIST-layout IDX files by `pot-trainer digits-idx`, uploaded with `--dataset`). Midway,
+//! as MNIST-layout IDX files by `pot-trainer digits-idx`, uploaded with `--dataset`), the
+//! providers sending top-10% compressed updates (`--update top-k:10%`). Midway,
 //! Eve's provider is killed with SIGKILL and restarted, and so is Alice's node. Checked:
 //! - the order completes, with escrow = payouts + fee + refund and held-out accuracy up by at
 //!   least 30 points (the consumer's own checks, exit 0);
@@ -12,7 +13,8 @@
 //! - each honest provider is paid exactly once per round (3 × 50 work units), the restarted one
 //!   included: nothing lost, nothing paid twice;
 //! - each provider received a data chunk per round and never the whole dataset: its chunks
-//!   hold fewer samples than the training split (data minimisation, PROTOCOL.md step 3).
+//!   hold fewer samples than the training split (data minimisation, PROTOCOL.md step 3);
+//! - each honest provider kept a compressed payload per round, a tenth of the coordinates at most.
 //!
 //! Needs the workspace built (`cargo build --workspace`): pot-node, pot-trainer and pot-malus.
 //! Alice's registered endpoint in the dev preset is http://127.0.0.1:8800, so that port must be
@@ -95,6 +97,7 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 			s("--state-dir"), s(dir.join("consumer").display()), s("--budget"), s("100"),
 			s("--rounds"), s(ROUNDS), s("--steps"), s(STEPS), s("--min-providers"), s("3"),
 			s("--max-providers"), s("3"), s("--min-accuracy-gain"), s("0.3"),
+			s("--update"), s("top-k:10%"),
 		])
 		.stdout(Stdio::piped())
 		.stderr(File::create(dir.join("consumer.log"))?)
@@ -229,6 +232,23 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 			Some(sent.iter().sum::<u64>()) == split,
 			"round {round}: chunks of {sent:?} samples do not split {split:?}"
 		);
+	}
+
+	// The order sends top-10% updates: each honest provider committed, kept and uploaded a
+	// payload per round (`compress`'s encoding: magic "potΔ", version, then the dimension and the
+	// entry count as u32) of at most a tenth of the coordinates, far smaller than dense weights.
+	for state in ["eve", "ferdie"] {
+		for round in 0..ROUNDS {
+			let path = dir.join(state).join("updates").join(format!("0-{round}.bin"));
+			let file = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+			let u32_at = |at: usize| -> Option<u64> {
+				Some(u64::from(u32::from_le_bytes(file.get(at..at.checked_add(4)?)?.try_into().ok()?)))
+			};
+			ensure!(file.get(..5) == Some(&[0x70, 0x6f, 0x74, 0xce, 1][..]), "{} is not a payload", path.display());
+			let (dim, count) = (u32_at(5).context("short")?, u32_at(9).context("short")?);
+			ensure!(count > 0 && count * 10 <= dim, "{state} round {round}: {count} of {dim} coordinates");
+			ensure!((file.len() as u64) * 10 < dim * 4, "{state} round {round}: {} bytes for {dim}", file.len());
+		}
 	}
 
 	// The service admits the accounts the chain relates to Alice: the consumer still fetches

@@ -38,6 +38,7 @@ impl<T: Config> Pallet<T> {
 				Error::<T>::CheckpointIntervalAboveLocalSteps
 			}
 			TaskError::AggregationOutOfRange => Error::<T>::AggregationOutOfRange,
+			TaskError::NothingKept => Error::<T>::NothingKept,
 		}
 	}
 

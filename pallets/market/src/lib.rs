@@ -348,6 +348,9 @@ pub mod pallet {
 		/// The task's aggregation rule has a parameter out of range (a trimmed or Byzantine
 		/// share of 50% or more, or clipping iterations outside 1–16).
 		AggregationOutOfRange,
+		/// The task's compressed update keeps no coordinate (`UpdateEncoding::TopK` with a
+		/// `kept` share of 0).
+		NothingKept,
 	}
 
 	#[pallet::hooks]

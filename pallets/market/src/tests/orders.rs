@@ -154,7 +154,12 @@ fn create_order_rejects_malformed_tasks() {
 		t.aggregation = pot_primitives::AggregationRule::MultiKrum {
 			byzantine: polkadot_sdk::sp_runtime::Percent::from_percent(50),
 		};
-		assert_noop!(create(ALICE, t, c, 100), Error::<Test>::AggregationOutOfRange);
+		assert_noop!(create(ALICE, t, c.clone(), 100), Error::<Test>::AggregationOutOfRange);
+		let mut t = task(1, 10);
+		t.update = pot_primitives::UpdateEncoding::TopK {
+			kept: polkadot_sdk::sp_runtime::Perbill::from_parts(0),
+		};
+		assert_noop!(create(ALICE, t, c, 100), Error::<Test>::NothingKept);
 	});
 }
 
