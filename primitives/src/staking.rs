@@ -84,12 +84,17 @@ pub struct Slashed<Balance> {
 pub struct Compensated<Balance> {
 	/// Taken from the offender's bonded and unbonding funds, in total.
 	pub amount: Balance,
-	/// The part of `amount` paid to the claimants, in total (the sum of `paid`); the rest went
-	/// to the slash handler.
-	pub compensation: Balance,
 	/// What each claim received, in the order of the claims: at most the claim, zero once the
 	/// slash is used up or when the claimant could not receive its part.
 	pub paid: Vec<Balance>,
+}
+
+impl<Balance: Copy + polkadot_sdk::sp_runtime::Saturating + Default> Compensated<Balance> {
+	/// The part of `amount` paid to the claimants, in total (the sum of `paid`); the rest went
+	/// to the slash handler.
+	pub fn compensation(&self) -> Balance {
+		self.paid.iter().fold(Balance::default(), |total, paid| total.saturating_add(*paid))
+	}
 }
 
 /// Why an offence report was refused. Nothing changed when one is returned.
@@ -250,5 +255,18 @@ pub trait OpenWorkInspect<AccountId> {
 impl<AccountId> OpenWorkInspect<AccountId> for () {
 	fn has_open_work(_: &AccountId) -> bool {
 		false
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_compensation_is_what_the_claims_received() {
+		let compensated = Compensated { amount: 100u64, paid: vec![30, 0, 50] };
+		assert_eq!(compensated.compensation(), 80);
+		assert_eq!(Compensated::<u64>::default().compensation(), 0);
+		assert_eq!(Compensated { amount: 1u8, paid: vec![200, 100] }.compensation(), u8::MAX);
 	}
 }

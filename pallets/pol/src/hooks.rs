@@ -65,7 +65,7 @@ impl<T: Config> Pallet<T> {
 		)
 		.ok();
 		let validator_slashed = report.as_ref().map(|r| r.amount);
-		let providers_compensated = report.map(|r| r.compensation);
+		let providers_compensated = report.map(|r| r.compensation());
 		let _ = Commitments::<T>::clear_prefix(order, T::MaxProviders::get(), None);
 		Self::unindex_round(order, &run.round);
 		run.round.commitments = 0;

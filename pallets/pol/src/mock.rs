@@ -578,7 +578,7 @@ impl ReportOffence<AccountId, Balance> for MockOffences {
 			left -= got;
 			paid.push(got);
 		}
-		Ok(Compensated { amount, compensation: amount - left, paid })
+		Ok(Compensated { amount, paid })
 	}
 	fn report_compensating_weight(claims: u32) -> Weight {
 		Weight::from_parts(4_000 + 1_000 * u64::from(claims), 0)

@@ -422,7 +422,7 @@ mod benchmarks {
 				&claims,
 			);
 			assert_eq!(
-				compensated.map(|r| r.compensation),
+				compensated.map(|r| r.compensation()),
 				Ok(claim.saturating_mul(c.into()))
 			);
 		}

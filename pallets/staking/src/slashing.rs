@@ -81,7 +81,6 @@ impl<T: Config> Pallet<T> {
 			reporter_reward: Zero::zero(),
 			evidence,
 		});
-		let mut compensation = BalanceOf::<T>::zero();
 		let mut paid = Vec::with_capacity(claims.len());
 		for (beneficiary, claim) in claims {
 			let got = if beneficiary == offender {
@@ -90,7 +89,6 @@ impl<T: Config> Pallet<T> {
 				Self::pay_out_of(&mut rest, beneficiary, *claim)
 			};
 			if !got.is_zero() {
-				compensation = compensation.saturating_add(got);
 				Self::deposit_event(Event::Compensated {
 					offender: offender.clone(),
 					beneficiary: beneficiary.clone(),
@@ -100,7 +98,7 @@ impl<T: Config> Pallet<T> {
 			paid.push(got);
 		}
 		T::Slash::on_unbalanced(rest);
-		Ok(Compensated { amount, compensation, paid })
+		Ok(Compensated { amount, paid })
 	}
 
 	/// Takes the slash of `kind` from `offender`: the kind's fraction of its active bond plus
