@@ -994,6 +994,7 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 
 /// The order's task in plain types.
 pub(crate) fn task_params(t: chain_task::TaskSpec) -> TaskParams {
+	let update = crate::chain_task::update_encoding(&t);
 	TaskParams {
 		model: t.model.0,
 		initial_weights: t.initial_weights.0,
@@ -1027,10 +1028,7 @@ pub(crate) fn task_params(t: chain_task::TaskSpec) -> TaskParams {
 				AggregationRule::CenteredClipping(iterations)
 			}
 		},
-		update: match t.update {
-			chain_task::UpdateEncoding::Dense => UpdateEncoding::Dense,
-			chain_task::UpdateEncoding::TopK { kept } => UpdateEncoding::TopK { kept_ppb: kept.0 },
-		},
+		update,
 	}
 }
 
