@@ -8,7 +8,7 @@
 //! - the providers of the validator's cluster;
 //! - the consumers of the orders it runs; they stay admitted after their order closes (the
 //!   chain forgets closed orders, the consumer still fetches its result), remembered in the
-//!   store's `consumers` file across restarts;
+//!   store's `consumers` file across restarts; for a public run, the sudo key that opened it;
 //! - the challengers of open challenges whose committee includes the validator (they hand
 //!   their proof to the committee).
 //!
@@ -21,7 +21,11 @@
 
 use crate::work::AtBlock;
 use anyhow::Context;
-use pot_client::{api, subxt::utils::AccountId32, Chain};
+use pot_client::{
+	api::{self, runtime_types::pot_primitives::market::Funding},
+	subxt::utils::AccountId32,
+	Chain,
+};
 use std::{
 	collections::BTreeSet,
 	path::{Path, PathBuf},
@@ -63,7 +67,19 @@ pub async fn related_accounts(at: &AtBlock, validator: &AccountId32) -> anyhow::
 		storage.fetch(api::storage().market().assigned_orders(), (*validator,)).await?.decode()?;
 	for id in orders.0 {
 		if let Some(order) = storage.try_fetch(api::storage().market().orders(), (id,)).await? {
-			related.consumers.insert(order.decode()?.consumer.0);
+			let order = order.decode()?;
+			match order.funding {
+				Funding::Escrow => {
+					related.consumers.insert(order.consumer.0);
+				}
+				// A public run's consumer is the market's keyless account; governance (the
+				// sudo key) opened it and uploads its model and fetches its result.
+				Funding::Emission => {
+					if let Some(key) = storage.try_fetch(api::storage().sudo().key(), ()).await? {
+						related.consumers.insert(key.decode()?.0);
+					}
+				}
+			}
 		}
 	}
 	related.accounts.extend(related.consumers.iter().copied());

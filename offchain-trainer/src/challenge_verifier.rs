@@ -384,7 +384,7 @@ pub async fn read_challenge(chain: &Chain, id: u64) -> Result<ChallengeInputs, J
 	let mut commitments = Vec::new();
 	let mut accepted = Vec::new();
 	for v in &record.verdicts.0 {
-		let stands = matches!(v.verdict, chain::Verdict::Accepted) != v.overturned;
+		let stands = matches!(v.verdict, chain::Verdict::Accepted { .. }) != v.overturned;
 		if stands {
 			accepted.push(v.position);
 		}

@@ -5,7 +5,8 @@
 //! validator's artifact endpoint. `order watch` prints the order's events block by block until
 //! it completes or fails. `order fetch` downloads the final weights, checks their hash and
 //! evaluates them on the held-out digits. `order run` does all three and sums up what the order
-//! cost. The consumer keeps what it needs after the order leaves the chain (model, θ₀, the
+//! cost. With `--public`, governance (the sudo key) opens a public run the same way: the chain
+//! mints its rewards instead of holding a budget. The consumer keeps what it needs after the order leaves the chain (model, θ₀, the
 //! validator's endpoint, the last verified weights) in `--state-dir/{order}/`.
 
 use crate::{
@@ -151,6 +152,12 @@ pub struct CreateArgs {
 	/// Free-form description stored with the order.
 	#[arg(long, default_value = "pot-trainer order: MLP")]
 	pub metadata: String,
+	/// Open a public run instead of paying for an order (governance: `--suri` is the chain's
+	/// sudo key, and the call goes through `Sudo.sudo`). `--budget` is then the cap on what the
+	/// run mints and `--max-price` its reward per work unit. Nothing is held: each verified
+	/// update mints its reward, weighted by the loss improvement the validator measured.
+	#[arg(long)]
+	pub public: bool,
 }
 
 /// `order watch` flags.
@@ -516,14 +523,31 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 		hardware_class: HardwareClass(args.hardware_class),
 		regions: Vec::new(),
 	};
-	let call = api::tx().market().create_order(
-		task.spec.clone(),
-		conditions,
-		budget,
-		args.metadata.clone().into_bytes(),
-	);
-	tracing::info!(budget = %format_pot(budget), max_price = %format_pot(max_price), "creating the order");
-	let events = chain.submit(&call, &signer).await.context("creating the order")?;
+	let metadata = args.metadata.clone().into_bytes();
+	let events = if args.public {
+		use api::runtime_types::{pallet_pot_market::pallet::Call, pot_runtime::RuntimeCall};
+		let open = RuntimeCall::Market(Call::open_public_run {
+			task: task.spec.clone(),
+			conditions,
+			cap: budget,
+			metadata,
+		});
+		tracing::info!(cap = %format_pot(budget), reward_per_unit = %format_pot(max_price), "opening a public run");
+		let events = chain
+			.submit(&api::tx().sudo().sudo(open), &signer)
+			.await
+			.context("opening the public run")?;
+		let sudid = events.find_first::<api::sudo::events::Sudid>().context("no Sudid event")??;
+		if let Err(e) = sudid.sudo_result {
+			let at = chain.client().at_current_block().await?;
+			bail!("the chain refused to open the public run: {}", dispatch_error_name(&at, &e));
+		}
+		events
+	} else {
+		let call = api::tx().market().create_order(task.spec.clone(), conditions, budget, metadata);
+		tracing::info!(budget = %format_pot(budget), max_price = %format_pot(max_price), "creating the order");
+		chain.submit(&call, &signer).await.context("creating the order")?
+	};
 	let created = events
 		.find_first::<api::market::events::OrderCreated>()
 		.context("no OrderCreated event")??;
@@ -561,6 +585,22 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 	write_record(&args.node.state_dir, &record)?;
 	upload(&record, &args.node.state_dir, Some(&signer)).await?;
 	Ok(Created { record, from_block, balance_before })
+}
+
+/// The name of a dispatch error (`Market::ZeroBudget`, `BadOrigin`, …), read from the metadata.
+fn dispatch_error_name(at: &AtBlock, error: &api::runtime_types::sp_runtime::DispatchError) -> String {
+	use api::runtime_types::sp_runtime::DispatchError;
+	match error {
+		DispatchError::Module(m) => {
+			let metadata = at.metadata();
+			let named = metadata.pallet_by_error_index(m.index).and_then(|pallet| {
+				let variant = pallet.error_variant_by_index(*m.error.first()?)?;
+				Some(format!("{}::{}", pallet.name(), variant.name))
+			});
+			named.unwrap_or_else(|| format!("{m:?}"))
+		}
+		other => format!("{other:?}"),
+	}
 }
 
 /// Uploads an order's dataset, model spec, then initial weights to its validator
@@ -642,6 +682,9 @@ fn order_events(
 					hardware_class: hardware_class.0,
 					deadline,
 				},
+				M::PublicRunOpened { order: o, reward_per_unit, cap } if o.0 == order => {
+					OrderEvent::PublicRunOpened { reward_per_unit, cap }
+				}
 				M::OrderMatched { order: o, validator, price_per_unit, work_units, .. }
 					if o.0 == order =>
 				{
@@ -1053,7 +1096,7 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 				"final_weights": hash, "weights_file": out,
 				"providers": summary.paid, "work_units": summary.units, "rejections": summary.rejections,
 				"challenges": summary.challenges, "challenges_upheld": summary.upheld,
-				"validator_fee": fee, "refunded": refund,
+				"validator_fee": fee, "refunded": refund, "public": args.create.public,
 				"balance_before": created.balance_before, "balance_after": balance_after,
 			})
 		);
@@ -1084,17 +1127,38 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 			}
 		}
 		println!("validator fee {}", format_pot(fee));
-		println!("refund to the consumer {}", format_pot(refund));
-		println!(
-			"consumer balance change {} (providers {} + fee {} + transaction fees)",
-			format_pot_delta(created.balance_before, balance_after),
-			format_pot(summary.providers_total()),
-			format_pot(fee)
-		);
+		if args.create.public {
+			println!(
+				"minted {} (providers {} + fee {}) of the cap {}",
+				format_pot(summary.providers_total().saturating_add(fee)),
+				format_pot(summary.providers_total()),
+				format_pot(fee),
+				args.create.budget
+			);
+		} else {
+			println!("refund to the consumer {}", format_pot(refund));
+			println!(
+				"consumer balance change {} (providers {} + fee {} + transaction fees)",
+				format_pot_delta(created.balance_before, balance_after),
+				format_pot(summary.providers_total()),
+				format_pot(fee)
+			);
+		}
 	}
 	let budget = parse_pot(&args.create.budget)?;
 	let settled = summary.providers_total().saturating_add(fee).saturating_add(refund);
-	if settled != budget {
+	if args.create.public {
+		// A public run holds nothing and refunds nothing: what it minted stays within its cap.
+		if refund != 0 || settled > budget {
+			println!(
+				"emission mismatch: cap {} but minted {} and refunded {}",
+				format_pot(budget),
+				format_pot(settled),
+				format_pot(refund)
+			);
+			return Ok(1);
+		}
+	} else if settled != budget {
 		println!(
 			"escrow mismatch: budget {} but providers + fee + refund = {}",
 			format_pot(budget),

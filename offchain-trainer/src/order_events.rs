@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 pub enum OrderEvent {
 	/// `Market.OrderCreated`.
 	OrderCreated { budget: u128, max_price_per_unit: u128, hardware_class: u16, deadline: u32 },
+	/// `Market.PublicRunOpened`: the order is a public run, minting at most `reward_per_unit`
+	/// per verified work unit and `cap` in all.
+	PublicRunOpened { reward_per_unit: u128, cap: u128 },
 	/// `Market.OrderMatched`.
 	OrderMatched { validator: String, price_per_unit: u128, work_units: u64 },
 	/// `Market.OrderCancelled`.
@@ -119,6 +122,11 @@ pub fn describe(seen: &Seen) -> String {
 			"order created: budget {}, max {} per unit, hardware class {hardware_class}, deadline block {deadline}",
 			format_pot(*budget),
 			format_pot(*max_price_per_unit)
+		),
+		PublicRunOpened { reward_per_unit, cap } => format!(
+			"a public run: rewards minted at {} per verified unit, weighted by loss improvement, {} at most",
+			format_pot(*reward_per_unit),
+			format_pot(*cap)
 		),
 		OrderMatched { validator, price_per_unit, work_units } => format!(
 			"matched to validator {validator} at {} per unit ({work_units} units reserved)",
@@ -493,6 +501,16 @@ mod tests {
 			describe(&missed),
 			"#17 order 4: round 2: 5FHneW46… committed nothing by the deadline, slashed 2 POT"
 		);
+			let public = seen(OrderEvent::PublicRunOpened {
+			reward_per_unit: 20_000_000_000,
+			cap: 50_000_000_000_000,
+		});
+		assert_eq!(
+			describe(&public),
+			"#17 order 4: a public run: rewards minted at 0.02 POT per verified unit, weighted by loss improvement, 50 POT at most"
+		);
+		let json = serde_json::to_value(&public).unwrap_or_default();
+		assert_eq!(json.get("event").and_then(|v| v.as_str()), Some("public_run_opened"));
 	}
 
 	#[test]

@@ -18,7 +18,9 @@
 //! when no segment was re-executed) with evidence = BLAKE2b-256 of the JSON report, stored as a
 //! `report` artifact. Under a top-k `UpdateEncoding` an accepted proof's commitment must name
 //! the proof's payload, uploaded as an `update` artifact ([`committed_update`]); otherwise it is
-//! rejected like a manifest that disagrees. The accepted updates (round weights − last
+//! rejected like a manifest that disagrees. Each acceptance carries the update's held-out loss
+//! improvement on its own ([`score::score_update`]), by which a public run weighs its reward.
+//! The accepted updates (round weights − last
 //! checkpoint's weights, or the decoded payloads) are combined with the order's rule and
 //! applied with server learning rate 1 ([`aggregate`]); with
 //! none accepted the round's weights carry over. The new weights are stored as a `weights`
@@ -39,6 +41,7 @@ use crate::{
 	model::{Model, ModelSpec, Params},
 	optim::{OptimizerConfig, OptimizerKind},
 	proof::{entry_path, Manifest},
+	score,
 	store::{Kind, Store},
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::evaluate,
@@ -52,7 +55,10 @@ use pot_client::{
 			bounded_collections::bounded_vec::BoundedVec,
 			pallet_pot_pol::types as chain,
 			pot_primitives::{ids::OrderId, task as chain_task},
-			sp_arithmetic::{fixed_point::FixedU64, per_things::Perbill},
+			sp_arithmetic::{
+				fixed_point::{FixedI64, FixedU64},
+				per_things::Perbill,
+			},
 		},
 	},
 	subxt::{self, ext::codec::Encode, utils::H256},
@@ -236,8 +242,12 @@ pub struct RoundInputs {
 /// A verdict in plain types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VerdictOut {
-	/// Accepted.
-	Accepted,
+	/// Accepted; `improvement` is what the update alone lowers the held-out loss by
+	/// ([`crate::score::improvement_fixed`]: `FixedI64` inner value, negative when it raises it).
+	Accepted {
+		/// Measured held-out loss improvement.
+		improvement: i64,
+	},
 	/// Rejected at `segment`, with `distance` (9-decimal fixed point) and `evidence`.
 	Rejected {
 		/// Failing segment.
@@ -613,9 +623,11 @@ pub fn verify_round(
 		)?;
 		match checked {
 			Checked::Accepted(update) => {
-				tracing::info!(position, "submission accepted");
+				let score = score::score_update(model, &round_params, &update, &pair.held_out)?;
+				let improvement = score::improvement_fixed(&score);
+				tracing::info!(position, improvement = score.improvement(), "submission accepted");
 				accepted.push(update);
-				verdicts.push((*position, VerdictOut::Accepted));
+				verdicts.push((*position, VerdictOut::Accepted { improvement }));
 			}
 			Checked::Rejected(v) => verdicts.push((*position, v)),
 		}
@@ -649,7 +661,9 @@ pub fn to_chain(outcome: &RoundOutcome) -> ChainRoundResult {
 		.iter()
 		.map(|(p, v)| {
 			let v = match *v {
-				VerdictOut::Accepted => chain::Verdict::Accepted,
+				VerdictOut::Accepted { improvement } => {
+					chain::Verdict::Accepted { improvement: FixedI64(improvement) }
+				}
 				VerdictOut::Rejected { segment, distance, evidence } => {
 					chain::Verdict::Rejected(chain::Rejection {
 						segment,

@@ -2,10 +2,10 @@
 //! how much an update lowers the loss on held-out data, and the reward shares that follow.
 //!
 //! An update's score is `loss(θ_r) − loss(θ_r − Δ)` on the held-out set ([`score_update`]).
-//! Shares are sign-safe ([`reward_shares`]): an update that does not lower the loss (score ≤ 0,
-//! or not finite) gets nothing, never a negative amount; the others split 10⁶ ppm in proportion
-//! to their scores, measured in units of 10⁻⁹ loss, by the largest-remainder method (ties: lower
-//! index first), so the shares are integers that sum to exactly 10⁶ whenever any score is positive.
+//! The validator measures it for every update it accepts and puts it in its round result; a
+//! public run weighs each update's reward by it ([`reward_weights`]): the round's best update
+//! earns the full reward, the others in proportion, and one that does not lower the loss
+//! (score ≤ 0, or NaN) earns nothing, never a negative amount.
 
 use crate::{
 	aggregate::apply_update,
@@ -45,45 +45,23 @@ pub fn score_update(
 	Ok(Score { loss_before, loss_after })
 }
 
-/// Reward shares in ppm, one per score; all zero when no score is positive.
-pub fn reward_shares(scores: &[Score]) -> Vec<u32> {
-	const TOTAL: u128 = 1_000_000;
-	let units: Vec<u128> = scores
-		.iter()
-		.map(|s| {
-			let i = s.improvement();
-			// Saturating float-to-int conversion; NaN becomes 0.
-			if i.is_finite() && i > 0.0 {
-				(i * 1e9) as u64 as u128
-			} else {
-				0
-			}
-		})
-		.collect();
-	let sum: u128 = units.iter().sum();
-	if sum == 0 {
-		return vec![0; scores.len()];
+/// An improvement as the chain records it: `FixedI64`'s inner value (10⁻⁹ loss), rounded and
+/// saturating; NaN is 0 (it earns nothing).
+pub fn improvement_fixed(score: &Score) -> i64 {
+	let improvement = score.improvement();
+	if improvement.is_nan() {
+		return 0;
 	}
-	let mut shares: Vec<u32> = Vec::with_capacity(units.len());
-	let mut remainders: Vec<(u128, usize)> = Vec::with_capacity(units.len());
-	let mut given: u128 = 0;
-	for (i, &u) in units.iter().enumerate() {
-		let exact = u.saturating_mul(TOTAL);
-		let share = exact.checked_div(sum).unwrap_or(0);
-		remainders.push((exact.checked_rem(sum).unwrap_or(0), i));
-		given = given.saturating_add(share);
-		shares.push(u32::try_from(share).unwrap_or(u32::MAX));
-	}
-	remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-	let left = usize::try_from(TOTAL.saturating_sub(given)).unwrap_or(0);
-	for &(_, i) in
-		remainders.iter().filter(|(_, i)| units.get(*i).is_some_and(|&u| u > 0)).take(left)
-	{
-		if let Some(s) = shares.get_mut(i) {
-			*s = s.saturating_add(1);
-		}
-	}
-	shares
+	// `as` saturates.
+	(improvement * 1e9).round() as i64
+}
+
+/// The public-run reward weight of each score, in parts per billion: the chain's rule
+/// (`pot_pol_core::reward::reward_weights`) over [`improvement_fixed`], so the trainer shows
+/// what the chain pays. Sign-safe: a score that does not lower the loss weighs 0.
+pub fn reward_weights(scores: &[Score]) -> Vec<u32> {
+	let improvements: Vec<i64> = scores.iter().map(improvement_fixed).collect();
+	pot_pol_core::reward::reward_weights(&improvements)
 }
 
 #[cfg(test)]
@@ -105,14 +83,16 @@ mod tests {
 	}
 
 	#[test]
-	fn shares_are_sign_safe_and_sum_to_a_million() {
-		let shares = reward_shares(&[s(2.0, 1.0), s(2.0, 3.0), s(2.0, 1.5), s(2.0, f64::NAN)]);
-		assert_eq!(shares, vec![666_667, 0, 333_333, 0]);
-		assert_eq!(reward_shares(&[s(1.0, 1.0), s(1.0, 2.0)]), vec![0, 0]);
-		assert_eq!(reward_shares(&[]), Vec::<u32>::new());
-		let three = reward_shares(&[s(1.0, 0.0), s(1.0, 0.0), s(1.0, 0.0)]);
-		assert_eq!(three, vec![333_334, 333_333, 333_333]);
-		assert_eq!(reward_shares(&[s(f64::INFINITY, 0.0), s(1.0, 0.5)]), vec![0, 1_000_000]);
+	fn weights_are_relative_to_the_best_and_sign_safe() {
+		let weights = reward_weights(&[s(2.0, 1.0), s(2.0, 3.0), s(2.0, 1.5), s(2.0, f64::NAN)]);
+		assert_eq!(weights, vec![1_000_000_000, 0, 500_000_000, 0]);
+		assert_eq!(reward_weights(&[s(1.0, 1.0), s(1.0, 2.0)]), vec![0, 0]);
+		assert_eq!(reward_weights(&[]), Vec::<u32>::new());
+		// An infinite improvement saturates: it is the best, the others weigh next to nothing.
+		assert_eq!(reward_weights(&[s(f64::INFINITY, 0.0), s(1.0, 0.5)]), vec![1_000_000_000, 0]);
+		assert_eq!(improvement_fixed(&s(1.0, 0.25)), 750_000_000);
+		assert_eq!(improvement_fixed(&s(0.25, 1.0)), -750_000_000);
+		assert_eq!(improvement_fixed(&s(f64::NAN, 1.0)), 0);
 	}
 
 	#[test]
@@ -154,6 +134,6 @@ mod tests {
 		let flipped = score_update(model.as_ref(), &start, &(-&honest), &held).unwrap();
 		assert!(good.improvement() > 0.1, "{good:?}");
 		assert!(flipped.improvement() < 0.0, "{flipped:?}");
-		assert_eq!(reward_shares(&[good, flipped]), vec![1_000_000, 0]);
+		assert_eq!(reward_weights(&[good, flipped]), vec![1_000_000_000, 0]);
 	}
 }

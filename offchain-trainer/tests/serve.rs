@@ -28,6 +28,7 @@ use pot_trainer::{
 	model::{ModelSpec, Params},
 	optim::{OptimizerConfig, OptimizerKind},
 	profile,
+	score,
 	proof::{self, Manifest},
 	round_verifier::{
 		decode_result, encode_result, to_chain, verify_round, AggregationRule, CommitmentInfo,
@@ -465,8 +466,19 @@ fn honest_proofs_are_accepted_forged_and_missing_ones_rejected_and_accepted_upda
 	let outcome = verify_round(&r.store, &r.inputs, &config()).unwrap();
 	let positions: Vec<u32> = outcome.verdicts.iter().map(|(p, _)| *p).collect();
 	assert_eq!(positions, [0, 1, 2, 3], "one verdict per commitment, ascending");
-	assert_eq!(outcome.verdicts[0].1, VerdictOut::Accepted);
-	assert_eq!(outcome.verdicts[1].1, VerdictOut::Accepted);
+	// Each acceptance carries its update's held-out loss improvement, measured alone from θ_r.
+	let held_out = digits_split().unwrap().1;
+	for (i, (_, verdict)) in outcome.verdicts[..2].iter().enumerate() {
+		let update = aggregate::update(&r.initial, &r.finals[i]).unwrap();
+		let model = spec().build().unwrap();
+		let score = score::score_update(model.as_ref(), &r.initial, &update, &held_out).unwrap();
+		assert!(score.improvement() > 0.0, "an honest update helps: {score:?}");
+		assert_eq!(
+			*verdict,
+			VerdictOut::Accepted { improvement: score::improvement_fixed(&score) },
+			"provider {i}"
+		);
+	}
 
 	// The forged proof fails re-execution at the segment ending in the forged checkpoint.
 	let VerdictOut::Rejected { segment, distance, evidence } = outcome.verdicts[2].1 else {
@@ -597,7 +609,7 @@ fn other_rules_no_accepted_update_and_unsupported_tasks() {
 fn round_result_encoding_is_the_pallet_layout() {
 	let outcome = RoundOutcome {
 		verdicts: vec![
-			(0, VerdictOut::Accepted),
+			(0, VerdictOut::Accepted { improvement: -3 }),
 			(2, VerdictOut::Rejected { segment: 3, distance: 5, evidence: [7; 32] }),
 		],
 		new_weights: [9; 32],
@@ -606,6 +618,7 @@ fn round_result_encoding_is_the_pallet_layout() {
 	};
 	let mut expected = vec![2 << 2]; // compact length 2
 	expected.extend([0, 0, 0, 0, 0]); // position 0, Accepted
+	expected.extend((-3i64).to_le_bytes()); // improvement (FixedI64 inner)
 	expected.extend([2, 0, 0, 0, 1]); // position 2, Rejected
 	expected.extend(3u32.to_le_bytes()); // segment
 	expected.extend(5u64.to_le_bytes()); // distance (FixedU64 inner)
@@ -976,7 +989,10 @@ fn compressed_updates_are_checked_against_the_proof_and_their_payloads_combined(
 	let inputs = compressed_round(&r);
 	let outcome = verify_round(&r.store, &inputs, &config()).unwrap();
 	let verdicts: Vec<_> = outcome.verdicts.iter().map(|(_, v)| *v).collect();
-	assert_eq!(verdicts[..2], [VerdictOut::Accepted, VerdictOut::Accepted]);
+	assert!(
+		verdicts[..2].iter().all(|v| matches!(v, VerdictOut::Accepted { improvement } if *improvement > 0)),
+		"{verdicts:?}"
+	);
 	assert!(matches!(verdicts[2], VerdictOut::Rejected { segment: 1, .. }), "the forged proof");
 	// θ_{r+1} = θ_r − mean of the decoded payloads, not of the dense updates.
 	let decoded: Vec<_> = r

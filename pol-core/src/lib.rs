@@ -6,6 +6,7 @@
 //!   order inside a provider's chunk.
 //! - [`select`]: which checkpoint segments a verifier re-executes.
 //! - [`schedule`]: where checkpoints fall in a run of `steps` steps with interval `k`.
+//! - [`reward`]: how a public run weighs each verified update's reward by its loss improvement.
 //!
 //! Everything is integer-only (no floats), allocation goes through `alloc`, and no function
 //! panics: arithmetic is checked and errors are returned. Randomness is never drawn from the
@@ -18,6 +19,7 @@ extern crate alloc;
 pub mod assign;
 pub mod hash;
 pub mod merkle;
+pub mod reward;
 pub mod rng;
 pub mod schedule;
 pub mod select;

@@ -54,6 +54,33 @@ pub fn regions_allowed(order_regions: &[RegionTag], ask_regions: &[RegionTag]) -
 		|| (!ask_regions.is_empty() && ask_regions.iter().all(|r| order_regions.contains(r)))
 }
 
+/// Where an order's money comes from.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub enum Funding {
+	/// A consumer's order: its budget is held on the consumer's account and pays the matched
+	/// ask's price for every verified work unit; what is unspent goes back to the consumer.
+	#[default]
+	#[codec(index = 0)]
+	Escrow,
+	/// A public run opened by governance: nothing is held; every verified work unit mints the
+	/// run's reward per unit, weighted by the update's measured loss improvement, and the
+	/// budget is the cap on what the run mints (provider rewards and validator fee together).
+	#[codec(index = 1)]
+	Emission,
+}
+
 /// The terms under which a matched order runs.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
@@ -63,7 +90,7 @@ pub struct Assignment<AccountId, Balance, BlockNumber> {
 	pub validator: AccountId,
 	/// The matched ask.
 	pub ask: AskId,
-	/// Price per work unit: the ask's price at matching time.
+	/// Price per work unit: the ask's price at matching time (a public run's reward per unit).
 	pub price_per_unit: Balance,
 	/// Work units reserved on the ask for this order: the most that can ever be paid.
 	pub work_units: WorkUnits,
@@ -113,13 +140,15 @@ pub struct AskView<AccountId, Balance> {
 pub struct OrderView<AccountId, Balance, BlockNumber> {
 	/// The order's id.
 	pub id: OrderId,
-	/// Who pays.
+	/// Who pays (a public run: the market's account, which holds nothing).
 	pub consumer: AccountId,
+	/// Where the money comes from.
+	pub funding: Funding,
 	/// What is trained.
 	pub task: TaskSpec,
 	/// Matching conditions.
 	pub conditions: OrderConditionsInput<Balance, BlockNumber>,
-	/// The whole budget put on hold at creation.
+	/// The whole budget put on hold at creation (a public run: the cap on what it mints).
 	pub budget: Balance,
 	/// Budget already paid out to providers.
 	pub spent: Balance,
@@ -136,8 +165,10 @@ pub struct OrderView<AccountId, Balance, BlockNumber> {
 /// A matched order as the settling pallet sees it.
 #[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
 pub struct MatchedOrder<AccountId, Balance, BlockNumber> {
-	/// Who pays.
+	/// Who pays (a public run: the market's account, which holds nothing).
 	pub consumer: AccountId,
+	/// Where the money comes from.
+	pub funding: Funding,
 	/// What is trained.
 	pub task: TaskSpec,
 	/// Last block of the order.

@@ -4,7 +4,7 @@
 use crate::{MatchedOrder, OrderId, WorkUnits};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use polkadot_sdk::sp_runtime::{DispatchError, Weight};
+use polkadot_sdk::sp_runtime::{DispatchError, Perbill, Weight};
 use scale_info::TypeInfo;
 
 /// What the market needs to know about validators. Implemented by validator staking; the
@@ -67,8 +67,8 @@ pub enum SettlementError {
 	/// The payment would take the order's payouts above its budget. Defensive: the
 	/// reservation made at matching already rules it out.
 	BudgetExceeded,
-	/// The currency refused a transfer (for example a payee that cannot exist with the amount),
-	/// or the storage layer refused to open a transaction.
+	/// The currency refused a transfer or a mint (for example a payee that cannot exist with
+	/// the amount), or the storage layer refused to open a transaction.
 	TransferRejected,
 }
 
@@ -125,14 +125,19 @@ pub trait OrderSettlement<AccountId, Balance, BlockNumber> {
 	/// Pays `provider` for `units` verified work units at the order's price. The validator's fee
 	/// share of the amount stays on hold and accrues to the validator until
 	/// [`complete`](Self::complete). Returns what the provider received.
+	///
+	/// `reward_weight` scales the amount of a public run ([`crate::Funding::Emission`]): the
+	/// update's loss-improvement weight (`pot_pol_core::reward`). A consumer's order pays the
+	/// full price for verified work and ignores it. The units count as paid either way.
 	fn pay_for_work(
 		order: OrderId,
 		provider: &AccountId,
 		units: WorkUnits,
+		reward_weight: Perbill,
 	) -> Result<Balance, SettlementError>;
 
 	/// Closes a matched order as completed: pays the validator its accrued fee share and releases
-	/// the unspent rest to the consumer.
+	/// the unspent rest to the consumer (a public run mints the fee and releases nothing).
 	fn complete(order: OrderId) -> Result<SettlementReceipt<Balance>, SettlementError>;
 
 	/// Closes a matched order as failed (deadline missed, validator slashed): releases all that
@@ -162,7 +167,12 @@ impl<AccountId, Balance, BlockNumber> OrderSettlement<AccountId, Balance, BlockN
 	fn matched_order(_: OrderId) -> Option<MatchedOrder<AccountId, Balance, BlockNumber>> {
 		None
 	}
-	fn pay_for_work(_: OrderId, _: &AccountId, _: WorkUnits) -> Result<Balance, SettlementError> {
+	fn pay_for_work(
+		_: OrderId,
+		_: &AccountId,
+		_: WorkUnits,
+		_: Perbill,
+	) -> Result<Balance, SettlementError> {
 		Err(SettlementError::UnknownOrder)
 	}
 	fn complete(_: OrderId) -> Result<SettlementReceipt<Balance>, SettlementError> {

@@ -19,6 +19,7 @@ use polkadot_sdk::{
 			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 			IdentityFee, Weight,
 		},
+		PalletId,
 	},
 	frame_system::{
 		self,
@@ -290,10 +291,17 @@ parameter_types! {
 	pub const MaxOrderLifetime: BlockNumber = 30 * DAYS;
 }
 
+parameter_types! {
+	/// The market's id: its keyless account owns the public runs.
+	pub const MarketPalletId: PalletId = PalletId(*b"pot/mrkt");
+}
+
 impl pallet_pot_market::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Validators = Staking;
+	type PublicRunOrigin = EnsureRoot<AccountId>;
+	type PalletId = MarketPalletId;
 	type ValidatorFeeShare = ValidatorFeeShare;
 	type MaxAsks = ConstU32<MAX_AUTHORITIES>;
 	type MaxHardwareClasses = ConstU32<8>;

@@ -457,6 +457,16 @@ fn commitment_over(tag: u8, steps: u32) -> pallet_pot_pol::Commitment {
 	}
 }
 
+/// A verdict accepting an update that lowered the held-out loss by 0.01.
+fn accepted() -> pallet_pot_pol::Verdict {
+	accepted_with(polkadot_sdk::sp_runtime::FixedI64::from_rational(1, 100))
+}
+
+/// A verdict accepting an update that lowered the held-out loss by `improvement`.
+fn accepted_with(improvement: polkadot_sdk::sp_runtime::FixedI64) -> pallet_pot_pol::Verdict {
+	pallet_pot_pol::Verdict::Accepted { improvement }
+}
+
 /// The checkpoint hashes of a provider's (made-up) run: distinct per tag and index.
 fn checkpoints(tag: u8, steps: u32) -> Vec<[u8; 32]> {
 	let count = pot_pol_core::schedule::checkpoint_count(steps.into(), 1).unwrap();
@@ -478,7 +488,7 @@ fn dev_accounts_total() -> crate::Balance {
 #[test]
 fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
 	use crate::{MILLI_UNIT, Pol, RuntimeOrigin, UNIT};
-	use pallet_pot_pol::{EvalMetrics, RoundResult, Verdict};
+	use pallet_pot_pol::{EvalMetrics, RoundResult};
 	use polkadot_sdk::{
 		frame_support::{assert_noop, assert_ok, BoundedVec},
 		sp_core::H256,
@@ -516,7 +526,7 @@ fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
 			assert_eq!(closed, System::block_number(), "the last commitment closes the window");
 			run_pol_hooks_to(closed + 1);
 			let verdicts: BoundedVec<_, _> =
-				vec![(0, Verdict::Accepted), (1, Verdict::Accepted)].try_into().unwrap();
+				vec![(0, accepted()), (1, accepted())].try_into().unwrap();
 			let result = RoundResult {
 				verdicts,
 				new_weights: H256::repeat_byte(0xA0 + round as u8),
@@ -548,6 +558,100 @@ fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
 		}
 		assert_eq!(Balances::total_issuance(), issuance);
 		assert_eq!(dev_accounts_total(), everyone);
+	});
+}
+
+/// A public run on the real pallets: governance (Sudo, as root) opens it, Alice's cluster
+/// trains it, and each verified update mints its reward weighted by the improvement Alice
+/// measured: Eve's update (the round's best) earns the full reward, Ferdie's a third. The
+/// total issuance grows by exactly what was minted, within the cap, and nothing is held.
+#[test]
+fn a_public_run_mints_rewards_weighted_by_improvement_within_its_cap() {
+	use crate::{RuntimeCall, RuntimeOrigin, MILLI_UNIT, UNIT};
+	use pallet_pot_pol::{EvalMetrics, RoundResult};
+	use polkadot_sdk::{
+		frame_support::{assert_noop, assert_ok, BoundedVec},
+		sp_core::H256,
+		sp_runtime::{traits::BadOrigin, FixedI64, FixedU64, Perbill},
+	};
+	use pot_primitives::{fixtures::sample_task, Funding, HardwareClass, OrderConditionsInput, WorkUnits};
+
+	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+		use Sr25519Keyring::*;
+		System::set_block_number(1);
+		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
+		let gpu = HardwareClass(0);
+		for provider in [Eve, Ferdie] {
+			assert_ok!(crate::Staking::bond(signed(provider), 1_000 * UNIT));
+			assert_ok!(crate::Staking::join_cluster(signed(provider), Alice.to_account_id(), gpu, WorkUnits(100)));
+		}
+		assert_ok!(crate::Market::place_ask(signed(Alice), MILLI_UNIT, WorkUnits(1_000), vec![gpu], vec![]));
+		let issuance = Balances::total_issuance();
+		let (steps, reward, cap) = (6u32, 3 * MILLI_UNIT, UNIT);
+		let conditions = || OrderConditionsInput {
+			max_price_per_unit: reward,
+			deadline: 1_000,
+			min_providers: 2,
+			max_providers: 2,
+			hardware_class: gpu,
+			regions: vec![],
+		};
+		let open = pallet_pot_market::Call::<Runtime>::open_public_run {
+			task: sample_task(1, steps),
+			conditions: conditions(),
+			cap,
+			metadata: b"an open digits model".to_vec(),
+		};
+		assert_noop!(
+			crate::Market::open_public_run(signed(Bob), sample_task(1, steps), conditions(), cap, vec![]),
+			BadOrigin
+		);
+		let order = pallet_pot_market::NextOrderId::<Runtime>::get();
+		assert_ok!(crate::Sudo::sudo(signed(Alice), Box::new(RuntimeCall::Market(open))));
+		let view = crate::Market::order(order).expect("the run is live");
+		assert_eq!(view.funding, Funding::Emission);
+		assert_eq!(view.consumer, crate::Market::public_run_account());
+		let pot_primitives::OrderState::Matched(assignment) = view.state else { panic!("matched to Alice's ask") };
+		assert_eq!((assignment.price_per_unit, assignment.validator), (reward, Alice.to_account_id()));
+		assert_eq!(Balances::total_issuance(), issuance, "opening a run mints nothing");
+
+		assert_ok!(crate::Pol::start_order(signed(Alice), order));
+		for (i, provider) in [Eve, Ferdie].into_iter().enumerate() {
+			assert_ok!(crate::Pol::submit_commitment(signed(provider), order, 0, commitment_over(i as u8 + 1, steps)));
+		}
+		run_pol_hooks_to(System::block_number() + 1);
+		let (eve_free, ferdie_free) =
+			(Balances::free_balance(Eve.to_account_id()), Balances::free_balance(Ferdie.to_account_id()));
+		let alice_before = <Balances as Inspect<_>>::total_balance(&Alice.to_account_id());
+		let verdicts: BoundedVec<_, _> = vec![
+			(0, accepted_with(FixedI64::from_rational(3, 100))),
+			(1, accepted_with(FixedI64::from_rational(1, 100))),
+		]
+		.try_into()
+		.unwrap();
+		let result = RoundResult {
+			verdicts,
+			new_weights: H256::repeat_byte(0xA0),
+			eval: EvalMetrics { loss: FixedU64::from_rational(8, 10), accuracy: Perbill::from_percent(90) },
+		};
+		assert_ok!(crate::Pol::submit_round_result(signed(Alice), order, 0, result));
+		run_pol_hooks_to(challenge_window_end(order, 0) + 1);
+		assert!(crate::Market::order(order).is_none(), "the run completed");
+
+		let full = reward * u128::from(steps);
+		let fee_share = Perbill::from_percent(10);
+		let eve_reward = full - fee_share.mul_floor(full);
+		let ferdie_gross = Perbill::from_parts(333_333_333).mul_floor(full);
+		let ferdie_reward = ferdie_gross - fee_share.mul_floor(ferdie_gross);
+		let fee = fee_share.mul_floor(full) + fee_share.mul_floor(ferdie_gross);
+		assert_eq!(Balances::free_balance(Eve.to_account_id()), eve_free + eve_reward);
+		assert_eq!(Balances::free_balance(Ferdie.to_account_id()), ferdie_free + ferdie_reward);
+		assert_eq!(<Balances as Inspect<_>>::total_balance(&Alice.to_account_id()), alice_before + fee);
+		let minted = eve_reward + ferdie_reward + fee;
+		assert!(minted <= cap);
+		assert_eq!(Balances::total_issuance(), issuance + minted, "issuance grows by the emission alone");
+		assert_eq!(<Balances as Inspect<_>>::total_balance(&crate::Market::public_run_account()), 0);
+		assert_eq!(dev_accounts_total(), Balances::total_issuance());
 	});
 }
 
@@ -596,7 +700,7 @@ fn a_censoring_validator_is_challenged_slashed_and_the_provider_paid() {
 			distance: FixedU64::from_rational(1, 10),
 			evidence: H256::repeat_byte(0xee),
 		});
-		let verdicts: BoundedVec<_, _> = vec![(0, Verdict::Accepted), (1, censored)].try_into().unwrap();
+		let verdicts: BoundedVec<_, _> = vec![(0, accepted()), (1, censored)].try_into().unwrap();
 		let result = RoundResult {
 			verdicts,
 			new_weights: H256::repeat_byte(0xA0),
@@ -750,7 +854,7 @@ fn a_missed_result_deadline_compensates_the_committed_providers_from_the_slash()
 fn a_refuted_aggregate_fails_the_order_after_the_open_round() {
 	use crate::{Pol, RuntimeEvent, RuntimeOrigin, Staking, MILLI_UNIT};
 	use pallet_pot_pol::{
-		ClaimKind, EvalMetrics, Event as PolEvent, FailureReason, RoundResult, SegmentProof, Verdict,
+		ClaimKind, EvalMetrics, Event as PolEvent, FailureReason, RoundResult, SegmentProof,
 	};
 	use polkadot_sdk::{
 		frame_support::{assert_ok, BoundedVec},
@@ -779,7 +883,7 @@ fn a_refuted_aggregate_fails_the_order_after_the_open_round() {
 			let closed = pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.commit_deadline;
 			run_pol_hooks_to(closed + 1);
 			let verdicts: BoundedVec<_, _> =
-				vec![(0, Verdict::Accepted), (1, Verdict::Accepted)].try_into().unwrap();
+				vec![(0, accepted()), (1, accepted())].try_into().unwrap();
 			let result = RoundResult {
 				verdicts,
 				new_weights: H256::repeat_byte(new_weights),
@@ -893,7 +997,7 @@ fn the_pol_hooks_worst_case_fits_in_a_block() {
 fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() {
 	use crate::{Pol, RuntimeCall, RuntimeOrigin, UncheckedExtrinsic};
 	use codec::{Decode, Encode};
-	use pallet_pot_pol::{Commitment, EvalMetrics, RoundResult, Verdict};
+	use pallet_pot_pol::{Commitment, EvalMetrics, RoundResult};
 	use polkadot_sdk::{
 		frame_support::{
 			assert_ok,
@@ -979,7 +1083,7 @@ fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() 
 		}
 		assert_eq!(pallet_pot_pol::Runs::<Runtime>::get(order).unwrap().round.commit_deadline, 1);
 		System::set_block_number(2);
-		let verdicts: BoundedVec<_, _> = vec![(0, Verdict::Accepted), (1, Verdict::Accepted)].try_into().unwrap();
+		let verdicts: BoundedVec<_, _> = vec![(0, accepted()), (1, accepted())].try_into().unwrap();
 		let result = RoundResult {
 			verdicts,
 			new_weights: H256::repeat_byte(0xA0),

@@ -12,12 +12,15 @@ use crate::{escrow, *};
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
 	frame_benchmarking::v2::*,
-	frame_support::traits::{fungible::Mutate, Get},
+	frame_support::traits::{fungible::Mutate, EnsureOrigin, Get},
 	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
-	sp_runtime::traits::{One, Saturating},
+	sp_runtime::{
+		traits::{One, Saturating},
+		Perbill,
+	},
 };
 use pot_primitives::{
-	HardwareClass, OrderConditionsInput, OrderId, OrderSettlement, RegionTag, TaskSpec,
+	Funding, HardwareClass, OrderConditionsInput, OrderId, OrderSettlement, RegionTag, TaskSpec,
 	ValidatorInspect, WorkUnits,
 };
 
@@ -119,7 +122,8 @@ fn new_order_in<T: Config>(
 	let id = NextOrderId::<T>::get();
 	let mut c = conditions::<T>(ahead);
 	c.hardware_class = class;
-	Pallet::<T>::do_create_order(consumer, task(rounds), c, budget::<T>(), vec![]).unwrap();
+	Pallet::<T>::do_create_order(consumer, Funding::Escrow, task(rounds), c, budget::<T>(), vec![])
+		.unwrap();
 	id
 }
 
@@ -146,7 +150,8 @@ fn fill_queue<T: Config>(from: u32, count: u32) {
 		let consumer = funded::<T>("filler", i);
 		let mut c = conditions::<T>(ahead::<T>(from + i));
 		c.max_price_per_unit = unit::<T>();
-		Pallet::<T>::do_create_order(consumer, task(1), c, budget::<T>(), vec![]).unwrap();
+		Pallet::<T>::do_create_order(consumer, Funding::Escrow, task(1), c, budget::<T>(), vec![])
+			.unwrap();
 	}
 }
 
@@ -168,7 +173,7 @@ fn setup_close<T: Config>(c: u32, a: u32, m: u32) -> (T::AccountId, OrderId) {
 	ask::<T>(&good, good_price::<T>(), u64::from(m.max(1)), classes(c), GOOD);
 	let id = new_order::<T>("consumer", 0, m.max(1), 10);
 	let provider = funded::<T>("provider", 0);
-	Pallet::<T>::pay_for_work(id, &provider, WorkUnits(1)).unwrap();
+	Pallet::<T>::pay_for_work(id, &provider, WorkUnits(1), Perbill::one()).unwrap();
 	full_queue::<T>(m);
 	(good, id)
 }
@@ -202,6 +207,32 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn open_public_run(a: Linear<0, { T::MaxAsks::get() }>) -> Result<(), BenchmarkError> {
+		// As `create_order`: the run walks past `a` asks, finds none and fills the queue.
+		cheaper_asks::<T>(a);
+		let max_waiting = T::MaxWaitingOrders::get();
+		fill_queue::<T>(0, max_waiting - 1);
+		let origin =
+			T::PublicRunOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let metadata = vec![7u8; T::MaxMetadataLen::get() as usize];
+		let id = NextOrderId::<T>::get();
+
+		#[extrinsic_call]
+		_(
+			origin as T::RuntimeOrigin,
+			task(1),
+			conditions::<T>(ahead::<T>(max_waiting)),
+			budget::<T>(),
+			metadata,
+		);
+
+		let run = Orders::<T>::get(id).unwrap();
+		assert!(run.is_open() && run.funding == Funding::Emission);
+		assert_eq!(WaitingOrders::<T>::get(CLASS).len() as u32, max_waiting);
+		Ok(())
+	}
+
+	#[benchmark]
 	fn cancel_order() -> Result<(), BenchmarkError> {
 		let max_waiting = T::MaxWaitingOrders::get();
 		fill_queue::<T>(0, max_waiting - 1);
@@ -209,6 +240,7 @@ mod benchmarks {
 		let id = NextOrderId::<T>::get();
 		Pallet::<T>::do_create_order(
 			caller.clone(),
+			Funding::Escrow,
 			task(1),
 			conditions::<T>(ahead::<T>(max_waiting)),
 			budget::<T>(),
@@ -309,7 +341,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			assert!(Pallet::<T>::pay_for_work(id, &provider, WorkUnits(1)).is_ok());
+			assert!(Pallet::<T>::pay_for_work(id, &provider, WorkUnits(1), Perbill::one()).is_ok());
 		}
 
 		assert_eq!(Orders::<T>::get(id).unwrap().assignment().unwrap().units_paid, WorkUnits(1));

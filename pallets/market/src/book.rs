@@ -136,7 +136,9 @@ impl<T: Config> Pallet<T> {
 			if !regions_allowed(&order.conditions.regions, &ask.regions) {
 				continue;
 			}
-			let Some(units) = order.units_at(ask.price_per_unit) else { continue };
+			let Some(units) = order.units_at(order.price_with(ask.price_per_unit)) else {
+				continue;
+			};
 			if Self::has_room(&entry.validator, &ask, units) {
 				return (Some(Choice { validator: entry.validator.clone(), ask, units }), examined);
 			}
@@ -154,13 +156,14 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let Choice { validator, mut ask, units } = choice;
 		ensure!(order.is_open(), Error::<T>::OrderAlreadyMatched);
+		let price_per_unit = order.price_with(ask.price_per_unit);
 		ask.booked = ask.booked.checked_add(units).ok_or(Error::<T>::Overflow)?;
 		AssignedOrders::<T>::try_mutate(&validator, |ids| ids.try_push(id))
 			.map_err(|_| Error::<T>::ValidatorOrdersFull)?;
 		order.state = OrderState::Matched(Assignment {
 			validator: validator.clone(),
 			ask: ask.id,
-			price_per_unit: ask.price_per_unit,
+			price_per_unit,
 			work_units: units,
 			units_paid: WorkUnits::ZERO,
 			fee_accrued: Zero::zero(),
@@ -170,7 +173,7 @@ impl<T: Config> Pallet<T> {
 			order: id,
 			validator: validator.clone(),
 			ask: ask.id,
-			price_per_unit: ask.price_per_unit,
+			price_per_unit,
 			work_units: units,
 		});
 		Asks::<T>::insert(&validator, ask);
@@ -183,7 +186,9 @@ impl<T: Config> Pallet<T> {
 	/// Stops after `MaxMatchAttemptsPerAsk` orders or when the ask is full.
 	pub(crate) fn match_waiting(validator: &T::AccountId) -> MatchStats {
 		let mut stats = MatchStats::default();
-		let Some(mut ask) = Asks::<T>::get(validator) else { return stats };
+		let Some(mut ask) = Asks::<T>::get(validator) else {
+			return stats;
+		};
 		if !T::Validators::is_active_validator(validator) {
 			return stats;
 		}
@@ -207,7 +212,7 @@ impl<T: Config> Pallet<T> {
 				// Cheap test first: only orders this ask can serve are matched here.
 				let servable = regions_allowed(&order.conditions.regions, &ask.regions)
 					&& order
-						.units_at(ask.price_per_unit)
+						.units_at(order.price_with(ask.price_per_unit))
 						.is_some_and(|u| u <= ask.free_capacity(allowed));
 				if !servable {
 					continue;

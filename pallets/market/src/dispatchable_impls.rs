@@ -14,7 +14,8 @@ use polkadot_sdk::{
 	},
 };
 use pot_primitives::{
-	HardwareClass, OrderId, OrderState, RegionTag, TaskError, TaskSpec, ValidatorInspect, WorkUnits,
+	Funding, HardwareClass, OrderId, OrderState, RegionTag, TaskError, TaskSpec, ValidatorInspect,
+	WorkUnits,
 };
 
 /// Sorts `items`, drops duplicates and bounds the result; `too_many` if more than `S` remain
@@ -42,15 +43,16 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Creates an order, holds its budget and matches it or queues it. Returns the number of
-	/// book entries examined.
+	/// Creates an order, holds its budget (a consumer's order) and matches it or queues it.
+	/// Returns the new order's id and the number of book entries examined.
 	pub(crate) fn do_create_order(
 		consumer: T::AccountId,
+		funding: Funding,
 		task: TaskSpec,
 		mut conditions: ConditionsInputOf<T>,
 		budget: BalanceOf<T>,
 		metadata: Vec<u8>,
-	) -> Result<u32, DispatchError> {
+	) -> Result<(OrderId, u32), DispatchError> {
 		task.validate().map_err(Self::task_error)?;
 		ensure!(!budget.is_zero(), Error::<T>::ZeroBudget);
 		ensure!(!conditions.max_price_per_unit.is_zero(), Error::<T>::ZeroPrice);
@@ -80,10 +82,13 @@ impl<T: Config> Pallet<T> {
 		NextOrderId::<T>::put(id.next().ok_or(Error::<T>::IdsExhausted)?);
 		OrdersOf::<T>::try_mutate(&consumer, |ids| ids.try_push(id))
 			.map_err(|_| Error::<T>::TooManyOrders)?;
-		escrow::hold::<T>(&consumer, budget)?;
+		if funding == Funding::Escrow {
+			escrow::hold::<T>(&consumer, budget)?;
+		}
 
 		let order = Order::<T> {
 			consumer: consumer.clone(),
+			funding,
 			task,
 			conditions: conditions.with_regions(regions),
 			budget,
@@ -110,7 +115,7 @@ impl<T: Config> Pallet<T> {
 				Orders::<T>::insert(id, order);
 			}
 		}
-		Ok(examined)
+		Ok((id, examined))
 	}
 
 	/// Cancels an open order of `who` and releases its budget.

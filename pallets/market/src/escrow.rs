@@ -1,14 +1,16 @@
 //! Every interaction of the market with the currency: budgets are fungible holds on the
 //! consumer's own account under [`HoldReason::OrderEscrow`]. No reserves, no pot accounts.
+//! A public run holds nothing: what it pays is minted ([`pay_out`]).
 
-use crate::{BalanceOf, Config, HoldReason};
+use crate::{BalanceOf, Config, HoldReason, Order};
 use polkadot_sdk::{
 	frame_support::traits::{
-		fungible::MutateHold,
+		fungible::{Mutate, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
 	},
 	sp_runtime::{traits::Zero, DispatchError, DispatchResult},
 };
+use pot_primitives::Funding;
 
 fn reason<T: Config>() -> T::RuntimeHoldReason {
 	HoldReason::OrderEscrow.into()
@@ -51,6 +53,32 @@ pub fn pay<T: Config>(
 		Restriction::Free,
 		Fortitude::Force,
 	)
+}
+
+/// Pays exactly `amount` for `order` into `to`'s free balance: out of the consumer's escrow, or
+/// minted for a public run.
+pub fn pay_out<T: Config>(
+	order: &Order<T>,
+	to: &T::AccountId,
+	amount: BalanceOf<T>,
+) -> Result<BalanceOf<T>, DispatchError> {
+	match order.funding {
+		Funding::Escrow => pay::<T>(&order.consumer, to, amount),
+		Funding::Emission if amount.is_zero() => Ok(amount),
+		Funding::Emission => T::Currency::mint_into(to, amount),
+	}
+}
+
+/// Releases exactly `amount` of `order`'s unspent budget to its consumer; a public run holds
+/// nothing, so nothing is released. Returns what was released.
+pub fn release_unspent<T: Config>(
+	order: &Order<T>,
+	amount: BalanceOf<T>,
+) -> Result<BalanceOf<T>, DispatchError> {
+	match order.funding {
+		Funding::Escrow => release::<T>(&order.consumer, amount),
+		Funding::Emission => Ok(Zero::zero()),
+	}
 }
 
 /// `who`'s balance held as order escrow.

@@ -29,7 +29,7 @@ impl<T: Config> Pallet<T> {
 			defensive!("an expiring order is matched", id);
 			return;
 		}
-		let refunded = match escrow::release::<T>(&order.consumer, order.unspent()) {
+		let refunded = match escrow::release_unspent::<T>(&order, order.unspent()) {
 			Ok(refunded) => refunded,
 			Err(e) => {
 				// The order stays in storage, open; its consumer can still cancel it.

@@ -15,7 +15,7 @@ use polkadot_sdk::{
 		TryRuntimeError,
 	},
 };
-use pot_primitives::{OrderState, WorkUnits};
+use pot_primitives::{Funding, OrderState, WorkUnits};
 
 /// Whether `items` is strictly increasing (sorted, no duplicates).
 fn strictly_sorted<I: Ord>(items: &[I]) -> bool {
@@ -30,9 +30,10 @@ fn unique<I: Ord>(ids: &[I]) -> bool {
 impl<T: Config> Pallet<T> {
 	/// Checks every invariant of the market:
 	/// - the balance each consumer holds under `OrderEscrow` equals the unspent budget of its
-	///   live orders, and no order has paid out more than its budget;
-	/// - a matched order's payouts plus accrued fee equal its paid work units at its price, and
-	///   its reservation costs at most its budget;
+	///   live orders (public runs hold nothing), and no order has paid out more than its budget;
+	/// - public runs, and only they, belong to the market's account;
+	/// - a matched order's payouts plus accrued fee equal its paid work units at its price (a
+	///   public run's are at most that), and its reservation costs at most its budget;
 	/// - every matched order references an existing ask (same id) of its validator and is in
 	///   the validator's list; an ask's booked capacity is the sum of its orders' reservations
 	///   and never exceeds its capacity;
@@ -44,6 +45,7 @@ impl<T: Config> Pallet<T> {
 	///   collection is a `BoundedVec`, so its bound holds by construction.
 	pub fn do_try_state() -> Result<(), TryRuntimeError> {
 		let now = frame_system::Pallet::<T>::block_number();
+		let public_runs = Self::public_run_account();
 		let next_order = NextOrderId::<T>::get();
 		let mut unspent_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 		let mut booked_of = BTreeMap::<T::AccountId, WorkUnits>::new();
@@ -57,8 +59,15 @@ impl<T: Config> Pallet<T> {
 				OrdersOf::<T>::get(&order.consumer).contains(&id),
 				"an order is missing from its consumer's list"
 			);
+			ensure!(
+				(order.funding == Funding::Emission) == (order.consumer == public_runs),
+				"a public run not owned by the market, or a market-owned order that is not one"
+			);
 			let unspent = unspent_of.entry(order.consumer.clone()).or_insert_with(Zero::zero);
-			*unspent = unspent.checked_add(&order.unspent()).ok_or("unspent budgets overflow")?;
+			if order.funding == Funding::Escrow {
+				*unspent =
+					unspent.checked_add(&order.unspent()).ok_or("unspent budgets overflow")?;
+			}
 			match &order.state {
 				OrderState::Open => {
 					open = open.saturating_add(1);
@@ -82,10 +91,19 @@ impl<T: Config> Pallet<T> {
 					let paid: BalanceOf<T> =
 						a.units_paid.0.try_into().map_err(|_| "paid units overflow")?;
 					let due = a.price_per_unit.checked_mul(&paid).ok_or("payout overflows")?;
-					ensure!(
-						order.spent.checked_add(&a.fee_accrued) == Some(due),
-						"payouts and accrued fee differ from the paid work"
-					);
+					let paid_out =
+						order.spent.checked_add(&a.fee_accrued).ok_or("payouts overflow")?;
+					match order.funding {
+						Funding::Escrow => ensure!(
+							paid_out == due,
+							"payouts and accrued fee differ from the paid work"
+						),
+						// Weighted by loss improvement: at most the full reward.
+						Funding::Emission => ensure!(
+							paid_out <= due,
+							"a public run minted more than its reward for the paid work"
+						),
+					}
 					let reserved: BalanceOf<T> =
 						a.work_units.0.try_into().map_err(|_| "reserved units overflow")?;
 					let cost = a.price_per_unit.checked_mul(&reserved).ok_or("cost overflows")?;

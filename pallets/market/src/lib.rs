@@ -28,6 +28,15 @@
 //! ## Escrow
 //! Budgets are held under [`HoldReason::OrderEscrow`]. The sum of a consumer's unspent budgets
 //! equals its balance held under that reason; `try_state` checks it after every test.
+//!
+//! ## Public runs
+//! A public run ([`pot_primitives::Funding::Emission`]) belongs to the market's keyless account
+//! ([`Pallet::public_run_account`]) and holds nothing. It is matched to the best ask priced at
+//! most its reward per unit and runs at that reward. Each payment mints the provider's share of
+//! `units × reward × weight` (the weight is the update's loss improvement relative to the
+//! round's best, given by the verifying pallet); the validator's fee share of it is minted when
+//! the run completes and never when it fails. Work units are reserved at the reward, so what a
+//! run mints never exceeds its cap.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -63,11 +72,11 @@ pub mod weights;
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
-	use frame_support::{pallet_prelude::*, traits::fungible};
+	use frame_support::{pallet_prelude::*, traits::fungible, PalletId};
 	use frame_system::pallet_prelude::*;
-	use polkadot_sdk::sp_runtime::Perbill;
+	use polkadot_sdk::sp_runtime::{traits::AccountIdConversion, Perbill};
 	use pot_primitives::{
-		AskId, HardwareClass, OrderId, RegionTag, TaskSpec, ValidatorInspect, WorkUnits,
+		AskId, Funding, HardwareClass, OrderId, RegionTag, TaskSpec, ValidatorInspect, WorkUnits,
 	};
 
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
@@ -89,6 +98,13 @@ pub mod pallet {
 
 		/// Who the active validators are, their bonds and the capacity their bonds allow.
 		type Validators: ValidatorInspect<Self::AccountId, BalanceOf<Self>>;
+
+		/// Who may open a public run (governance).
+		type PublicRunOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// The market's id: its keyless account owns the public runs.
+		#[pallet::constant]
+		type PalletId: Get<PalletId>;
 
 		/// Share of every payment for work that goes to the order's validator (paid when the
 		/// order completes, forfeited to the consumer when it fails).
@@ -275,6 +291,9 @@ pub mod pallet {
 		},
 		/// A validator withdrew its ask.
 		AskWithdrawn { validator: T::AccountId, ask: AskId },
+		/// Governance opened a public run: order `order` (also announced by `OrderCreated`),
+		/// minting at most `reward_per_unit` per verified work unit and at most `cap` in all.
+		PublicRunOpened { order: OrderId, reward_per_unit: BalanceOf<T>, cap: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -391,7 +410,8 @@ pub mod pallet {
 			metadata: Vec<u8>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let examined = Self::do_create_order(who, task, conditions, budget, metadata)?;
+			let (_, examined) =
+				Self::do_create_order(who, Funding::Escrow, task, conditions, budget, metadata)?;
 			Ok(Some(T::WeightInfo::create_order(examined)).into())
 		}
 
@@ -460,9 +480,46 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::do_withdraw_ask(who)
 		}
+
+		/// Opens a public run (governance only): an order of the market's own account, funded
+		/// by emission. `conditions.max_price_per_unit` is the reward per verified work unit;
+		/// `cap` the most the run mints, providers' rewards and validator's fee together. The
+		/// run is matched like an order (to the best ask priced at most the reward) and runs
+		/// at the reward; each verified update is rewarded in proportion to its measured loss
+		/// improvement (see [`pot_primitives::Funding::Emission`]). An unmatched run expires at
+		/// its deadline. Emits `OrderCreated`, `PublicRunOpened`, then `OrderMatched` if
+		/// matched.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::open_public_run(T::MaxAsks::get()))]
+		pub fn open_public_run(
+			origin: OriginFor<T>,
+			task: TaskSpec,
+			conditions: ConditionsInputOf<T>,
+			#[pallet::compact] cap: BalanceOf<T>,
+			metadata: Vec<u8>,
+		) -> DispatchResultWithPostInfo {
+			T::PublicRunOrigin::ensure_origin(origin)?;
+			let reward_per_unit = conditions.max_price_per_unit;
+			let (order, examined) = Self::do_create_order(
+				Self::public_run_account(),
+				Funding::Emission,
+				task,
+				conditions,
+				cap,
+				metadata,
+			)?;
+			Self::deposit_event(Event::PublicRunOpened { order, reward_per_unit, cap });
+			Ok(Some(T::WeightInfo::open_public_run(examined)).into())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// The market's keyless account, the consumer of every public run. It never holds
+		/// escrow.
+		pub fn public_run_account() -> T::AccountId {
+			T::PalletId::get().into_account_truncating()
+		}
+
 		/// The weight argument for a list of `len` hardware classes: longer lists are refused
 		/// before any work, so the bound is the worst case.
 		pub(crate) fn classes_weight_arg(len: usize) -> u32 {

@@ -12,8 +12,10 @@ use polkadot_sdk::{
 	frame_support::{
 		self, derive_impl, parameter_types,
 		traits::{ConstU32, ConstU64},
+		PalletId,
 	},
-	frame_system, pallet_balances, sp_io,
+	frame_system::{self, EnsureRoot},
+	pallet_balances, sp_io,
 	sp_runtime::{BuildStorage, Perbill},
 };
 use pot_primitives::{
@@ -92,12 +94,15 @@ impl ValidatorInspect<AccountId, Balance> for MockValidators {
 
 parameter_types! {
 	pub const FeeShare: Perbill = Perbill::from_percent(10);
+	pub const MarketId: PalletId = PalletId(*b"pot/mrkt");
 }
 
 impl Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Validators = MockValidators;
+	type PublicRunOrigin = EnsureRoot<AccountId>;
+	type PalletId = MarketId;
 	type ValidatorFeeShare = FeeShare;
 	type MaxAsks = ConstU32<8>;
 	type MaxHardwareClasses = ConstU32<4>;

@@ -8,12 +8,12 @@ use polkadot_sdk::{
 	frame_system::pallet_prelude::BlockNumberFor,
 	sp_runtime::{
 		traits::{CheckedAdd, CheckedMul, CheckedSub, Zero},
-		Weight,
+		Perbill, Weight,
 	},
 };
 use pot_primitives::{
-	MatchedOrder, OrderId, OrderSettlement, OrderState, SettlementError, SettlementReceipt,
-	WorkUnits,
+	Funding, MatchedOrder, OrderId, OrderSettlement, OrderState, SettlementError,
+	SettlementReceipt, WorkUnits,
 };
 
 use crate::weights::WeightInfo;
@@ -23,10 +23,11 @@ impl<T: Config> Pallet<T> {
 		id: OrderId,
 		provider: &T::AccountId,
 		units: WorkUnits,
+		reward_weight: Perbill,
 	) -> Result<BalanceOf<T>, SettlementError> {
 		ensure!(!units.is_zero(), SettlementError::ZeroWorkUnits);
 		let mut order = Orders::<T>::get(id).ok_or(SettlementError::UnknownOrder)?;
-		let consumer = order.consumer.clone();
+		let funding = order.funding;
 		let OrderState::Matched(ref mut a) = order.state else {
 			return Err(SettlementError::OrderNotMatched);
 		};
@@ -34,8 +35,11 @@ impl<T: Config> Pallet<T> {
 		ensure!(paid <= a.work_units, SettlementError::WorkUnitsAboveReservation);
 		let units_balance: BalanceOf<T> =
 			units.0.try_into().map_err(|_| SettlementError::Overflow)?;
-		let amount =
-			a.price_per_unit.checked_mul(&units_balance).ok_or(SettlementError::Overflow)?;
+		let full = a.price_per_unit.checked_mul(&units_balance).ok_or(SettlementError::Overflow)?;
+		let amount = match funding {
+			Funding::Escrow => full,
+			Funding::Emission => reward_weight.mul_floor(full),
+		};
 		let fee = T::ValidatorFeeShare::get().mul_floor(amount);
 		let to_provider = amount.checked_sub(&fee).ok_or(SettlementError::Overflow)?;
 		let fee_accrued = a.fee_accrued.checked_add(&fee).ok_or(SettlementError::Overflow)?;
@@ -43,11 +47,11 @@ impl<T: Config> Pallet<T> {
 		let committed = spent.checked_add(&fee_accrued).ok_or(SettlementError::Overflow)?;
 		ensure!(committed <= order.budget, SettlementError::BudgetExceeded);
 
-		escrow::pay::<T>(&consumer, provider, to_provider)
-			.map_err(|_| SettlementError::TransferRejected)?;
 		a.units_paid = paid;
 		a.fee_accrued = fee_accrued;
 		order.spent = spent;
+		escrow::pay_out::<T>(&order, provider, to_provider)
+			.map_err(|_| SettlementError::TransferRejected)?;
 		Orders::<T>::insert(id, order);
 		Self::deposit_event(Event::ProviderPaid {
 			order: id,
@@ -70,7 +74,7 @@ impl<T: Config> Pallet<T> {
 		let fee = if completed { a.fee_accrued } else { Zero::zero() };
 		let refund = order.unspent().checked_sub(&fee).ok_or(SettlementError::BudgetExceeded)?;
 
-		escrow::pay::<T>(&order.consumer, &a.validator, fee)
+		escrow::pay_out::<T>(&order, &a.validator, fee)
 			.map_err(|_| SettlementError::TransferRejected)?;
 		if !fee.is_zero() {
 			Self::deposit_event(Event::ValidatorFeePaid {
@@ -79,7 +83,7 @@ impl<T: Config> Pallet<T> {
 				amount: fee,
 			});
 		}
-		let refunded = escrow::release::<T>(&order.consumer, refund)
+		let refunded = escrow::release_unspent::<T>(&order, refund)
 			.map_err(|_| SettlementError::TransferRejected)?;
 
 		Asks::<T>::mutate(&a.validator, |maybe_ask| match maybe_ask {
@@ -127,6 +131,7 @@ impl<T: Config> OrderSettlement<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> f
 		Some(MatchedOrder {
 			unspent: order.unspent(),
 			consumer: order.consumer,
+			funding: order.funding,
 			task: order.task,
 			deadline: order.conditions.deadline,
 			min_providers: order.conditions.min_providers,
@@ -140,8 +145,9 @@ impl<T: Config> OrderSettlement<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> f
 		order: OrderId,
 		provider: &T::AccountId,
 		units: WorkUnits,
+		reward_weight: Perbill,
 	) -> Result<BalanceOf<T>, SettlementError> {
-		with_storage_layer(|| Self::do_pay_for_work(order, provider, units))
+		with_storage_layer(|| Self::do_pay_for_work(order, provider, units, reward_weight))
 	}
 
 	fn complete(order: OrderId) -> Result<SettlementReceipt<BalanceOf<T>>, SettlementError> {

@@ -11,8 +11,8 @@ use polkadot_sdk::{
 	sp_runtime::traits::{CheckedDiv, Saturating, Zero},
 };
 use pot_primitives::{
-	AskId, Assignment, HardwareClass, OrderConditions, OrderConditionsInput, OrderId, OrderState,
-	RegionTag, TaskSpec, WorkUnits,
+	AskId, Assignment, Funding, HardwareClass, OrderConditions, OrderConditionsInput, OrderId,
+	OrderState, RegionTag, TaskSpec, WorkUnits,
 };
 
 /// Balance of the currency the market escrows.
@@ -53,15 +53,18 @@ pub type OrderStateOf<T> = OrderState<
 #[scale_info(skip_type_params(T))]
 #[codec(mel_bound(T: Config))]
 pub struct Order<T: Config> {
-	/// Who pays; the budget is on hold on this account.
+	/// Who pays; the budget is on hold on this account. A public run's is the market's own
+	/// account ([`crate::Pallet::public_run_account`]), which holds nothing.
 	pub consumer: T::AccountId,
+	/// Escrowed by the consumer, or minted (a public run).
+	pub funding: Funding,
 	/// What is trained.
 	pub task: TaskSpec,
 	/// Matching conditions.
 	pub conditions: ConditionsOf<T>,
-	/// The whole budget put on hold at creation.
+	/// The whole budget put on hold at creation; a public run's cap on what it mints.
 	pub budget: BalanceOf<T>,
-	/// Paid out to providers so far (left the hold).
+	/// Paid out to providers so far (left the hold, or minted).
 	pub spent: BalanceOf<T>,
 	/// The most work units the task can consume (`rounds × local_steps × max_providers`).
 	pub max_work_units: WorkUnits,
@@ -89,6 +92,16 @@ impl<T: Config> Order<T> {
 		match &self.state {
 			OrderState::Matched(a) => Some(a),
 			OrderState::Open => None,
+		}
+	}
+
+	/// The price per work unit the order runs at if matched to an ask priced `ask_price` (at
+	/// most the order's maximum): the ask's price for a consumer's order, the run's reward per
+	/// unit (its maximum) for a public run.
+	pub fn price_with(&self, ask_price: BalanceOf<T>) -> BalanceOf<T> {
+		match self.funding {
+			Funding::Escrow => ask_price,
+			Funding::Emission => self.conditions.max_price_per_unit,
 		}
 	}
 

@@ -70,6 +70,7 @@ impl<T: Config> Pallet<T> {
 		OrderView {
 			id,
 			consumer: order.consumer,
+			funding: order.funding,
 			task: order.task,
 			conditions: order.conditions.with_regions(regions),
 			budget: order.budget,

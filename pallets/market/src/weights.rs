@@ -34,6 +34,8 @@ pub trait WeightInfo {
 	fn complete_order(c: u32, a: u32, m: u32) -> Weight;
 	/// `OrderSettlement::fail`, then trying `m` waiting orders (`c` classes, `a` entries).
 	fn fail_order(c: u32, a: u32, m: u32) -> Weight;
+	/// `open_public_run` examining `a` book entries.
+	fn open_public_run(a: u32) -> Weight;
 }
 
 /// Reads and writes of the worst case, priced with `RocksDbWeight`.
@@ -64,6 +66,10 @@ impl WeightInfo for () {
 		// NextOrderId, OrdersOf, Holds, Account, matching, then the ask and validator list or
 		// the class queue and deadline entry. Writes the same keys and the order.
 		rw(match_reads(a).saturating_add(6), 7)
+	}
+	fn open_public_run(a: u32) -> Weight {
+		// As `create_order`, without the hold (Holds, Account).
+		rw(match_reads(a).saturating_add(4), 5)
 	}
 	fn cancel_order() -> Weight {
 		// Orders, Holds, Account, WaitingOrders, OrdersByDeadline, OrdersOf.

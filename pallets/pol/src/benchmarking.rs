@@ -20,7 +20,7 @@ use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
 	sp_runtime::{
 		traits::{One, Saturating},
-		FixedU64, Perbill,
+		FixedI64, FixedU64, Perbill,
 	},
 };
 use pot_pol_core::{merkle, schedule};
@@ -124,7 +124,9 @@ fn recorded_runs<T: Config>(count: u32) -> Vec<OrderId> {
 		past_commit_deadline::<T>(*first);
 	}
 	for (v, order) in &runs {
-		let verdicts = (0..n).map(|i| (i, Verdict::Accepted)).collect();
+		let verdicts = (0..n)
+			.map(|i| (i, Verdict::Accepted { improvement: FixedI64::from_inner(i64::from(i) + 1) }))
+			.collect();
 		Pallet::<T>::do_submit_round_result(v.clone(), *order, 0, result::<T>(verdicts)).unwrap();
 	}
 	runs.into_iter().map(|(_, order)| order).collect()
@@ -235,7 +237,9 @@ mod benchmarks {
 		let (v, order) = started::<T>(0, T::MaxProviders::get(), 1);
 		commit_all::<T>(order, n);
 		past_commit_deadline::<T>(order);
-		let verdicts = (0..n).map(|i| (i, Verdict::Accepted)).collect();
+		let verdicts = (0..n)
+			.map(|i| (i, Verdict::Accepted { improvement: FixedI64::from_inner(i64::from(i) + 1) }))
+			.collect();
 		#[extrinsic_call]
 		submit_round_result(RawOrigin::Signed(v), order, 0, result::<T>(verdicts));
 		assert!(RoundResults::<T>::contains_key(order, 0));

@@ -54,8 +54,7 @@ pub(crate) fn recorded(order: OrderId, round: RoundIndex, verdicts: [Verdict; 3]
 	System::block_number()
 }
 
-pub(crate) const ALL_ACCEPTED: [Verdict; 3] =
-	[Verdict::Accepted, Verdict::Accepted, Verdict::Accepted];
+pub(crate) const ALL_ACCEPTED: [Verdict; 3] = [ACCEPTED, ACCEPTED, ACCEPTED];
 
 pub(crate) fn challenge(
 	who: AccountId,
@@ -233,7 +232,7 @@ fn challenge_errors() {
 			RuntimeOrigin::signed(V),
 			order,
 			0,
-			result(vec![(0, Verdict::Accepted), (1, rejected(1))])
+			result(vec![(0, ACCEPTED), (1, rejected(1))])
 		));
 		assert_noop!(challenge(STRANGER, OrderId(77), 0, 0, iwa, 0), Error::<Test>::NoRoundResult);
 		assert_noop!(challenge(STRANGER, order, 1, 0, iwa, 0), Error::<Test>::NoRoundResult);
@@ -632,7 +631,7 @@ fn an_honest_validator_challenged_without_ground_is_never_slashed() {
 	ExtBuilder::build_and_execute(|| {
 		let before = balances();
 		let order = setup(1);
-		recorded(order, 0, [Verdict::Accepted, Verdict::Accepted, rejected(0)]);
+		recorded(order, 0, [ACCEPTED, ACCEPTED, rejected(0)]);
 		// Two unfounded challenges: of an acceptance and of the aggregate.
 		assert_ok!(challenge(STRANGER, order, 0, 1, ClaimKind::InvalidWorkAccepted, 0));
 		assert_ok!(challenge(W2, order, 0, 0, ClaimKind::WrongAggregate, 0));
@@ -658,7 +657,7 @@ fn valid_work_rejected_upheld_pays_the_provider() {
 		let before = balances();
 		let order = setup(1);
 		// The validator censors P2 with a bogus rejection of segment 1.
-		recorded(order, 0, [Verdict::Accepted, rejected(1), Verdict::Accepted]);
+		recorded(order, 0, [ACCEPTED, rejected(1), ACCEPTED]);
 		assert_ok!(challenge(P2, order, 0, 1, ClaimKind::ValidWorkRejected, 1));
 		votes(0, 2, true);
 		assert_eq!(reports(), vec![(V, OffenceKind::Censorship, Some(P2))]);
@@ -782,7 +781,7 @@ fn a_run_that_misses_a_deadline_fails_once_its_recorded_rounds_settle() {
 fn a_provider_paid_for_a_round_is_never_paid_twice_for_it() {
 	ExtBuilder::build_and_execute(|| {
 		let order = setup(1);
-		recorded(order, 0, [Verdict::Accepted, rejected(1), Verdict::Accepted]);
+		recorded(order, 0, [ACCEPTED, rejected(1), ACCEPTED]);
 		assert_ok!(challenge(P2, order, 0, 1, ClaimKind::ValidWorkRejected, 1));
 		votes(0, 2, true);
 		past_challenge_window(order, 0);

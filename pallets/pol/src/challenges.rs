@@ -63,7 +63,7 @@ impl<T: Config> Pallet<T> {
 				.ok_or(Error::<T>::UnknownTarget)?;
 			ensure!(!entry.overturned, Error::<T>::VerdictOverturned);
 			match (claim, entry.verdict) {
-				(ClaimKind::InvalidWorkAccepted, Verdict::Accepted) => {}
+				(ClaimKind::InvalidWorkAccepted, Verdict::Accepted { .. }) => {}
 				(ClaimKind::ValidWorkRejected, Verdict::Rejected(r)) => {
 					ensure!(segment == r.segment, Error::<T>::WrongSegment)
 				}
@@ -259,7 +259,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Removes challenge `id` from the vote-deadline index.
 	fn unindex_vote(id: ChallengeId, vote_deadline: BlockNumberFor<T>) {
-		let Some(due) = vote_deadline.checked_add(&One::one()) else { return };
+		let Some(due) = vote_deadline.checked_add(&One::one()) else {
+			return;
+		};
 		VoteDeadlines::<T>::mutate_exists(due, |ids| {
 			if let Some(list) = ids {
 				list.retain(|i| *i != id);

@@ -128,7 +128,7 @@ fn only_the_missed_round_is_compensated_earlier_rounds_are_paid_by_the_market() 
 			assert_ok!(commit(order, 0, p, 4));
 		}
 		past_commit_deadline(order);
-		let verdicts = vec![(0, Verdict::Accepted), (1, Verdict::Accepted), (2, Verdict::Accepted)];
+		let verdicts = vec![(0, ACCEPTED), (1, ACCEPTED), (2, ACCEPTED)];
 		assert_ok!(Pol::submit_round_result(RuntimeOrigin::signed(V), order, 0, result(verdicts)));
 		// Round 1: only P1 commits, 2 steps; the validator misses the deadline after round 0
 		// settled.

@@ -86,7 +86,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Removes `(order, round)` from the deadline index entry of its result deadline.
 	pub(crate) fn unindex_round(order: OrderId, round: &RoundInfo<BlockNumberFor<T>>) {
-		let Some(due) = round.result_deadline.checked_add(&One::one()) else { return };
+		let Some(due) = round.result_deadline.checked_add(&One::one()) else {
+			return;
+		};
 		ResultDeadlines::<T>::mutate_exists(due, |runs| {
 			if let Some(list) = runs {
 				list.retain(|entry| *entry != (order, round.index));
@@ -297,7 +299,7 @@ impl<T: Config> Pallet<T> {
 				Error::<T>::VerdictsMismatch
 			);
 			match verdict {
-				Verdict::Accepted => accepted = accepted.saturating_add(1),
+				Verdict::Accepted { .. } => accepted = accepted.saturating_add(1),
 				Verdict::Rejected(r) => {
 					let segments = schedule::segment_count(
 						u64::from(commitment.steps_done),

@@ -120,6 +120,8 @@ pub mod offchain;
 mod offchain_tests;
 mod open_work;
 #[cfg(test)]
+mod public_run_tests;
+#[cfg(test)]
 mod refutation_tests;
 mod settlement;
 #[cfg(test)]

@@ -32,9 +32,9 @@ use polkadot_sdk::{
 	},
 };
 use pot_primitives::{
-	AskId, Assignment, ClusterInspect, ClusterMember, Compensated, ContentHash, HardwareClass,
-	MatchedOrder, OffenceError, OffenceKind, OrderId, OrderSettlement, ReportOffence,
-	SettlementError, SettlementReceipt, Slashed, TaskSpec, WorkUnits,
+	AskId, Assignment, ClusterInspect, ClusterMember, Compensated, ContentHash, Funding,
+	HardwareClass, MatchedOrder, OffenceError, OffenceKind, OrderId, OrderSettlement,
+	ReportOffence, SettlementError, SettlementReceipt, Slashed, TaskSpec, WorkUnits,
 };
 use std::collections::BTreeMap;
 
@@ -173,8 +173,14 @@ where
 	}
 }
 
+/// An acceptance whose update lowered the held-out loss by 10⁻⁶.
+pub const ACCEPTED: crate::Verdict =
+	crate::Verdict::Accepted { improvement: polkadot_sdk::sp_runtime::FixedI64::from_inner(1_000) };
+
 /// The account that holds the escrowed budgets of the mock market.
 pub const ESCROW: AccountId = 999;
+/// The consumer of the mock market's public runs (it holds nothing).
+pub const PUBLIC_RUNS: AccountId = 998;
 /// The validator's fee share of every payment.
 pub const FEE: Perbill = Perbill::from_percent(10);
 
@@ -182,6 +188,8 @@ pub const FEE: Perbill = Perbill::from_percent(10);
 #[derive(Clone, Debug, Encode, Decode)]
 pub struct MockOrder {
 	pub consumer: AccountId,
+	/// `Emission`: a public run, which mints what it pays and holds nothing on [`ESCROW`].
+	pub funding: Funding,
 	pub validator: AccountId,
 	pub task: TaskSpec,
 	pub min_providers: u32,
@@ -196,6 +204,8 @@ pub struct MockOrder {
 	pub fee_accrued: Balance,
 	/// Units paid to each provider.
 	pub paid_to: BTreeMap<AccountId, u64>,
+	/// Every payment's provider and reward weight, in order.
+	pub weights: Vec<(AccountId, Perbill)>,
 }
 
 impl MockOrder {
@@ -268,6 +278,49 @@ impl MockMarket {
 		budget: Balance,
 	) -> OrderId {
 		Balances::transfer(&consumer, &ESCROW, budget, Preservation::Expendable).unwrap();
+		Self::insert(
+			consumer,
+			Funding::Escrow,
+			validator,
+			task,
+			min_providers,
+			max_providers,
+			price,
+			budget,
+		)
+	}
+
+	/// Creates a public run matched to `validator` at `reward` per unit, minting at most `cap`.
+	pub fn create_public(
+		validator: AccountId,
+		task: TaskSpec,
+		providers: u32,
+		reward: Balance,
+		cap: Balance,
+	) -> OrderId {
+		Self::insert(
+			PUBLIC_RUNS,
+			Funding::Emission,
+			validator,
+			task,
+			providers,
+			providers,
+			reward,
+			cap,
+		)
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	fn insert(
+		consumer: AccountId,
+		funding: Funding,
+		validator: AccountId,
+		task: TaskSpec,
+		min_providers: u32,
+		max_providers: u32,
+		price: Balance,
+		budget: Balance,
+	) -> OrderId {
 		let max = task.max_work_units(max_providers).unwrap();
 		let work_units = WorkUnits((budget / price).min(max.0));
 		with_market(|m| {
@@ -277,6 +330,7 @@ impl MockMarket {
 				id,
 				MockOrder {
 					consumer,
+					funding,
 					validator,
 					task,
 					min_providers,
@@ -290,6 +344,7 @@ impl MockMarket {
 					spent: 0,
 					fee_accrued: 0,
 					paid_to: BTreeMap::new(),
+					weights: Vec::new(),
 				},
 			);
 			id
@@ -304,7 +359,10 @@ impl MockMarket {
 	/// Closes `id` behind the pallet's back (refunding the consumer), as a market bug would.
 	pub fn forget(id: OrderId) {
 		let o = with_market(|m| m.orders.remove(&id)).unwrap();
-		Balances::transfer(&ESCROW, &o.consumer, o.unspent(), Preservation::Expendable).unwrap();
+		if o.funding == Funding::Escrow {
+			Balances::transfer(&ESCROW, &o.consumer, o.unspent(), Preservation::Expendable)
+				.unwrap();
+		}
 	}
 
 	/// Makes every payment fail (`TransferRejected`).
@@ -332,7 +390,9 @@ impl MockMarket {
 					assert!(*units <= per_provider, "provider {p} paid a step twice");
 				}
 				assert_eq!(o.paid_to.values().sum::<u64>(), o.units_paid.0);
-				unspent += o.unspent();
+				if o.funding == Funding::Escrow {
+					unspent += o.unspent();
+				}
 			}
 			// The escrow account keeps its existential deposit on top.
 			assert_eq!(
@@ -350,6 +410,12 @@ impl MockMarket {
 			}
 			let o = m.orders.remove(&id).ok_or(SettlementError::UnknownOrder)?;
 			let fee = if completed { o.fee_accrued } else { 0 };
+			if o.funding == Funding::Emission {
+				if fee > 0 {
+					Balances::mint_into(&o.validator, fee).unwrap();
+				}
+				return Ok(SettlementReceipt { validator_fee: fee, refunded: 0 });
+			}
 			let refunded = o.unspent() - fee;
 			if fee > 0 {
 				Balances::transfer(&ESCROW, &o.validator, fee, Preservation::Expendable).unwrap();
@@ -368,6 +434,7 @@ impl OrderSettlement<AccountId, Balance, BlockNumber> for MockMarket {
 		let o = Self::order(id)?;
 		Some(MatchedOrder {
 			consumer: o.consumer,
+			funding: o.funding,
 			task: o.task,
 			deadline: 1_000,
 			min_providers: o.min_providers,
@@ -390,6 +457,7 @@ impl OrderSettlement<AccountId, Balance, BlockNumber> for MockMarket {
 		id: OrderId,
 		provider: &AccountId,
 		units: WorkUnits,
+		reward_weight: Perbill,
 	) -> Result<Balance, SettlementError> {
 		with_market(|m| {
 			if m.refuse_payments {
@@ -403,14 +471,27 @@ impl OrderSettlement<AccountId, Balance, BlockNumber> for MockMarket {
 			if paid > o.work_units {
 				return Err(SettlementError::WorkUnitsAboveReservation);
 			}
-			let amount = o.price * units.0;
+			let amount = match o.funding {
+				Funding::Escrow => o.price * units.0,
+				Funding::Emission => reward_weight.mul_floor(o.price * units.0),
+			};
 			let fee = FEE.mul_floor(amount);
 			let to_provider = amount - fee;
 			if o.spent + to_provider + o.fee_accrued + fee > o.budget {
 				return Err(SettlementError::BudgetExceeded);
 			}
-			Balances::transfer(&ESCROW, provider, to_provider, Preservation::Expendable)
-				.map_err(|_| SettlementError::TransferRejected)?;
+			match o.funding {
+				Funding::Escrow => {
+					Balances::transfer(&ESCROW, provider, to_provider, Preservation::Expendable)
+						.map_err(|_| SettlementError::TransferRejected)?;
+				}
+				Funding::Emission if to_provider == 0 => {}
+				Funding::Emission => {
+					Balances::mint_into(provider, to_provider)
+						.map_err(|_| SettlementError::TransferRejected)?;
+				}
+			}
+			o.weights.push((*provider, reward_weight));
 			o.units_paid = paid;
 			o.spent += to_provider;
 			o.fee_accrued += fee;

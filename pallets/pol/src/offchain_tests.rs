@@ -233,7 +233,7 @@ fn assert_ok(r: crate::tests::DispatchResult) {
 
 /// A result with one accepted verdict per position `0..n`.
 fn accept(n: u32) -> RoundResultOf<Test> {
-	result((0..n).map(|p| (p, Verdict::Accepted)).collect())
+	result((0..n).map(|p| (p, ACCEPTED)).collect())
 }
 
 fn ok() -> HttpRequestStatus {
@@ -368,7 +368,7 @@ fn a_malformed_result_is_not_submitted() {
 			assert!(w.transactions().is_empty());
 		}
 		// More verdicts than `MaxProviders` do not even decode.
-		let mut long = vec![(0u32, Verdict::Accepted); MAX_PROVIDERS as usize + 1].encode();
+		let mut long = vec![(0u32, ACCEPTED); MAX_PROVIDERS as usize + 1].encode();
 		long.extend(accept(0).encode()[1..].iter());
 		w.expect_post(&url, ok(), &long);
 		ocw();
@@ -385,7 +385,7 @@ fn a_result_with_the_wrong_verdicts_is_not_submitted() {
 		w.expect_post(&url, ok(), &accept(2).encode());
 		ocw();
 		// Three verdicts, one position twice: the chain would refuse it.
-		let twice = result(vec![(0, Verdict::Accepted), (0, Verdict::Accepted), (2, Verdict::Accepted)]);
+		let twice = result(vec![(0, ACCEPTED), (0, ACCEPTED), (2, ACCEPTED)]);
 		w.expect_post(&url, ok(), &twice.encode());
 		ocw();
 		assert!(w.transactions().is_empty());

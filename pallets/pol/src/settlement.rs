@@ -3,16 +3,43 @@
 //! in the market once its last recorded round has settled.
 
 use crate::{
-	weights::WeightInfo, Closing, Config, Event, Pallet, RoundIndex, RoundRecord, RoundResults,
-	Run, Runs, SettleAt, Verdict,
+	weights::WeightInfo, Closing, Config, Event, Pallet, RecordedVerdict, RoundIndex, RoundRecord,
+	RoundResults, Run, Runs, SettleAt, Verdict,
 };
+use alloc::vec::Vec;
 use polkadot_sdk::{
 	frame_support::{defensive, weights::Weight},
 	frame_system::pallet_prelude::BlockNumberFor,
+	sp_runtime::Perbill,
 };
 use pot_primitives::{
 	OffenceKind, OrderId, OrderSettlement, ReportOffence, SettlementError, WorkUnits,
 };
+
+/// The reward weight of each verdict of a round (`pot_pol_core::reward::reward_weights`), used
+/// when the order is a public run. Updates that stand accepted weigh their measured
+/// improvement against the best such improvement of the round; a rejection overturned by a
+/// challenge weighs fully (the validator that censored the work measured nothing for it);
+/// verdicts that do not pay weigh nothing and do not count towards the round's best.
+pub(crate) fn reward_weights(verdicts: &[RecordedVerdict]) -> Vec<Perbill> {
+	let improvements: Vec<i64> = verdicts
+		.iter()
+		.map(|v| match (v.verdict, v.overturned) {
+			(Verdict::Accepted { improvement }, false) => improvement.into_inner(),
+			_ => 0,
+		})
+		.collect();
+	let relative = pot_pol_core::reward::reward_weights(&improvements);
+	verdicts
+		.iter()
+		.zip(relative)
+		.map(|(v, weight)| match (v.verdict, v.overturned) {
+			(Verdict::Accepted { .. }, false) => Perbill::from_parts(weight),
+			(Verdict::Rejected(_), true) => Perbill::one(),
+			_ => Perbill::zero(),
+		})
+		.collect()
+}
 
 impl<T: Config> Pallet<T> {
 	/// Settles the rounds indexed at `now` (their challenge window closed in the block before)
@@ -48,8 +75,9 @@ impl<T: Config> Pallet<T> {
 		let mut unpaid = T::Settlement::matched_order(order).map_or(WorkUnits::ZERO, |m| {
 			m.assignment.work_units.saturating_sub(m.assignment.units_paid)
 		});
+		let weights = reward_weights(&record.verdicts);
 		let (mut paid, mut rejected) = (0u32, 0u32);
-		for entry in record.verdicts {
+		for (entry, weight) in record.verdicts.into_iter().zip(weights) {
 			let Some(provider) =
 				run.participants.get(entry.position as usize).map(|p| p.provider.clone())
 			else {
@@ -58,7 +86,7 @@ impl<T: Config> Pallet<T> {
 			};
 			if entry.pays() {
 				let units = WorkUnits(u64::from(entry.commitment.steps_done)).min(unpaid);
-				Self::pay(order, round, provider, units);
+				Self::pay(order, round, provider, units, weight);
 				unpaid = unpaid.saturating_sub(units);
 				paid = paid.saturating_add(1);
 			} else if let (Verdict::Rejected(rejection), false) = (entry.verdict, entry.overturned)
@@ -131,13 +159,20 @@ impl<T: Config> Pallet<T> {
 		Self::end_run(order, run);
 	}
 
-	/// Pays `provider` for `units` verified steps; a refusal by the market is recorded, not
-	/// retried. Emits `ProviderPaid` or `PayoutFailed`.
-	fn pay(order: OrderId, round: RoundIndex, provider: T::AccountId, units: WorkUnits) {
+	/// Pays `provider` for `units` verified steps with `reward_weight` (used by public runs);
+	/// a refusal by the market is recorded, not retried. Emits `ProviderPaid` or
+	/// `PayoutFailed`.
+	fn pay(
+		order: OrderId,
+		round: RoundIndex,
+		provider: T::AccountId,
+		units: WorkUnits,
+		reward_weight: Perbill,
+	) {
 		let paid = if units.is_zero() {
 			Err(SettlementError::WorkUnitsAboveReservation)
 		} else {
-			T::Settlement::pay_for_work(order, &provider, units)
+			T::Settlement::pay_for_work(order, &provider, units, reward_weight)
 		};
 		Self::deposit_event(match paid {
 			Ok(amount) => Event::ProviderPaid { order, round, provider, work_units: units, amount },

@@ -534,7 +534,7 @@ fn after_an_early_close_the_result_is_accepted_from_the_next_block_on() {
 			assert_ok!(commit(order, 0, p, 4));
 		}
 		assert_eq!(round_of(order).commit_deadline, 2);
-		let all = || vec![(0, Verdict::Accepted), (1, Verdict::Accepted), (2, Verdict::Accepted)];
+		let all = || vec![(0, ACCEPTED), (1, ACCEPTED), (2, ACCEPTED)];
 		// Not in the closing block: its hash, the verification seed, is not known yet.
 		assert_noop!(submit(order, 0, all()), Error::<Test>::CommitWindowOpen);
 		run_to_block(3);
@@ -565,7 +565,7 @@ fn providers_with_an_empty_chunk_are_not_waited_for() {
 		assert_eq!(round_of(order).commit_deadline, 1);
 		assert_eq!(pol_events().last(), Some(&Event::CommitWindowClosed { order, round: 0, at: 1 }));
 		run_to_block(2);
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED)]));
 		past_challenge_window(order, 0);
 		assert!(Runs::<Test>::get(order).is_none());
 	});
@@ -581,7 +581,7 @@ fn a_provider_that_never_commits_keeps_the_normal_deadline() {
 		run_to_block(deadline);
 		assert_eq!(round_of(order).commit_deadline, deadline);
 		assert!(!pol_events().iter().any(|e| matches!(e, Event::CommitWindowClosed { .. })));
-		let two = || vec![(0, Verdict::Accepted), (1, Verdict::Accepted)];
+		let two = || vec![(0, ACCEPTED), (1, ACCEPTED)];
 		assert_noop!(submit(order, 0, two()), Error::<Test>::CommitWindowOpen);
 		run_to_block(deadline + 1);
 		System::reset_events();
@@ -621,7 +621,7 @@ fn a_participant_no_longer_bonded_is_named_for_not_committing_with_nothing_slash
 		assert_ok!(commit(order, 0, P3, 4));
 		run_to_block(round_of(order).commit_deadline + 1);
 		System::reset_events();
-		assert_ok!(submit(order, 0, vec![(1, Verdict::Accepted), (2, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(1, ACCEPTED), (2, ACCEPTED)]));
 		assert_eq!(
 			pol_events().last(),
 			Some(&Event::CommitmentMissed { order, round: 0, provider: P1, slashed: None })
@@ -657,7 +657,7 @@ fn accepted_work_is_paid_when_the_challenge_window_closes() {
 		let (p1, p3) = (free(P1), free(P3));
 		System::reset_events();
 		let now = System::block_number();
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted), (2, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED), (2, ACCEPTED)]));
 
 		// Nothing is paid yet: the result is recorded for the challenge window.
 		assert_eq!((free(P1), free(P3)), (p1, p3));
@@ -818,7 +818,7 @@ fn refused_payments_are_recorded_and_not_retried() {
 		let order = started(2);
 		assert_ok!(commit(order, 0, P1, 4));
 		past_commit_deadline(order);
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED)]));
 		run_to_block(window_end(order, 0));
 		MockMarket::refuse_payments(true);
 		System::reset_events();
@@ -850,7 +850,7 @@ fn payments_stop_at_the_orders_reservation() {
 		assert_ok!(commit(order, 0, P1, 4));
 		assert_ok!(commit(order, 0, P2, 4));
 		past_commit_deadline(order);
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted), (1, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED), (1, ACCEPTED)]));
 		run_to_block(window_end(order, 0));
 		System::reset_events();
 		run_to_block(window_end(order, 0) + 1);
@@ -884,7 +884,7 @@ fn submit_round_result_errors() {
 		let order = started(2);
 		assert_ok!(commit(order, 0, P1, 4));
 		assert_ok!(commit(order, 0, P3, 4));
-		let ok = || vec![(0, Verdict::Accepted), (2, Verdict::Accepted)];
+		let ok = || vec![(0, ACCEPTED), (2, ACCEPTED)];
 		assert_noop!(
 			Pol::submit_round_result(RuntimeOrigin::none(), order, 0, result(ok())),
 			DispatchError::BadOrigin
@@ -900,33 +900,26 @@ fn submit_round_result_errors() {
 		);
 		assert_noop!(submit(order, 1, ok()), Error::<Test>::WrongRound);
 		// A commitment without verdict, a verdict without commitment, out of order, twice.
+		assert_noop!(submit(order, 0, vec![(0, ACCEPTED)]), Error::<Test>::VerdictsMismatch);
 		assert_noop!(
-			submit(order, 0, vec![(0, Verdict::Accepted)]),
+			submit(order, 0, vec![(0, ACCEPTED), (1, ACCEPTED)]),
 			Error::<Test>::VerdictsMismatch
 		);
 		assert_noop!(
-			submit(order, 0, vec![(0, Verdict::Accepted), (1, Verdict::Accepted)]),
+			submit(order, 0, vec![(2, ACCEPTED), (0, ACCEPTED)]),
 			Error::<Test>::VerdictsMismatch
 		);
 		assert_noop!(
-			submit(order, 0, vec![(2, Verdict::Accepted), (0, Verdict::Accepted)]),
+			submit(order, 0, vec![(0, ACCEPTED), (0, ACCEPTED)]),
 			Error::<Test>::VerdictsMismatch
 		);
 		assert_noop!(
-			submit(order, 0, vec![(0, Verdict::Accepted), (0, Verdict::Accepted)]),
-			Error::<Test>::VerdictsMismatch
-		);
-		assert_noop!(
-			submit(
-				order,
-				0,
-				vec![(0, Verdict::Accepted), (2, Verdict::Accepted), (3, Verdict::Accepted)]
-			),
+			submit(order, 0, vec![(0, ACCEPTED), (2, ACCEPTED), (3, ACCEPTED)]),
 			Error::<Test>::VerdictsMismatch
 		);
 		// 4 steps at k = 2 are segments 0 and 1.
 		assert_noop!(
-			submit(order, 0, vec![(0, Verdict::Accepted), (2, rejection(2))]),
+			submit(order, 0, vec![(0, ACCEPTED), (2, rejection(2))]),
 			Error::<Test>::SegmentOutOfRange
 		);
 		// The last block of the window still takes it.
@@ -941,7 +934,7 @@ fn a_completion_the_market_refuses_is_recorded() {
 		let order = started(1);
 		assert_ok!(commit(order, 0, P1, 4));
 		past_commit_deadline(order);
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED)]));
 		run_to_block(window_end(order, 0));
 		MockMarket::refuse_close(true);
 		System::reset_events();
@@ -964,10 +957,10 @@ fn a_settling_run_takes_no_more_results_or_commitments() {
 		let order = started(1);
 		assert_ok!(commit(order, 0, P1, 4));
 		past_commit_deadline(order);
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED)]));
 		assert_eq!(Runs::<Test>::get(order).unwrap().closing, Some(Closing::Complete));
 		assert_eq!(Pol::provider_round(order, &P1), None);
-		assert_noop!(submit(order, 0, vec![(0, Verdict::Accepted)]), Error::<Test>::RunClosing);
+		assert_noop!(submit(order, 0, vec![(0, ACCEPTED)]), Error::<Test>::RunClosing);
 		assert_noop!(submit(order, 1, vec![]), Error::<Test>::RunClosing);
 		assert_noop!(commit(order, 0, P2, 4), Error::<Test>::RunClosing);
 		assert_noop!(commit(order, 1, P2, 4), Error::<Test>::RunClosing);
@@ -997,10 +990,7 @@ fn a_result_for_an_order_the_market_closed_is_refused() {
 		assert_ok!(commit(order, 0, P1, 4));
 		past_commit_deadline(order);
 		MockMarket::forget(order);
-		assert_noop!(
-			submit(order, 0, vec![(0, Verdict::Accepted)]),
-			Error::<Test>::OrderNotMatched
-		);
+		assert_noop!(submit(order, 0, vec![(0, ACCEPTED)]), Error::<Test>::OrderNotMatched);
 	});
 }
 
@@ -1026,7 +1016,7 @@ fn the_last_round_completes_the_order_when_its_window_closes() {
 		past_commit_deadline(order);
 		let (consumer, validator) = (free(CONSUMER), free(V));
 		let budget = MockMarket::order(order).unwrap().budget;
-		assert_ok!(submit(order, 0, vec![(0, Verdict::Accepted)]));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED)]));
 		// Settling: the run stays, with its providers' open work, until the window closes.
 		assert!(ResultDeadlines::<Test>::iter().next().is_none());
 		run_to_block(window_end(order, 0));
@@ -1169,11 +1159,7 @@ fn full_flow_conserves_balances() {
 		assert_ok!(commit(order, 0, P2, 4));
 		assert_ok!(commit(order, 0, P3, 2));
 		past_commit_deadline(order);
-		assert_ok!(submit(
-			order,
-			0,
-			vec![(0, Verdict::Accepted), (1, rejection(1)), (2, Verdict::Accepted)]
-		));
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED), (1, rejection(1)), (2, ACCEPTED)]));
 		assert_eq!(total(), before);
 		assert_eq!(round_of(order).index, 1);
 		assert_eq!(round_of(order).weights, H256::repeat_byte(0xaa));
@@ -1182,7 +1168,7 @@ fn full_flow_conserves_balances() {
 		assert_ok!(commit(order, 1, P1, 4));
 		assert_ok!(commit(order, 1, P2, 4));
 		past_commit_deadline(order);
-		assert_ok!(submit(order, 1, vec![(0, Verdict::Accepted), (1, Verdict::Accepted)]));
+		assert_ok!(submit(order, 1, vec![(0, ACCEPTED), (1, ACCEPTED)]));
 		assert_eq!(total(), before);
 		past_challenge_window(order, 1);
 		assert_eq!(total(), before);
@@ -1320,7 +1306,7 @@ fn random_verdicts(rng: &mut Rng, order: OrderId) -> Vec<(Position, Verdict)> {
 		.map(|(p, c)| {
 			let segments = c.steps_done.div_ceil(2);
 			let verdict = if rng.chance(70) {
-				Verdict::Accepted
+				ACCEPTED
 			} else {
 				// Now and then one segment past the last.
 				let extra = u64::from(rng.chance(5));

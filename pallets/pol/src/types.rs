@@ -7,7 +7,7 @@ use polkadot_sdk::{
 		traits::ConstU32, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 	},
 	frame_system::pallet_prelude::BlockNumberFor,
-	sp_runtime::{FixedU64, Perbill},
+	sp_runtime::{FixedI64, FixedU64, Perbill},
 };
 use pot_primitives::{ContentHash, OrderId, WorkUnits};
 use scale_info::TypeInfo;
@@ -222,7 +222,10 @@ pub struct Rejection {
 )]
 pub enum Verdict {
 	/// Re-execution reproduced every selected segment: the provider is paid its steps.
-	Accepted,
+	/// `improvement` is what the update alone lowers the held-out loss by, as the validator
+	/// measured it (`loss(θ_r) − loss(θ_r − Δ)`, negative when it raises the loss). A public
+	/// run weighs the update's reward by it (`pot_pol_core::reward`).
+	Accepted { improvement: FixedI64 },
 	/// Re-execution failed: the provider is reported for invalid work.
 	Rejected(Rejection),
 }
@@ -320,7 +323,7 @@ impl RecordedVerdict {
 	/// Whether the provider is paid at settlement: accepted and not overturned, or rejected and
 	/// overturned.
 	pub fn pays(&self) -> bool {
-		matches!(self.verdict, Verdict::Accepted) != self.overturned
+		matches!(self.verdict, Verdict::Accepted { .. }) != self.overturned
 	}
 }
 

@@ -44,9 +44,9 @@ use core::marker::PhantomData;
 pub struct WeightInfo<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for WeightInfo<T> {
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:0)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::MinProviderBond` (r:1 w:0)
 	/// Proof: `Staking::MinProviderBond` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Clusters` (r:1 w:0)
@@ -64,13 +64,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `p` is `[1, 64]`.
 	fn start_order(p: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1167 + p * (189 ±0)`
-		//  Estimated: `6476 + p * (3180 ±0)`
-		// Minimum execution time: 582_493_000 picoseconds.
-		Weight::from_parts(534_026_306, 0)
-			.saturating_add(Weight::from_parts(0, 6476))
-			// Standard Error: 449_208
-			.saturating_add(Weight::from_parts(108_457_007, 0).saturating_mul(p.into()))
+		//  Measured:  `1169 + p * (189 ±0)`
+		//  Estimated: `6498 + p * (3180 ±0)`
+		// Minimum execution time: 557_897_000 picoseconds.
+		Weight::from_parts(503_577_168, 0)
+			.saturating_add(Weight::from_parts(0, 6498))
+			// Standard Error: 453_513
+			.saturating_add(Weight::from_parts(102_276_399, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -78,25 +78,25 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 			.saturating_add(Weight::from_parts(0, 3180).saturating_mul(p.into()))
 	}
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:1 w:1)
 	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	fn submit_commitment() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3834`
-		//  Estimated: `6476`
-		// Minimum execution time: 372_081_000 picoseconds.
-		Weight::from_parts(420_653_000, 0)
-			.saturating_add(Weight::from_parts(0, 6476))
+		//  Measured:  `3835`
+		//  Estimated: `6498`
+		// Minimum execution time: 328_897_000 picoseconds.
+		Weight::from_parts(378_411_000, 0)
+			.saturating_add(Weight::from_parts(0, 6498))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:64 w:64)
 	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:0)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::SettleAt` (r:1 w:1)
 	/// Proof: `Pol::SettleAt` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
@@ -116,20 +116,20 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `n` is `[0, 64]`.
 	fn submit_round_result_accept(_n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `20083`
+		//  Measured:  `20086`
 		//  Estimated: `204510`
-		// Minimum execution time: 4_775_135_000 picoseconds.
-		Weight::from_parts(28_224_068_722, 0)
+		// Minimum execution time: 4_658_773_000 picoseconds.
+		Weight::from_parts(27_374_366_272, 0)
 			.saturating_add(Weight::from_parts(0, 204510))
 			.saturating_add(T::DbWeight::get().reads(262))
 			.saturating_add(T::DbWeight::get().writes(196))
 	}
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:64 w:64)
 	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:0)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::SettleAt` (r:1 w:1)
 	/// Proof: `Pol::SettleAt` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
@@ -151,18 +151,18 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `n` is `[0, 64]`.
 	fn submit_round_result_reject(_n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `20238`
+		//  Measured:  `20241`
 		//  Estimated: `204510`
-		// Minimum execution time: 5_091_693_000 picoseconds.
-		Weight::from_parts(28_240_001_015, 0)
+		// Minimum execution time: 5_090_382_000 picoseconds.
+		Weight::from_parts(27_794_481_564, 0)
 			.saturating_add(Weight::from_parts(0, 204510))
 			.saturating_add(T::DbWeight::get().reads(264))
 			.saturating_add(T::DbWeight::get().writes(197))
 	}
 	/// Storage: `Pol::Runs` (r:1 w:0)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:1)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -185,10 +185,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Proof: `Staking::SlashFractions` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
 	fn fail_unstarted() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3251`
+		//  Measured:  `3253`
 		//  Estimated: `9621`
-		// Minimum execution time: 1_866_455_000 picoseconds.
-		Weight::from_parts(2_000_995_000, 0)
+		// Minimum execution time: 1_824_774_000 picoseconds.
+		Weight::from_parts(1_916_169_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
 			.saturating_add(T::DbWeight::get().reads(15))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -196,9 +196,9 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
 	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:12 w:12)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:12 w:12)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:768 w:768)
 	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(116), added: 2591, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:12 w:12)
@@ -226,13 +226,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `r` is `[0, 12]`.
 	fn fail_overdue(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3206 + r * (14971 ±0)`
+		//  Measured:  `3206 + r * (14974 ±0)`
 		//  Estimated: `9621 + r * (171798 ±0)`
-		// Minimum execution time: 61_762_000 picoseconds.
-		Weight::from_parts(61_762_000, 0)
+		// Minimum execution time: 59_849_000 picoseconds.
+		Weight::from_parts(59_849_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 260_480_150
-			.saturating_add(Weight::from_parts(24_507_832_665, 0).saturating_mul(r.into()))
+			// Standard Error: 142_463_553
+			.saturating_add(Weight::from_parts(23_528_006_075, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((203_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -244,7 +244,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Staking::Ledger` (r:256 w:0)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:1 w:0)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::NextChallengeId` (r:1 w:1)
 	/// Proof: `Pol::NextChallengeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::RegisteredValidators` (r:1 w:0)
@@ -262,13 +262,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `v` is `[4, 254]`.
 	fn challenge(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12553 + v * (188 ±0)`
+		//  Measured:  `13066 + v * (188 ±0)`
 		//  Estimated: `12572 + v * (3180 ±0)`
-		// Minimum execution time: 1_492_050_000 picoseconds.
-		Weight::from_parts(1_825_293_033, 0)
+		// Minimum execution time: 1_437_760_000 picoseconds.
+		Weight::from_parts(990_790_020, 0)
 			.saturating_add(Weight::from_parts(0, 12572))
-			// Standard Error: 8_852_533
-			.saturating_add(Weight::from_parts(102_410_164, 0).saturating_mul(v.into()))
+			// Standard Error: 387_807
+			.saturating_add(Weight::from_parts(88_631_121, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(11))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -280,8 +280,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `443`
 		//  Estimated: `3709`
-		// Minimum execution time: 226_656_000 picoseconds.
-		Weight::from_parts(269_659_000, 0)
+		// Minimum execution time: 206_836_000 picoseconds.
+		Weight::from_parts(229_691_000, 0)
 			.saturating_add(Weight::from_parts(0, 3709))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -291,7 +291,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::VoteDeadlines` (r:1 w:1)
 	/// Proof: `Pol::VoteDeadlines` (`max_values`: None, `max_size`: Some(109), added: 2584, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:1 w:1)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:1 w:1)
 	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:2 w:2)
@@ -303,7 +303,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `System::Account` (r:67 w:67)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:1)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Asks` (r:1 w:1)
 	/// Proof: `Market::Asks` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
 	/// Storage: `Market::AssignedOrders` (r:1 w:1)
@@ -322,10 +322,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn vote_resolve() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `22327`
+		//  Measured:  `22842`
 		//  Estimated: `175391`
-		// Minimum execution time: 41_168_005_000 picoseconds.
-		Weight::from_parts(42_182_798_000, 0)
+		// Minimum execution time: 40_433_997_000 picoseconds.
+		Weight::from_parts(40_789_213_000, 0)
 			.saturating_add(Weight::from_parts(0, 175391))
 			.saturating_add(T::DbWeight::get().reads(150))
 			.saturating_add(T::DbWeight::get().writes(145))
@@ -335,9 +335,9 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::RoundResults` (r:12 w:12)
 	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:12 w:12)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:12 w:12)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:12 w:12)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:792 w:792)
@@ -363,13 +363,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `r` is `[0, 12]`.
 	fn settle_due(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `685 + r * (20204 ±0)`
+		//  Measured:  `685 + r * (20719 ±0)`
 		//  Estimated: `9621 + r * (171798 ±0)`
-		// Minimum execution time: 60_980_000 picoseconds.
-		Weight::from_parts(60_980_000, 0)
+		// Minimum execution time: 60_500_000 picoseconds.
+		Weight::from_parts(60_500_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 1_380_410_948
-			.saturating_add(Weight::from_parts(44_359_022_954, 0).saturating_mul(r.into()))
+			// Standard Error: 45_799_279
+			.saturating_add(Weight::from_parts(39_622_819_527, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((139_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -381,7 +381,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Challenges` (r:12 w:12)
 	/// Proof: `Pol::Challenges` (`max_values`: None, `max_size`: Some(244), added: 2719, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:12 w:12)
-	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3011), added: 5486, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:12 w:12)
 	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:17 w:17)
@@ -393,7 +393,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `System::Account` (r:797 w:797)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:12 w:12)
-	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(627), added: 3102, mode: `MaxEncodedLen`)
+	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Asks` (r:12 w:12)
 	/// Proof: `Market::Asks` (`max_values`: None, `max_size`: Some(142), added: 2617, mode: `MaxEncodedLen`)
 	/// Storage: `Market::AssignedOrders` (r:12 w:12)
@@ -413,13 +413,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `c` is `[0, 12]`.
 	fn close_votes(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2635 + c * (21093 ±0)`
-		//  Estimated: `15878 + c * (171837 ±116)`
-		// Minimum execution time: 47_550_000 picoseconds.
-		Weight::from_parts(2_434_618_071, 0)
+		//  Measured:  `2635 + c * (21608 ±0)`
+		//  Estimated: `15878 + c * (171837 ±0)`
+		// Minimum execution time: 47_341_000 picoseconds.
+		Weight::from_parts(47_341_000, 0)
 			.saturating_add(Weight::from_parts(0, 15878))
-			// Standard Error: 1_034_054_918
-			.saturating_add(Weight::from_parts(44_077_138_642, 0).saturating_mul(c.into()))
+			// Standard Error: 60_548_149
+			.saturating_add(Weight::from_parts(41_410_687_905, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((142_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(10))

@@ -11,12 +11,13 @@ mod asks;
 mod expiry;
 mod matching;
 mod orders;
+mod public_runs;
 mod random;
 mod settlement;
 mod views;
 
 use crate::{mock::*, *};
-use polkadot_sdk::frame_support::dispatch::DispatchResultWithPostInfo;
+use polkadot_sdk::{frame_support::dispatch::DispatchResultWithPostInfo, sp_runtime::Perbill};
 use pot_primitives::{
 	HardwareClass, OrderConditionsInput, OrderId, RegionTag, TaskSpec, WorkUnits,
 };

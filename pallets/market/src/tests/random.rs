@@ -94,7 +94,7 @@ fn random_settlement(rng: &mut Rng, tally: &mut Tally) {
 	match rng.range(0, 5) {
 		0..=2 => {
 			let provider = rng.pick(&PROVIDERS);
-			match Market::pay_for_work(id, &provider, WorkUnits(rng.range(0, 6))) {
+			match Market::pay_for_work(id, &provider, WorkUnits(rng.range(0, 6)), Perbill::one()) {
 				Ok(_) => tally.paid += 1,
 				Err(_) => tally.failures += 1,
 			}

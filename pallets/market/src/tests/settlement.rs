@@ -19,7 +19,7 @@ fn paying_for_work_moves_exactly_the_price_minus_the_fee() {
 	ExtBuilder::default().build_and_execute(|| {
 		let issuance = Balances::total_issuance();
 		let id = matched_order();
-		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(5)), Ok(45));
+		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(5), Perbill::one()), Ok(45));
 		assert_eq!(free(PROVIDER), INITIAL + 45);
 		assert_eq!(escrowed(ALICE), 1_000 - 45);
 		assert_eq!(free(ALICE), INITIAL - 1_000);
@@ -46,8 +46,8 @@ fn completing_pays_the_fee_and_refunds_the_rest() {
 	ExtBuilder::default().build_and_execute(|| {
 		let issuance = Balances::total_issuance();
 		let id = matched_order();
-		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(5)), Ok(45));
-		assert_eq!(Settlement::pay_for_work(id, &21, WorkUnits(1)), Ok(9));
+		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(5), Perbill::one()), Ok(45));
+		assert_eq!(Settlement::pay_for_work(id, &21, WorkUnits(1), Perbill::one()), Ok(9));
 		assert_eq!(
 			Settlement::complete(id),
 			Ok(SettlementReceipt { validator_fee: 6, refunded: 1_000 - 54 - 6 })
@@ -77,7 +77,7 @@ fn completing_pays_the_fee_and_refunds_the_rest() {
 fn failing_refunds_everything_unspent_the_fee_included() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = matched_order();
-		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(5)), Ok(45));
+		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(5), Perbill::one()), Ok(45));
 		assert_eq!(Settlement::fail(id), Ok(SettlementReceipt { validator_fee: 0, refunded: 955 }));
 		assert_eq!(free(ALICE), INITIAL - 45);
 		assert_eq!(free(V1), INITIAL);
@@ -106,13 +106,13 @@ fn completing_without_work_refunds_the_whole_budget() {
 fn double_settlement_is_refused() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = matched_order();
-		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(10)), Ok(90));
+		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(10), Perbill::one()), Ok(90));
 		assert!(Settlement::complete(id).is_ok());
 		assert_storage_noop!({
 			assert_eq!(Settlement::complete(id), Err(SettlementError::UnknownOrder));
 			assert_eq!(Settlement::fail(id), Err(SettlementError::UnknownOrder));
 			assert_eq!(
-				Settlement::pay_for_work(id, &PROVIDER, WorkUnits(1)),
+				Settlement::pay_for_work(id, &PROVIDER, WorkUnits(1), Perbill::one()),
 				Err(SettlementError::UnknownOrder)
 			);
 		});
@@ -126,16 +126,16 @@ fn work_is_paid_at_most_once_up_to_the_reservation() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = matched_order();
 		assert_storage_noop!(assert_eq!(
-			Settlement::pay_for_work(id, &PROVIDER, WorkUnits(11)),
+			Settlement::pay_for_work(id, &PROVIDER, WorkUnits(11), Perbill::one()),
 			Err(SettlementError::WorkUnitsAboveReservation)
 		));
-		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(10)), Ok(90));
+		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(10), Perbill::one()), Ok(90));
 		assert_storage_noop!(assert_eq!(
-			Settlement::pay_for_work(id, &PROVIDER, WorkUnits(1)),
+			Settlement::pay_for_work(id, &PROVIDER, WorkUnits(1), Perbill::one()),
 			Err(SettlementError::WorkUnitsAboveReservation)
 		));
 		assert_storage_noop!(assert_eq!(
-			Settlement::pay_for_work(id, &PROVIDER, WorkUnits(0)),
+			Settlement::pay_for_work(id, &PROVIDER, WorkUnits(0), Perbill::one()),
 			Err(SettlementError::ZeroWorkUnits)
 		));
 	});
@@ -147,7 +147,7 @@ fn open_and_unknown_orders_cannot_be_settled() {
 		let open = order(ALICE, conditions(10, GPU), 1_000);
 		assert_storage_noop!({
 			assert_eq!(
-				Settlement::pay_for_work(open, &PROVIDER, WorkUnits(1)),
+				Settlement::pay_for_work(open, &PROVIDER, WorkUnits(1), Perbill::one()),
 				Err(SettlementError::OrderNotMatched)
 			);
 			assert_eq!(Settlement::complete(open), Err(SettlementError::OrderNotMatched));
@@ -165,12 +165,12 @@ fn a_rejected_transfer_changes_nothing() {
 		let id = order(ALICE, conditions(10, GPU), 100);
 		// One unit pays 2, below the existential deposit of an account that does not exist.
 		assert_storage_noop!(assert_eq!(
-			Settlement::pay_for_work(id, &NOBODY, WorkUnits(1)),
+			Settlement::pay_for_work(id, &NOBODY, WorkUnits(1), Perbill::one()),
 			Err(SettlementError::TransferRejected)
 		));
 		assert_eq!(assignment(id).units_paid, WorkUnits::ZERO);
 		// Ten units pay 20 − 2 (fee) and create the account.
-		assert_eq!(Settlement::pay_for_work(id, &NOBODY, WorkUnits(10)), Ok(18));
+		assert_eq!(Settlement::pay_for_work(id, &NOBODY, WorkUnits(10), Perbill::one()), Ok(18));
 		assert_eq!(Balances::balance(&NOBODY), 18);
 	});
 }
@@ -192,7 +192,7 @@ fn settlement_frees_capacity_for_waiting_orders() {
 fn matched_order_reports_the_terms() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = matched_order();
-		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(2)), Ok(18));
+		assert_eq!(Settlement::pay_for_work(id, &PROVIDER, WorkUnits(2), Perbill::one()), Ok(18));
 		let m = Settlement::matched_order(id).unwrap();
 		assert_eq!(m.consumer, ALICE);
 		assert_eq!(m.task, task(1, 10));
