@@ -44,6 +44,7 @@ use crate::{
 	serve::check_artifact,
 	store::{Kind, Store},
 	verify::reexecute_segment,
+	work::AtBlock,
 };
 use pot_client::{
 	api::{
@@ -342,35 +343,57 @@ fn wrong_aggregate(
 /// [`JobError::NotFound`] when no such challenge is open.
 pub async fn read_challenge(chain: &Chain, id: u64) -> Result<ChallengeInputs, JobError> {
 	let at = chain.client().at_current_block().await.map_err(unavailable)?;
-	let storage = at.storage();
-	let challenge = storage
+	let challenge = at
+		.storage()
 		.try_fetch(api::storage().pol().challenges(), (id,))
 		.await
 		.map_err(unavailable)?
 		.ok_or_else(|| JobError::NotFound(format!("no open challenge {id}")))?
 		.decode()
 		.map_err(unavailable)?;
-	let order = challenge.order;
-	let round = challenge.round;
+	let claim = match challenge.claim {
+		chain::ClaimKind::InvalidWorkAccepted => Claim::InvalidWorkAccepted,
+		chain::ClaimKind::ValidWorkRejected => Claim::ValidWorkRejected,
+		chain::ClaimKind::WrongAggregate => Claim::WrongAggregate,
+	};
+	let mut inputs = claim_inputs(&at, challenge.order.0, challenge.round, claim, challenge.target).await?;
+	inputs.id = id;
+	inputs.segment = challenge.segment;
+	inputs.start = challenge.checkpoints.0 .0;
+	inputs.end = challenge.checkpoints.1 .0;
+	Ok(inputs)
+}
+
+/// What a verdict on `claim` about `target` in round `round` of `order` needs, read at `at`,
+/// with challenge id 0, segment 0 and zero checkpoint hashes (a caller judging a segment sets
+/// them). [`JobError::NotFound`] when the round is not recorded or the run or order is gone.
+pub async fn claim_inputs(
+	at: &AtBlock,
+	order: u64,
+	round: u32,
+	claim: Claim,
+	target: u32,
+) -> Result<ChallengeInputs, JobError> {
+	let storage = at.storage();
 	let record = storage
-		.try_fetch(api::storage().pol().round_results(), (OrderId(order.0), round))
+		.try_fetch(api::storage().pol().round_results(), (OrderId(order), round))
 		.await
 		.map_err(unavailable)?
-		.ok_or_else(|| JobError::NotFound(format!("no record of order {} round {round}", order.0)))?
+		.ok_or_else(|| JobError::NotFound(format!("no record of order {order} round {round}")))?
 		.decode()
 		.map_err(unavailable)?;
 	let run = storage
-		.try_fetch(api::storage().pol().runs(), (OrderId(order.0),))
+		.try_fetch(api::storage().pol().runs(), (OrderId(order),))
 		.await
 		.map_err(unavailable)?
-		.ok_or_else(|| JobError::NotFound(format!("no run of order {}", order.0)))?
+		.ok_or_else(|| JobError::NotFound(format!("no run of order {order}")))?
 		.decode()
 		.map_err(unavailable)?;
 	let market_order = storage
-		.try_fetch(api::storage().market().orders(), (OrderId(order.0),))
+		.try_fetch(api::storage().market().orders(), (OrderId(order),))
 		.await
 		.map_err(unavailable)?
-		.ok_or_else(|| JobError::NotFound(format!("no order {} in the market", order.0)))?
+		.ok_or_else(|| JobError::NotFound(format!("no order {order} in the market")))?
 		.decode()
 		.map_err(unavailable)?;
 	let validator_endpoint = storage
@@ -399,18 +422,14 @@ pub async fn read_challenge(chain: &Chain, id: u64) -> Result<ChallengeInputs, J
 		));
 	}
 	Ok(ChallengeInputs {
-		id,
-		claim: match challenge.claim {
-			chain::ClaimKind::InvalidWorkAccepted => Claim::InvalidWorkAccepted,
-			chain::ClaimKind::ValidWorkRejected => Claim::ValidWorkRejected,
-			chain::ClaimKind::WrongAggregate => Claim::WrongAggregate,
-		},
-		target: challenge.target,
-		segment: challenge.segment,
-		start: challenge.checkpoints.0 .0,
-		end: challenge.checkpoints.1 .0,
+		id: 0,
+		claim,
+		target,
+		segment: 0,
+		start: [0; 32],
+		end: [0; 32],
 		round: RoundInputs {
-			order: order.0,
+			order,
 			round,
 			round_seed: record.seed.0,
 			round_weights: record.weights.0,

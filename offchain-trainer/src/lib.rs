@@ -38,6 +38,7 @@ pub mod order_events;
 pub mod provider_state;
 pub mod remote;
 pub mod validator_cli;
+pub mod watch;
 pub mod work;
 
 pub use error::{Error, Result};

@@ -42,6 +42,7 @@ use crate::{
 	},
 	serve_auth::{now_secs, require_signature, signer_of, AllowList, AuthState, Signer},
 	store::{parse_hash, Kind, Put, Store},
+	watch::Watcher,
 };
 use axum::{
 	body::Bytes,
@@ -97,6 +98,10 @@ pub struct ServeArgs {
 	/// `--allow-chain`, names the validator.
 	#[arg(long)]
 	pub suri: Option<String>,
+	/// Watch the other validators' acceptances and challenge those that do not re-execute
+	/// (`watch`), signing and bonding as the `--suri` validator.
+	#[arg(long, requires = "suri")]
+	pub watch: bool,
 }
 
 /// A verification job.
@@ -114,10 +119,20 @@ struct Inner {
 	source: Arc<dyn RoundSource>,
 	jobs: Mutex<HashMap<(u64, u32), Job>>,
 	verdicts: Mutex<HashMap<u64, Job>>,
-	/// `pot-malus` only: the position whose submissions every result rejects.
-	censor: Option<Censor>,
+	/// `pot-malus` only: how its round results lie.
+	malice: Option<Malice>,
 	/// Signs the service's requests to other services.
 	signer: Option<Keypair>,
+}
+
+/// How a `pot-malus serve` validator's round results lie, whatever its verification found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malice {
+	/// Censors: rejects one position's submissions.
+	Censor(Censor),
+	/// Lazy: accepts every submission (the announced weights stay as verified), so a forged
+	/// one is accepted and only another validator's watcher can catch it.
+	AcceptAll,
 }
 
 /// A censoring validator's rule (`pot-malus serve` only): every round result rejects the
@@ -150,7 +165,7 @@ impl ServeState {
 				source,
 				jobs: Mutex::new(HashMap::new()),
 				verdicts: Mutex::new(HashMap::new()),
-				censor: None,
+				malice: None,
 				signer: None,
 			}),
 			None,
@@ -169,9 +184,9 @@ impl ServeState {
 		}
 	}
 
-	/// Rejects `censor.position`'s submissions in every round result (`pot-malus` only).
-	pub fn censoring(self, censor: Censor) -> Self {
-		self.configured(|inner| inner.censor = Some(censor))
+	/// Lies in every round result as `malice` says (`pot-malus` only).
+	pub fn lying(self, malice: Malice) -> Self {
+		self.configured(|inner| inner.malice = Some(malice))
 	}
 
 	/// Signs the service's own requests to other services (artifact fetches) with `key`.
@@ -227,21 +242,21 @@ pub fn main(args: ServeArgs) -> anyhow::Result<()> {
 	serve_with(args, None)
 }
 
-/// [`main`] as a censoring validator: every round result rejects `censor.position`. Only the
+/// [`main`] as a lying validator: every round result lies as `malice` says. Only the
 /// `pot-malus` test binary calls this.
-pub fn main_censoring(args: ServeArgs, censor: Censor) -> anyhow::Result<()> {
-	serve_with(args, Some(censor))
+pub fn main_malicious(args: ServeArgs, malice: Malice) -> anyhow::Result<()> {
+	serve_with(args, Some(malice))
 }
 
-fn serve_with(args: ServeArgs, censor: Option<Censor>) -> anyhow::Result<()> {
+fn serve_with(args: ServeArgs, malice: Option<Malice>) -> anyhow::Result<()> {
 	let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
 	runtime.block_on(async move {
 		let source = Arc::new(ChainSource::new(&args.node));
 		let mut state =
 			ServeState::new(&args.store, args.max_artifact_bytes, args.max_miss_ppm, source)?;
-		if let Some(censor) = censor {
-			tracing::warn!(?censor, "CENSORING: round results reject this position's work");
-			state = state.censoring(censor);
+		if let Some(malice) = malice {
+			tracing::warn!(?malice, "MALICIOUS: round results lie about the verification");
+			state = state.lying(malice);
 		}
 		let fixed = match &args.allow {
 			Some(list) => {
@@ -263,6 +278,14 @@ fn serve_with(args: ServeArgs, censor: Option<Censor>) -> anyhow::Result<()> {
 			state = state.with_allow(allow);
 		}
 		if let Some(key) = key {
+			if args.watch {
+				let config = VerifyConfig {
+					max_artifact_bytes: args.max_artifact_bytes,
+					max_miss_ppm: args.max_miss_ppm,
+				};
+				let watcher = Watcher::new(&args.node, &args.store, key.clone(), config)?;
+				tokio::spawn(watcher.run());
+			}
 			state = state.signing(key);
 		}
 		let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -687,8 +710,10 @@ async fn post_result(
 		let s = job_state.clone();
 		let outcome = tokio::task::spawn_blocking(move || {
 			let mut outcome = verify_round(s.store(), &inputs, &s.0.verify)?;
-			if let Some(censor) = s.0.censor {
-				censor_outcome(s.store(), &mut outcome, censor)?;
+			match s.0.malice {
+				Some(Malice::Censor(censor)) => censor_outcome(s.store(), &mut outcome, censor)?,
+				Some(Malice::AcceptAll) => accept_all(&mut outcome),
+				None => {}
 			}
 			let encoded = crate::round_verifier::encode_result(&outcome);
 			s.store().put_result(order, round, &encoded)?;
@@ -761,6 +786,18 @@ async fn post_verdict(State(state): State<ServeState>, UrlPath(id): UrlPath<Stri
 		job_state.verdicts().insert(id, job);
 	});
 	text(StatusCode::ACCEPTED, "re-executing")
+}
+
+/// Turns every rejection into an acceptance measured as no improvement (the announced weights
+/// stay as verified).
+fn accept_all(outcome: &mut crate::round_verifier::RoundOutcome) {
+	use crate::round_verifier::VerdictOut;
+	for (position, verdict) in &mut outcome.verdicts {
+		if matches!(verdict, VerdictOut::Rejected { .. }) {
+			tracing::warn!(position, "accepting a submission that failed verification");
+			*verdict = VerdictOut::Accepted { improvement: 0 };
+		}
+	}
 }
 
 /// Turns the verdict at `censor.position` into a rejection at `censor.segment` with a made-up

@@ -9,6 +9,9 @@
 //!   `pot-trainer serve` whose round results reject the submission at position `p` (at segment
 //!   `s`) whatever its verification found: a validator leaving valid work unpaid, which the
 //!   provider can challenge.
+//! - `pot-malus serve --accept-all <serve flags>`: `pot-trainer serve` whose round results
+//!   accept every submission, forged or not: a lazy validator, which another validator's
+//!   watcher (`pot-trainer serve --watch`) can challenge.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -39,11 +42,15 @@ enum Command {
 		#[command(flatten)]
 		work: WorkArgs,
 	},
-	/// A verifier service that rejects one position's submissions, valid or not.
+	/// A verifier service that rejects one position's submissions, valid or not, or accepts
+	/// every submission.
 	Serve {
 		/// The run position whose submissions are always rejected.
+		#[arg(long, required_unless_present = "accept_all", conflicts_with = "accept_all")]
+		censor_position: Option<u32>,
+		/// Accept every submission, whatever re-execution found.
 		#[arg(long)]
-		censor_position: u32,
+		accept_all: bool,
 		/// The segment the rejection names.
 		#[arg(long, default_value_t = 0)]
 		censor_segment: u32,
@@ -70,9 +77,14 @@ fn main() -> anyhow::Result<()> {
 		Command::Work { forgery, work } => {
 			work::run_forging(work, ComputeProfile::cpu(cli.threads), forgery)
 		},
-		Command::Serve { censor_position, censor_segment, serve } => serve::main_censoring(
-			serve,
-			serve::Censor { position: censor_position, segment: censor_segment },
-		),
+		Command::Serve { censor_position, censor_segment, accept_all, serve } => {
+			let malice = match censor_position {
+				Some(position) if !accept_all => {
+					serve::Malice::Censor(serve::Censor { position, segment: censor_segment })
+				},
+				_ => serve::Malice::AcceptAll,
+			};
+			serve::main_malicious(serve, malice)
+		},
 	}
 }
