@@ -344,7 +344,9 @@ pub fn pytorch_eager(
 			command.args(["--model", "cnn", "--channels"]);
 			command.args(channels.iter().map(u32::to_string));
 		},
-		ModelSpec::Transformer { .. } => bail!("the PyTorch comparison covers the MLP and the CNN"),
+		ModelSpec::Transformer { .. } | ModelSpec::TorchScript { .. } => {
+			bail!("the PyTorch comparison covers the MLP and the CNN")
+		},
 	}
 	let optimizer = match config.optimizer.kind {
 		OptimizerKind::Adam => "adam",
@@ -414,6 +416,9 @@ pub fn model_name(model: &ModelSpec) -> String {
 		},
 		ModelSpec::Transformer { context, dim, heads, layers } => {
 			format!("transformer T={context} d={dim} h={heads} L={layers}")
+		},
+		ModelSpec::TorchScript { params, module } => {
+			format!("TorchScript module of {} bytes, {} parameters", module.len(), params.len())
 		},
 	}
 }

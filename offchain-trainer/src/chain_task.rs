@@ -180,6 +180,8 @@ pub struct OrderTraining {
 	pub init_seed: u64,
 	/// What providers commit as their update: dense final weights or a top-k payload.
 	pub update: UpdateEncoding,
+	/// The model; `None`: the MLP with one hidden layer of 64 for the data's images.
+	pub model: Option<ModelSpec>,
 }
 
 /// An order's task as the consumer submits it, with what it must upload.
@@ -227,7 +229,22 @@ pub fn update_encoding(spec: &TaskSpec) -> UpdateEncoding {
 /// PoL parameters (bitwise-exact tolerance) and the aggregation rule.
 pub fn order_task(t: &OrderTraining, data: DatasetPair) -> Result<OrderTask> {
 	data.validate()?;
-	let (model, initial) = mlp_for(&data.train, t.init_seed)?;
+	let (model, initial) = match &t.model {
+		None => mlp_for(&data.train, t.init_seed)?,
+		Some(spec) => {
+			let built = spec.build()?;
+			let initial = built.init(t.init_seed)?;
+			// Before paying for a transaction: the model must take the data's samples.
+			let (xs, labels) = data.train.tensors(tch::Device::Cpu)?;
+			let probe_len = xs.size().first().copied().unwrap_or(0).min(2);
+			let probe = xs.f_narrow(0, 0, probe_len)?;
+			let labels = labels.f_narrow(0, 0, probe_len)?;
+			let _probe_loss = built.loss(&initial, &probe, &labels).map_err(|e| {
+				Error::Task(format!("the model does not train on this dataset's samples: {e}"))
+			})?;
+			(spec.clone(), initial)
+		}
+	};
 	let spec = TaskSpec {
 		model: H256(model.hash()),
 		initial_weights: H256(weights_hash(&initial)?),
@@ -414,6 +431,7 @@ mod tests {
 			init_seed: 0,
 			aggregation: crate::round_verifier::AggregationRule::default(),
 			update: UpdateEncoding::Dense,
+			model: None,
 		}
 	}
 

@@ -152,6 +152,10 @@ pub struct CreateArgs {
 	/// Free-form description stored with the order.
 	#[arg(long, default_value = "pot-trainer order: MLP")]
 	pub metadata: String,
+	/// The model to train: a model spec as JSON (`pot-trainer model-spec` writes one for a
+	/// TorchScript module). Default: an MLP with one hidden layer of 64 for the data's images.
+	#[arg(long)]
+	pub model: Option<PathBuf>,
 	/// Open a public run instead of paying for an order (governance: `--suri` is the chain's
 	/// sudo key, and the call goes through `Sudo.sudo`). `--budget` is then the cap on what the
 	/// run mints and `--max-price` its reward per work unit. Nothing is held: each verified
@@ -479,6 +483,10 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 		init_seed: args.init_seed,
 		aggregation: args.aggregation,
 		update: args.update,
+		model: match &args.model {
+			Some(path) => Some(read_model_spec(path)?),
+			None => None,
+		},
 	};
 	let data = match &args.dataset {
 		Some(dir) => data::from_mnist_dir(dir)
@@ -585,6 +593,15 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 	write_record(&args.node.state_dir, &record)?;
 	upload(&record, &args.node.state_dir, Some(&signer)).await?;
 	Ok(Created { record, from_block, balance_before })
+}
+
+/// Reads a model spec (JSON of [`ModelSpec`]) and checks that it builds.
+pub fn read_model_spec(path: &Path) -> anyhow::Result<ModelSpec> {
+	let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+	let spec: ModelSpec = serde_json::from_slice(&text)
+		.with_context(|| format!("{} is not a model spec", path.display()))?;
+	spec.build().with_context(|| format!("the model in {}", path.display()))?;
+	Ok(spec)
 }
 
 /// The name of a dispatch error (`Market::ZeroBudget`, `BadOrigin`, …), read from the metadata.

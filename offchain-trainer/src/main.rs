@@ -123,6 +123,10 @@ enum Command {
 		initial_weights: PathBuf,
 		#[arg(long, value_enum, default_value = "mlp")]
 		model: Arch,
+		/// Train this model instead of `--model`: a model spec as JSON (`model-spec` writes one
+		/// for a TorchScript module).
+		#[arg(long)]
+		model_spec: Option<PathBuf>,
 		#[arg(long, value_enum, default_value = "adam")]
 		optimizer: Opt,
 		/// Learning rate (decimal; stored with 9 decimals).
@@ -157,6 +161,20 @@ enum Command {
 		capacities: Vec<u64>,
 		#[arg(long, default_value_t = 0)]
 		provider: u32,
+	},
+	/// Write the model spec (JSON) of a TorchScript module, for `new-task --model-spec` and
+	/// `order create --model`: its `forward(p_0, …, p_{n−1}, x)` takes the parameters
+	/// positionally, then the features, and returns the logits.
+	ModelSpec {
+		/// The TorchScript module file (`torch.jit.script(m).save(path)` or a traced module).
+		#[arg(long)]
+		torchscript: PathBuf,
+		/// The parameters in the order `forward` takes them, each `NAME:D1xD2…` (repeat).
+		#[arg(long = "param", required = true)]
+		params: Vec<String>,
+		/// Where to write the spec.
+		#[arg(long)]
+		out: PathBuf,
 	},
 	/// Train a task and write the proof directory.
 	Train {
@@ -264,6 +282,7 @@ fn main() -> anyhow::Result<()> {
 			task,
 			initial_weights,
 			model,
+			model_spec,
 			optimizer,
 			lr,
 			batch_size,
@@ -278,7 +297,9 @@ fn main() -> anyhow::Result<()> {
 			provider,
 		} => {
 			let train = data.train()?;
-			let spec = match model {
+			let spec = match (model_spec, model) {
+				(Some(path), _) => pot_trainer::consumer::read_model_spec(&path)?,
+				(None, model) => match model {
 				Arch::Mlp => ModelSpec::Mlp {
 					inputs: train.rows.checked_mul(train.cols).context("images too large")?,
 					hidden: vec![64],
@@ -297,6 +318,7 @@ fn main() -> anyhow::Result<()> {
 					}
 				}
 				Arch::Transformer => bail!("the transformer trains on --text"),
+				},
 			};
 			let kind = match optimizer {
 				Opt::Sgd => OptimizerKind::Sgd,
@@ -469,6 +491,19 @@ fn main() -> anyhow::Result<()> {
 			};
 			pot_trainer::work::run(args, profile)?;
 		}
+		Command::ModelSpec { torchscript, params, out } => {
+			let params = params
+				.iter()
+				.map(|p| parse_param(p))
+				.collect::<anyhow::Result<Vec<_>>>()?;
+			let module = std::fs::read(&torchscript)
+				.with_context(|| format!("reading {}", torchscript.display()))?;
+			let spec = ModelSpec::TorchScript { params, module };
+			spec.build()?;
+			std::fs::write(&out, serde_json::to_vec(&spec)?)
+				.with_context(|| format!("writing {}", out.display()))?;
+			println!("model {} written to {}", hex::encode(spec.hash()), out.display());
+		}
 		Command::Order { command } => {
 			let code = pot_trainer::consumer::run_order(command)?;
 			if code != 0 {
@@ -479,4 +514,15 @@ fn main() -> anyhow::Result<()> {
 		Command::Ask(args) => pot_trainer::validator_cli::run_ask(args)?,
 	}
 	Ok(())
+}
+
+/// A `--param` of `model-spec`: `NAME:D1xD2…`.
+fn parse_param(text: &str) -> anyhow::Result<(String, Vec<u32>)> {
+	let (name, dims) = text.rsplit_once(':').context(format!("{text}: expected NAME:D1xD2…"))?;
+	let dims = dims
+		.split('x')
+		.map(|d| d.parse::<u32>().with_context(|| format!("{text}: {d} is not a dimension")))
+		.collect::<anyhow::Result<Vec<_>>>()?;
+	anyhow::ensure!(!name.is_empty(), "{text}: no parameter name");
+	Ok((name.to_owned(), dims))
 }

@@ -1,4 +1,4 @@
-//! Built-in model architectures behind one trait.
+//! Built-in model architectures and bring-your-own TorchScript modules behind one trait.
 //!
 //! A model is described by a [`ModelSpec`]; its content hash (what an order's `TaskSpec.model`
 //! names) is BLAKE2b-256 over the canonical encoding [`ModelSpec::encode`]. The parameters live
@@ -52,6 +52,34 @@ pub enum ModelSpec {
 		/// Blocks.
 		layers: u32,
 	},
+	/// A TorchScript module brought by the consumer, run by libtorch's TorchScript
+	/// interpreter. Like the built-ins it is functional: its `forward(p_0, …, p_{n−1}, x)` takes
+	/// the parameters positionally, in the order of `params`, then the features `x`, and returns
+	/// the logits `[batch, classes]`; it holds no trained state, so checkpoints, proofs and
+	/// aggregates work on [`Params`] as for the built-ins. Any TorchScript with that signature
+	/// works: `torch.jit.script` or `torch.jit.trace` in Python, or
+	/// [`tch::CModule::create_by_tracing`] in Rust (the trainer's README shows both).
+	TorchScript {
+		/// Parameter names and shapes, in the order `forward` takes them.
+		params: Vec<(String, Vec<u32>)>,
+		/// The serialized module (the `.pt` file's bytes; hex in JSON).
+		#[serde(with = "hex_bytes")]
+		module: Vec<u8>,
+	},
+}
+
+/// Serde of bytes as a hex string.
+mod hex_bytes {
+	use serde::{Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+		serializer.serialize_str(&hex::encode(bytes))
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+		let text = String::deserialize(deserializer)?;
+		hex::decode(text).map_err(serde::de::Error::custom)
+	}
 }
 
 impl ModelSpec {
@@ -80,6 +108,21 @@ impl ModelSpec {
 				put(*dim);
 				put(*heads);
 				put(*layers);
+			}
+			Self::TorchScript { params, module } => {
+				let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+				out.extend_from_slice(&4u32.to_le_bytes());
+				out.extend_from_slice(&len(params.len()));
+				for (name, shape) in params {
+					out.extend_from_slice(&len(name.len()));
+					out.extend_from_slice(name.as_bytes());
+					out.extend_from_slice(&len(shape.len()));
+					for &d in shape {
+						out.extend_from_slice(&d.to_le_bytes());
+					}
+				}
+				out.extend_from_slice(&len(module.len()));
+				out.extend_from_slice(module);
 			}
 		}
 		out
@@ -132,8 +175,105 @@ impl ModelSpec {
 					layers: positive(*layers, "layers")?,
 				}))
 			}
+			Self::TorchScript { params, module } => Ok(Box::new(TorchScriptModel::load(params, module)?)),
 		}
 	}
+}
+
+/// A functional TorchScript module ([`ModelSpec::TorchScript`]).
+struct TorchScriptModel {
+	module: tch::CModule,
+	/// Parameter names and shapes, in the order `forward` takes them.
+	params: Vec<(String, Vec<i64>)>,
+}
+
+impl TorchScriptModel {
+	/// Loads `module`; refuses bytes that are not a TorchScript module and parameter lists
+	/// that are empty, repeat a name or give a shape without elements.
+	fn load(params: &[(String, Vec<u32>)], module: &[u8]) -> Result<Self> {
+		let bad = |why: String| Error::Model(format!("TorchScript model: {why}"));
+		if params.is_empty() {
+			return Err(bad("no parameters".into()));
+		}
+		let names: std::collections::BTreeSet<&String> = params.iter().map(|(n, _)| n).collect();
+		if names.len() != params.len() {
+			return Err(bad("a parameter name repeats".into()));
+		}
+		if let Some((name, shape)) =
+			params.iter().find(|(_, shape)| shape.is_empty() || shape.contains(&0))
+		{
+			return Err(bad(format!("parameter {name} has shape {shape:?}")));
+		}
+		let module = tch::CModule::load_data(&mut std::io::Cursor::new(module))
+			.map_err(|e| bad(format!("not a TorchScript module: {e}")))?;
+		let params = params
+			.iter()
+			.map(|(name, shape)| (name.clone(), shape.iter().map(|&d| i64::from(d)).collect()))
+			.collect();
+		Ok(Self { module, params })
+	}
+}
+
+impl Model for TorchScriptModel {
+	fn shapes(&self) -> Vec<(String, Vec<i64>)> {
+		self.params.clone()
+	}
+
+	fn forward(&self, params: &Params, xs: &Tensor) -> Result<Tensor> {
+		let mut inputs = self
+			.params
+			.iter()
+			.map(|(name, _)| param(params, name).map(Tensor::shallow_clone))
+			.collect::<Result<Vec<_>>>()?;
+		inputs.push(xs.shallow_clone());
+		self.module
+			.forward_ts(&inputs)
+			.map_err(|e| Error::Model(format!("TorchScript forward: {e}")))
+	}
+}
+
+/// `model` as a [`ModelSpec::TorchScript`]: its forward pass traced
+/// ([`tch::CModule::create_by_tracing`]) on features `example` (`[batch, inputs]`) into a
+/// TorchScript module taking the parameters positionally in `model.shapes()` order. The module
+/// computes what `model` computes; a way to bring a model written with tch in Rust.
+pub fn trace(model: &dyn Model, example: &Tensor) -> Result<ModelSpec> {
+	let shapes = model.shapes();
+	let params = model.init(0)?;
+	let mut inputs = shapes
+		.iter()
+		.map(|(name, _)| param(&params, name).map(|t| t.detach()))
+		.collect::<Result<Vec<_>>>()?;
+	inputs.push(example.shallow_clone());
+	let mut forward_error = None;
+	let mut closure = |ts: &[Tensor]| -> Vec<Tensor> {
+		let named: Params =
+			shapes.iter().zip(ts).map(|((name, _), t)| (name.clone(), t.shallow_clone())).collect();
+		match ts.last().map(|xs| model.forward(&named, xs)) {
+			Some(Ok(logits)) => vec![logits],
+			Some(Err(e)) => {
+				forward_error = Some(e);
+				Vec::new()
+			}
+			None => Vec::new(),
+		}
+	};
+	let traced = tch::CModule::create_by_tracing("PotModel", "forward", &inputs, &mut closure);
+	if let Some(e) = forward_error {
+		return Err(e);
+	}
+	let traced = traced.map_err(|e| Error::Model(format!("tracing the model: {e}")))?;
+	let dir = tempfile::tempdir().map_err(|e| Error::Model(format!("a temporary directory: {e}")))?;
+	let path = dir.path().join("model.pt");
+	traced.save(&path).map_err(|e| Error::Model(format!("saving the traced model: {e}")))?;
+	let module = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+	let params = shapes
+		.into_iter()
+		.map(|(name, shape)| {
+			let dims = shape.iter().map(|&d| u32::try_from(d).unwrap_or(0)).collect();
+			(name, dims)
+		})
+		.collect();
+	Ok(ModelSpec::TorchScript { params, module })
 }
 
 /// A model: parameter shapes, initialisation and the forward pass.

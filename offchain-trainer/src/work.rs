@@ -896,6 +896,7 @@ mod tests {
 			init_seed: 0,
 			aggregation: crate::round_verifier::AggregationRule::default(),
 			update: UpdateEncoding::Dense,
+			model: None,
 		}, train.clone())?
 		.spec;
 		let round = RoundAt {

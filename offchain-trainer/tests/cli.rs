@@ -219,3 +219,78 @@ fn transformer_trains_and_verifies_on_a_text_file() {
 	);
 	assert!(!wrong.status.success());
 }
+
+#[test]
+fn a_torchscript_module_file_becomes_a_task_that_trains_and_verifies() {
+	let dir = tempfile::tempdir().unwrap();
+	let d = dir.path();
+	// A real TorchScript file: the digits MLP (64-32-10) traced by libtorch and saved.
+	let spec = pot_trainer::model::ModelSpec::Mlp { inputs: 64, hidden: vec![32], classes: 10 };
+	let example = tch::Tensor::zeros([4, 64], (tch::Kind::Float, tch::Device::Cpu));
+	let traced = pot_trainer::model::trace(spec.build().unwrap().as_ref(), &example).unwrap();
+	let pot_trainer::model::ModelSpec::TorchScript { module, .. } = traced else { unreachable!() };
+	std::fs::write(d.join("mlp.pt"), module).unwrap();
+
+	let params = [
+		"layer0.weight:32x64",
+		"layer0.bias:32",
+		"layer1.weight:10x32",
+		"layer1.bias:10",
+	];
+	let mut args = vec!["model-spec", "--torchscript", "mlp.pt", "--out", "model.json"];
+	for p in &params {
+		args.extend(["--param", p]);
+	}
+	let made = pot_trainer(d, &args);
+	assert!(made.status.success(), "{made:?}");
+	assert!(stdout_line(&made, "model ").len() > 64, "{made:?}");
+	// A file that is no TorchScript module is refused with the reason.
+	std::fs::write(d.join("junk.pt"), b"junk").unwrap();
+	let junk = pot_trainer(
+		d,
+		&["model-spec", "--torchscript", "junk.pt", "--param", "w:2x2", "--out", "junk.json"],
+	);
+	assert!(!junk.status.success());
+	assert!(String::from_utf8_lossy(&junk.stderr).contains("not a TorchScript module"), "{junk:?}");
+
+	let new = pot_trainer(
+		d,
+		&[
+			"new-task",
+			"--task",
+			"task.json",
+			"--initial-weights",
+			"init.safetensors",
+			"--model-spec",
+			"model.json",
+			"--steps",
+			"30",
+			"--checkpoint-interval",
+			"10",
+		],
+	);
+	assert!(new.status.success(), "{new:?}");
+	let train = pot_trainer(
+		d,
+		&["train", "--task", "task.json", "--initial-weights", "init.safetensors", "--out", "p"],
+	);
+	assert!(train.status.success(), "{train:?}");
+	let root = stdout_line(&train, "merkle_root ");
+	let ok = pot_trainer(
+		d,
+		&[
+			"verify",
+			"--task",
+			"task.json",
+			"--initial-weights",
+			"init.safetensors",
+			"--proof",
+			"p",
+			"--seed",
+			SEED,
+			"--committed-root",
+			&root,
+		],
+	);
+	assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+}

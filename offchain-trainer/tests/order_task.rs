@@ -56,6 +56,7 @@ fn order_task_hashes_match_new_task() {
 			init_seed: seed,
 			aggregation: pot_trainer::round_verifier::AggregationRule::default(),
 			update: pot_trainer::compress::UpdateEncoding::Dense,
+			model: None,
 		}, pot_trainer::data::digits_pair().unwrap())
 		.unwrap();
 		assert_eq!(order.spec.model.0, by_hand.model_hash.0, "seed {seed}");
