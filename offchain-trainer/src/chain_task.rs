@@ -234,12 +234,12 @@ pub fn order_task(t: &OrderTraining, data: DatasetPair) -> Result<OrderTask> {
 		Some(spec) => {
 			let built = spec.build()?;
 			let initial = built.init(t.init_seed)?;
-			// Before paying for a transaction: the model must take the data's samples.
-			let (xs, labels) = data.train.tensors(tch::Device::Cpu)?;
-			let probe_len = xs.size().first().copied().unwrap_or(0).min(2);
-			let probe = xs.f_narrow(0, 0, probe_len)?;
-			let labels = labels.f_narrow(0, 0, probe_len)?;
-			let _probe_loss = built.loss(&initial, &probe, &labels).map_err(|e| {
+			// Before paying for a transaction: the model must take the data's samples (two of
+			// them are enough to tell; the whole split need not become tensors).
+			let first: Vec<usize> = (0..data.train.len().min(2)).collect();
+			let probe = data.train.subset(&first)?;
+			let (xs, labels) = probe.tensors(tch::Device::Cpu)?;
+			let _probe_loss = built.loss(&initial, &xs, &labels).map_err(|e| {
 				Error::Task(format!("the model does not train on this dataset's samples: {e}"))
 			})?;
 			(spec.clone(), initial)

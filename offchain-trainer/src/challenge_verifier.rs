@@ -184,8 +184,21 @@ pub fn judge(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> 
 	}
 }
 
-/// Whether the target's segment re-executes within the tolerance (a broken proof does not).
-fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> Result<bool, JobError> {
+/// The target's proof unpacked into a temporary directory and checked as a whole, ready to
+/// re-execute its segments.
+struct UnpackedProof {
+	task: crate::task::TrainTask,
+	pair: data::DatasetPair,
+	dir: TempDir,
+}
+
+/// Unpacks the target's proof and makes the whole-proof checks (`inconsistency`); `Ok(Err(why))`
+/// when the proof is broken or does not back the commitment.
+fn unpack_target(
+	store: &Store,
+	inputs: &ChallengeInputs,
+	config: &VerifyConfig,
+) -> Result<Result<UnpackedProof, String>, JobError> {
 	let spec = stored_model(store, &inputs.round.task.model)?;
 	let pair = stored_dataset(store, &inputs.round.task.dataset)?;
 	let base = base_task(&inputs.round, spec, &pair)?;
@@ -195,26 +208,34 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 	})?;
 	let dir = TempDir(store.temp_path());
 	std::fs::create_dir(&dir.0).map_err(|e| crate::error::Error::io(&dir.0, e))?;
-	let broken = |why: String| {
-		tracing::info!(challenge = inputs.id, %why, "the challenged segment does not reproduce");
-		Ok(false)
-	};
 	if let Err(e) = bundle::unpack_into(&bytes, config.max_artifact_bytes, &dir.0) {
-		return broken(format!("proof bundle: {e}"));
+		return Ok(Err(format!("proof bundle: {e}")));
 	}
 	let mut task = base;
 	task.local_steps = c.steps_done;
 	task.round.provider = inputs.target;
 	if let Err(e) = task.validate() {
-		return broken(format!("commitment not re-executable: {e}"));
+		return Ok(Err(format!("commitment not re-executable: {e}")));
 	}
 	if let Some(why) = inconsistency(store, &task, &dir.0, &inputs.round, inputs.target, &c)? {
-		return broken(why);
+		return Ok(Err(why));
 	}
-	match reexecute_segment(&task, &pair, &dir.0, inputs.segment, &inputs.start, &inputs.end)? {
+	Ok(Ok(UnpackedProof { task, pair, dir }))
+}
+
+/// Whether `segment` of an unpacked proof re-executes from `start` to `end` within the
+/// tolerance.
+fn segment_reproduces(
+	proof: &UnpackedProof,
+	challenge: u64,
+	segment: u32,
+	start: &Hash,
+	end: &Hash,
+) -> Result<bool, JobError> {
+	match reexecute_segment(&proof.task, &proof.pair, &proof.dir.0, segment, start, end)? {
 		Ok(report) => {
 			tracing::info!(
-				challenge = inputs.id,
+				challenge,
 				segment = report.index,
 				l2 = report.l2,
 				hash_matches = report.hash_matches,
@@ -223,8 +244,59 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 			);
 			Ok(report.accepted)
 		},
-		Err(why) => broken(why),
+		Err(why) => {
+			tracing::info!(challenge, %why, "the challenged segment does not reproduce");
+			Ok(false)
+		},
 	}
+}
+
+/// Whether the target's segment re-executes within the tolerance (a broken proof does not).
+fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> Result<bool, JobError> {
+	match unpack_target(store, inputs, config)? {
+		Ok(proof) => segment_reproduces(&proof, inputs.id, inputs.segment, &inputs.start, &inputs.end),
+		Err(why) => {
+			tracing::info!(challenge = inputs.id, %why, "the challenged segment does not reproduce");
+			Ok(false)
+		},
+	}
+}
+
+/// The first segment of the target's proof on which [`judge`] would uphold
+/// `InvalidWorkAccepted`, with the proof's checkpoint hashes (empty when its manifest cannot be
+/// read); `None` when the proof backs the commitment and every segment re-executes. The proof
+/// is unpacked and checked as a whole once for all its segments. Blocking (libtorch).
+pub fn first_invalid_segment(
+	store: &Store,
+	inputs: &ChallengeInputs,
+	config: &VerifyConfig,
+) -> Result<Option<(u32, Vec<Hash>)>, JobError> {
+	let _one_at_a_time = JOB_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+	let proof = match unpack_target(store, inputs, config)? {
+		Ok(proof) => proof,
+		Err(why) => {
+			tracing::info!(target = inputs.target, %why, "the proof does not back its commitment");
+			// A committee upholds the claim on any segment; segment 0 needs the least proof.
+			let hashes = inputs
+				.commitment(inputs.target)
+				.ok()
+				.and_then(|c| store.get(Kind::Proof, &c.checkpoint_root).ok().flatten())
+				.and_then(|bytes| bundle::unpack(&bytes, config.max_artifact_bytes).ok())
+				.and_then(|files| files.into_iter().find(|(name, _)| name == bundle::MANIFEST))
+				.and_then(|(_, text)| serde_json::from_slice::<Manifest>(&text).ok())
+				.map(|m| m.hashes())
+				.unwrap_or_default();
+			return Ok(Some((0, hashes)));
+		},
+	};
+	let hashes = Manifest::read(&proof.dir.0)?.hashes();
+	for (segment, ends) in (0u32..).zip(hashes.windows(2)) {
+		let [start, end] = ends else { break };
+		if !segment_reproduces(&proof, inputs.id, segment, start, end)? {
+			return Ok(Some((segment, hashes)));
+		}
+	}
+	Ok(None)
 }
 
 /// Why the proof in `dir` does not back commitment `c` of `position` as a whole, if it does

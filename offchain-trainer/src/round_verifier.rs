@@ -609,6 +609,8 @@ pub fn verify_round(
 	commitments.dedup_by_key(|(p, _)| *p);
 	let mut verdicts = Vec::new();
 	let mut accepted = Vec::new();
+	// Evaluates θ_r once, at the first acceptance.
+	let mut scorer: Option<score::Scorer> = None;
 	for (position, c) in &commitments {
 		let checked = check_provider(
 			store,
@@ -623,7 +625,11 @@ pub fn verify_round(
 		)?;
 		match checked {
 			Checked::Accepted(update) => {
-				let score = score::score_update(model, &round_params, &update, &pair.held_out)?;
+				let scorer = match scorer {
+					Some(ref scorer) => scorer,
+					None => scorer.insert(score::Scorer::new(model, &round_params, &pair.held_out)?),
+				};
+				let score = scorer.score(&update)?;
 				let improvement = score::improvement_fixed(&score);
 				tracing::info!(position, improvement = score.improvement(), "submission accepted");
 				accepted.push(update);

@@ -39,10 +39,30 @@ pub fn score_update(
 	update: &Tensor,
 	held_out: &Dataset,
 ) -> Result<Score> {
-	let (loss_before, _) = evaluate(model, start, held_out)?;
-	let after = apply_update(start, update, 1.0)?;
-	let (loss_after, _) = evaluate(model, &after, held_out)?;
-	Ok(Score { loss_before, loss_after })
+	Scorer::new(model, start, held_out)?.score(update)
+}
+
+/// Scores several updates from one start: the start's held-out loss is evaluated once.
+pub struct Scorer<'a> {
+	model: &'a dyn Model,
+	start: &'a Params,
+	held_out: &'a Dataset,
+	loss_before: f64,
+}
+
+impl<'a> Scorer<'a> {
+	/// Evaluates `start` on `held_out`.
+	pub fn new(model: &'a dyn Model, start: &'a Params, held_out: &'a Dataset) -> Result<Self> {
+		let (loss_before, _) = evaluate(model, start, held_out)?;
+		Ok(Self { model, start, held_out, loss_before })
+	}
+
+	/// The score of `update` (flattened `θ_r − θ_trained`).
+	pub fn score(&self, update: &Tensor) -> Result<Score> {
+		let after = apply_update(self.start, update, 1.0)?;
+		let (loss_after, _) = evaluate(self.model, &after, self.held_out)?;
+		Ok(Score { loss_before: self.loss_before, loss_after })
+	}
 }
 
 /// An improvement as the chain records it: `FixedI64`'s inner value (10⁻⁹ loss), rounded and

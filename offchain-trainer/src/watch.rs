@@ -7,7 +7,8 @@
 //! accepted and was not looked at before, the watcher puts itself in a committee's place: it
 //! fetches what a verdict on `InvalidWorkAccepted` needs (the model, the proof bundle, the
 //! dataset; [`fetch_missing`], from the accepting validator, signed as a registered validator)
-//! and asks [`judge`] segment by segment whether the claim would be upheld. At the first
+//! and judges the claim segment by segment as a committee would ([`first_invalid_segment`]:
+//! the committee's own checks, the proof unpacked and checked as a whole once). At the first
 //! segment that would be, it challenges with that segment's Merkle proof, then hands every
 //! artifact the verdict reads to each member of the drawn committee, so that the verdict does
 //! not depend on the accused serving them. A submission whose every segment re-executes is left
@@ -19,9 +20,7 @@
 //! cannot be had now are retried on the next pass.
 
 use crate::{
-	bundle,
-	challenge_verifier::{claim_inputs, fetch_missing, judge, ChallengeInputs, Claim},
-	proof::Manifest,
+	challenge_verifier::{claim_inputs, fetch_missing, first_invalid_segment, ChallengeInputs, Claim},
 	remote::ArtifactClient,
 	round_verifier::{JobError, VerifyConfig},
 	store::{Kind, Store},
@@ -41,7 +40,6 @@ use pot_client::{
 	subxt_signer::sr25519::Keypair,
 	Chain,
 };
-use pot_pol_core::Hash;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 /// Time between two passes.
@@ -79,65 +77,6 @@ pub fn subjects(
 		.flat_map(|r| r.accepted.iter().map(move |p| (r.order, r.round, *p)))
 		.filter(|s| !seen(s))
 		.collect()
-}
-
-/// What looking at a submission found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Finding {
-	/// Every segment re-executes and the proof backs the commitment.
-	Valid,
-	/// A committee would uphold `InvalidWorkAccepted` on `segment` (checkpoint hashes of the
-	/// proof: `hashes`).
-	Invalid {
-		/// The first segment that would be upheld.
-		segment: u32,
-		/// The proof's checkpoint hashes (for the Merkle proof of the segment).
-		hashes: Vec<Hash>,
-	},
-}
-
-/// Judges every segment of the target's proof as a committee would judge an
-/// `InvalidWorkAccepted` claim on it; all artifacts must be in `store` ([`fetch_missing`]).
-/// Blocking (libtorch).
-pub fn examine(
-	store: &Store,
-	inputs: &ChallengeInputs,
-	config: &VerifyConfig,
-) -> Result<Finding, JobError> {
-	let root = inputs
-		.round
-		.commitments
-		.iter()
-		.find(|(p, _)| *p == inputs.target)
-		.map(|(_, c)| c.checkpoint_root)
-		.ok_or_else(|| JobError::NotFound(format!("no commitment at position {}", inputs.target)))?;
-	let bytes = store
-		.get(Kind::Proof, &root)?
-		.ok_or_else(|| JobError::Unavailable(format!("proof {} is not stored", hex::encode(root))))?;
-	let manifest = bundle::unpack(&bytes, config.max_artifact_bytes)
-		.ok()
-		.and_then(|files| files.into_iter().find(|(name, _)| name == bundle::MANIFEST))
-		.and_then(|(_, text)| serde_json::from_slice::<Manifest>(&text).ok());
-	let Some(manifest) = manifest else {
-		// A stored proof is checked on upload; one without a readable manifest is broken, and
-		// a committee upholds the claim on any segment.
-		return Ok(Finding::Invalid { segment: 0, hashes: Vec::new() });
-	};
-	let hashes = manifest.hashes();
-	let segments = u32::try_from(hashes.len().saturating_sub(1)).unwrap_or(u32::MAX);
-	for segment in 0..segments {
-		let (Some(start), Some(end)) =
-			(hashes.get(segment as usize), hashes.get((segment as usize).saturating_add(1)))
-		else {
-			break;
-		};
-		let claim =
-			ChallengeInputs { segment, start: *start, end: *end, ..inputs.clone() };
-		if judge(store, &claim, config)? {
-			return Ok(Finding::Invalid { segment, hashes });
-		}
-	}
-	Ok(Finding::Valid)
 }
 
 /// The watcher of one validator's service.
@@ -224,7 +163,9 @@ impl Watcher {
 			return Ok(());
 		}
 		let (store, config, examined) = (self.store.clone(), self.config, inputs.clone());
-		let finding = tokio::task::spawn_blocking(move || examine(&store, &examined, &config)).await?;
+		let finding =
+			tokio::task::spawn_blocking(move || first_invalid_segment(&store, &examined, &config))
+				.await?;
 		let finding = match finding {
 			Ok(finding) => finding,
 			Err(JobError::Unavailable(why)) => {
@@ -233,7 +174,7 @@ impl Watcher {
 			}
 			Err(e) => return Err(anyhow::anyhow!("examining order {order} round {round} position {position}: {e}")),
 		};
-		let Finding::Invalid { segment, hashes } = finding else {
+		let Some((segment, hashes)) = finding else {
 			tracing::info!(order, round, position, "accepted work re-executes");
 			return self.remember(&subject, "valid");
 		};
