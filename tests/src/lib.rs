@@ -218,6 +218,30 @@ where
 	}
 }
 
+/// Waits until `validator`'s cluster on the chain behind `chain` has `providers` members (a
+/// run takes the cluster as it is when it starts).
+pub async fn wait_for_cluster(
+	chain: &pot_client::Chain,
+	validator: &pot_client::subxt::utils::AccountId32,
+	providers: usize,
+	timeout: Duration,
+) -> Result<()> {
+	wait_until(&format!("{providers} providers in {validator}'s cluster"), timeout, || async {
+		let at = chain.client().at_current_block().await?;
+		let cluster = at
+			.storage()
+			.fetch(pot_client::api::storage().staking().clusters(), (validator.clone(),))
+			.await?
+			.decode()?;
+		Ok(if cluster.0.len() == providers {
+			Check::Ready(())
+		} else {
+			Check::Pending(format!("{} providers", cluster.0.len()))
+		})
+	})
+	.await
+}
+
 /// Best and finalized block numbers of one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heights {
@@ -432,6 +456,17 @@ impl Node {
 			.request::<Value, _>(method, array)
 			.await
 			.with_context(|| format!("{}: RPC {method} on port {}", self.name, self.rpc_port))
+	}
+
+	/// Puts the sr25519 key of `suri` (`//Alice`, …) into the node's keystore as a `potv` key
+	/// (`author_insertKey`): the PoL offchain worker then acts for that account.
+	pub async fn insert_potv_key(&self, suri: &str) -> Result<()> {
+		let key = pot_client::keypair_from_suri(suri)?;
+		let public = to_hex(&key.public_key().0);
+		self.rpc("author_insertKey", vec![Value::from("potv"), Value::from(suri), Value::from(public)])
+			.await
+			.with_context(|| format!("inserting {suri}'s potv key into {}'s node", self.name))?;
+		Ok(())
 	}
 
 	/// Header of the best block (`chain_getHeader`).

@@ -121,6 +121,21 @@ pub fn tail(path: &Path) -> String {
 	lines.iter().skip(lines.len().saturating_sub(30)).copied().collect::<Vec<_>>().join("\n")
 }
 
+/// The JSON lines (`--json` events) in the log at `path`, each echoed to stderr prefixed with
+/// `who` so that a failing test shows what happened.
+pub fn json_events(path: &Path, who: &str) -> Result<Vec<serde_json::Value>> {
+	let log = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+	let events: Vec<serde_json::Value> = log
+		.lines()
+		.filter(|l| l.starts_with('{'))
+		.filter_map(|l| serde_json::from_str(l).ok())
+		.collect();
+	for e in &events {
+		eprintln!("{who}: {e}");
+	}
+	Ok(events)
+}
+
 /// `v` as a `String` (for argument lists).
 pub fn s(v: impl ToString) -> String {
 	v.to_string()

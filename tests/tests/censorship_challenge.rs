@@ -19,10 +19,10 @@
 use anyhow::{ensure, Context, Result};
 use pot_client::{account_of, api, keypair_from_suri, Chain};
 use pot_tests::{
-	processes::{run_trainer, s, Processes},
-	to_hex, Network,
+	processes::{json_events, run_trainer, s, Processes},
+	Network,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
@@ -40,12 +40,7 @@ async fn a_censoring_validator_is_challenged_by_the_provider_and_slashed() -> Re
 	// The dev seed of a validator: alice → //Alice.
 	let suri = |name: &str| format!("//{}{}", name[..1].to_uppercase(), &name[1..]);
 	for name in VALIDATORS {
-		let suri = suri(name);
-		let key = keypair_from_suri(&suri)?;
-		net.node(name)?
-			.rpc("author_insertKey", vec![json!("potv"), json!(suri), json!(to_hex(&key.public_key().0))])
-			.await
-			.with_context(|| format!("inserting {name}'s potv key"))?;
+		net.node(name)?.insert_potv_key(&suri(name)).await?;
 	}
 	net.wait_finalized_at_least(&VALIDATORS, 1, STARTUP_TIMEOUT).await?;
 	let dir = net.base_dir().to_path_buf();
@@ -96,12 +91,7 @@ async fn a_censoring_validator_is_challenged_by_the_provider_and_slashed() -> Re
 		],
 	)?;
 	procs.wait("consumer", ORDER_TIMEOUT).await.with_context(|| net.log_tails(20))?;
-	let log = std::fs::read_to_string(procs.log("consumer"))?;
-	let events: Vec<Value> =
-		log.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
-	for e in &events {
-		eprintln!("consumer: {e}");
-	}
+	let events = json_events(&procs.log("consumer"), "consumer")?;
 	let of_kind = |kind: &'static str| events.iter().filter(move |e| e["event"] == kind);
 	let (alice_ss58, ferdie_ss58) = (alice.to_string(), ferdie.to_string());
 

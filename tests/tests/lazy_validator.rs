@@ -23,10 +23,10 @@
 use anyhow::{ensure, Context, Result};
 use pot_client::{account_of, api, keypair_from_suri, Chain};
 use pot_tests::{
-	processes::{s, run_trainer, Processes},
-	to_hex, Network,
+	processes::{json_events, run_trainer, s, Processes},
+	Network,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 const VALIDATORS: [&str; 4] = ["alice", "bob", "charlie", "dave"];
@@ -43,20 +43,8 @@ async fn a_lazy_validator_is_challenged_by_a_watcher_and_slashed() -> Result<()>
 	net.wait_rpc_ready(&VALIDATORS, STARTUP_TIMEOUT).await?;
 	// The dev seed of a validator: alice → //Alice.
 	let suri = |name: &str| format!("//{}{}", name[..1].to_uppercase(), &name[1..]);
-	let insert_potv = |node: &str, suri: String| {
-		let net = &net;
-		let node = node.to_owned();
-		async move {
-			let key = keypair_from_suri(&suri)?;
-			net.node(&node)?
-				.rpc("author_insertKey", vec![json!("potv"), json!(suri), json!(to_hex(&key.public_key().0))])
-				.await
-				.with_context(|| format!("inserting {suri}'s potv key into {node}'s node"))?;
-			anyhow::Ok(())
-		}
-	};
 	for name in VALIDATORS {
-		insert_potv(name, suri(name)).await?;
+		net.node(name)?.insert_potv_key(&suri(name)).await?;
 	}
 	net.wait_finalized_at_least(&VALIDATORS, 1, STARTUP_TIMEOUT).await?;
 	let ws = net.node("alice")?.ws_url();
@@ -70,7 +58,7 @@ async fn a_lazy_validator_is_challenged_by_a_watcher_and_slashed() -> Result<()>
 		.submit(&api::tx().staking().register_validator(b"http://127.0.0.1:8804".to_vec()), &eve)
 		.await
 		.context("registering Eve as a validator")?;
-	insert_potv("dave", s("//Eve")).await?;
+	net.node("dave")?.insert_potv_key("//Eve").await?;
 
 	let dir = net.base_dir().to_path_buf();
 	let mut procs = Processes::new(dir.clone());
@@ -108,16 +96,7 @@ async fn a_lazy_validator_is_challenged_by_a_watcher_and_slashed() -> Result<()>
 	let mut forging = provider("//Dave//stash", "forger");
 	forging.splice(1..1, [s("--forgery"), s("tamper-final")]);
 	procs.spawn("forger", "pot-malus", &forging)?;
-	pot_tests::wait_until("both providers in Alice's cluster", STARTUP_TIMEOUT, || async {
-		let at = chain.client().at_current_block().await?;
-		let cluster = at.storage().fetch(api::storage().staking().clusters(), (alice,)).await?.decode()?;
-		Ok(if cluster.0.len() == 2 {
-			pot_tests::Check::Ready(())
-		} else {
-			pot_tests::Check::Pending(format!("{} providers", cluster.0.len()))
-		})
-	})
-	.await?;
+	pot_tests::wait_for_cluster(&chain, &alice, 2, STARTUP_TIMEOUT).await?;
 	let alice_stake_before = {
 		let at = chain.client().at_current_block().await?;
 		at.storage().fetch(api::storage().staking().ledger(), (alice,)).await?.decode()?.active
@@ -134,12 +113,7 @@ async fn a_lazy_validator_is_challenged_by_a_watcher_and_slashed() -> Result<()>
 		],
 	)?;
 	procs.wait("consumer", ORDER_TIMEOUT).await.with_context(|| net.log_tails(20))?;
-	let log = std::fs::read_to_string(procs.log("consumer"))?;
-	let events: Vec<Value> =
-		log.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
-	for e in &events {
-		eprintln!("consumer: {e}");
-	}
+	let events = json_events(&procs.log("consumer"), "consumer")?;
 	let of_kind = |kind: &'static str| events.iter().filter(move |e| e["event"] == kind);
 	let (alice_ss58, bob_ss58, ferdie_ss58, forger_ss58) =
 		(alice.to_string(), bob.to_string(), ferdie.to_string(), forger.to_string());

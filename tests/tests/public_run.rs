@@ -15,10 +15,9 @@
 use anyhow::{ensure, Context, Result};
 use pot_client::{account_of, api, keypair_from_suri, Chain};
 use pot_tests::{
-	processes::{run_trainer, s, Processes},
-	to_hex, Check, Network, NodeSpec,
+	processes::{json_events, run_trainer, s, Processes},
+	Network, NodeSpec,
 };
-use serde_json::{json, Value};
 use std::{collections::BTreeMap, time::Duration};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(420);
@@ -36,11 +35,8 @@ const FEE_PERCENT: u128 = 10;
 async fn a_public_run_mints_rewards_weighted_by_measured_improvement() -> Result<()> {
 	let net = Network::start("dev", vec![NodeSpec::validator("alice")])?;
 	net.wait_rpc_ready(&["alice"], STARTUP_TIMEOUT).await?;
+	net.node("alice")?.insert_potv_key("//Alice").await?;
 	let alice = keypair_from_suri("//Alice")?;
-	net.node("alice")?
-		.rpc("author_insertKey", vec![json!("potv"), json!("//Alice"), json!(to_hex(&alice.public_key().0))])
-		.await
-		.context("inserting Alice's potv key")?;
 	net.wait_finalized_at_least(&["alice"], 1, STARTUP_TIMEOUT).await?;
 	let ws = net.node("alice")?.ws_url();
 	let dir = net.base_dir().to_path_buf();
@@ -67,16 +63,7 @@ async fn a_public_run_mints_rewards_weighted_by_measured_improvement() -> Result
 	}
 	let chain = Chain::connect(&ws).await?;
 	// Both providers in Alice's cluster before the run starts (it takes the cluster as it is).
-	pot_tests::wait_until("both providers in Alice's cluster", STARTUP_TIMEOUT, || async {
-		let at = chain.client().at_current_block().await?;
-		let cluster = at.storage().fetch(api::storage().staking().clusters(), (alice_account,)).await?.decode()?;
-		Ok(if cluster.0.len() == 2 {
-			Check::Ready(())
-		} else {
-			Check::Pending(format!("{} providers", cluster.0.len()))
-		})
-	})
-	.await?;
+	pot_tests::wait_for_cluster(&chain, &alice_account, 2, STARTUP_TIMEOUT).await?;
 	let issuance = |chain: Chain| async move {
 		let at = chain.client().at_current_block().await?;
 		anyhow::Ok(at.storage().fetch(api::storage().balances().total_issuance(), ()).await?.decode()?)
@@ -94,12 +81,7 @@ async fn a_public_run_mints_rewards_weighted_by_measured_improvement() -> Result
 		],
 	)?;
 	procs.wait("governance", RUN_TIMEOUT).await.with_context(|| net.log_tails(20))?;
-	let log = std::fs::read_to_string(procs.log("governance"))?;
-	let events: Vec<Value> =
-		log.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect();
-	for e in &events {
-		eprintln!("governance: {e}");
-	}
+	let events = json_events(&procs.log("governance"), "governance")?;
 	let of_kind = |kind: &'static str| events.iter().filter(move |e| e["event"] == kind);
 	let opened = of_kind("public_run_opened").next().context("no PublicRunOpened")?;
 	ensure!(opened["reward_per_unit"].as_u64().map(u128::from) == Some(REWARD_PLANCK), "{opened}");

@@ -25,9 +25,9 @@ use anyhow::{bail, ensure, Context, Result};
 use pot_client::{account_of, api, keypair_from_suri, Chain};
 use pot_tests::{
 	processes::{run_trainer, s, tail, Processes},
-	to_hex, Network, NodeSpec,
+	Network, NodeSpec,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -47,14 +47,8 @@ const PROVIDER_BOND: u128 = 200 * 1_000_000_000_000;
 async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Result<()> {
 	let mut net = Network::start("dev", vec![NodeSpec::validator("alice")])?;
 	net.wait_rpc_ready(&["alice"], STARTUP_TIMEOUT).await?;
+	net.node("alice")?.insert_potv_key("//Alice").await?;
 	let alice = keypair_from_suri("//Alice")?;
-	net.node("alice")?
-		.rpc(
-			"author_insertKey",
-			vec![json!("potv"), json!("//Alice"), json!(to_hex(&alice.public_key().0))],
-		)
-		.await
-		.context("inserting Alice's potv key")?;
 	net.wait_finalized_at_least(&["alice"], 1, STARTUP_TIMEOUT).await?;
 	let ws = net.node("alice")?.ws_url();
 	let dir = net.base_dir().to_path_buf();
