@@ -36,7 +36,7 @@ step "build workspace" cargo build --workspace --locked
 # code; clippy is what enforces them.
 step "clippy (runtime)" cargo clippy --locked -p pot-runtime --all-targets -- -D warnings
 # Pallets and primitives with their benchmark and try-runtime code compiled in.
-pallets=(-p pot-primitives -p pallet-pot-market -p pallet-pot-market-runtime-api -p pallet-pot-staking -p pallet-pot-pol)
+pallets=(-p pot-primitives -p pallet-pot-market -p pallet-pot-market-runtime-api -p pallet-pot-staking -p pallet-pot-pol -p pallet-pot-issuance)
 step "clippy (pallets, with benchmarks and try-runtime)" cargo clippy --locked "${pallets[@]}" --all-targets --features runtime-benchmarks,try-runtime -- -D warnings
 # pot-pol-core is consensus code shared with the runtime: same lints, and it must build without std.
 step "clippy (pol-core, trainer)" cargo clippy --locked -p pot-pol-core -p pot-trainer --all-targets -- -D warnings

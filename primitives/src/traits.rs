@@ -191,3 +191,16 @@ impl<AccountId, Balance, BlockNumber> OrderSettlement<AccountId, Balance, BlockN
 		Weight::zero()
 	}
 }
+
+/// The protocol's book of the tokens it creates (PROTOCOL.md, "Public training runs"): whoever
+/// mints calls [`EmissionLedger::note_emission`] with what it minted, so the supply can be
+/// audited against the total issuance. Implemented by the issuance pallet.
+pub trait EmissionLedger<Balance> {
+	/// Records that `amount` was just minted.
+	fn note_emission(amount: Balance);
+}
+
+/// No book: emission is not recorded.
+impl<Balance> EmissionLedger<Balance> for () {
+	fn note_emission(_: Balance) {}
+}

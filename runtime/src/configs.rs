@@ -4,7 +4,7 @@ use crate::{
 	AccountId, Address, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
 	RuntimeTask, SessionKeys, Signature, SignedPayload, System, TxExtension, UncheckedExtrinsic,
-	DAYS, EXISTENTIAL_DEPOSIT, HOURS, MILLI_UNIT, UNIT, Market, Pol, Staking, MINUTES, SLOT_DURATION, VERSION,
+	DAYS, EXISTENTIAL_DEPOSIT, HOURS, MILLI_UNIT, UNIT, Issuance, Market, Pol, Staking, MINUTES, SLOT_DURATION, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -13,7 +13,8 @@ use polkadot_sdk::{
 		parameter_types,
 		traits::{
 			fungible::{Balanced, Credit},
-			ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, Get, OnUnbalanced, VariantCountOf,
+			ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, Contains, Get, OnUnbalanced,
+			VariantCountOf,
 		},
 		weights::{
 			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
@@ -88,6 +89,17 @@ impl frame_system::Config for Runtime {
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
 	type MaxConsumers = ConstU32<16>;
+	type BaseCallFilter = NoBurnOutsideTheProtocol;
+}
+
+/// Refuses `Balances::burn`: the supply changes only by public-run emission and by the burns
+/// the protocol makes, all booked by [`Issuance`]. (Root is never filtered.)
+pub struct NoBurnOutsideTheProtocol;
+
+impl Contains<RuntimeCall> for NoBurnOutsideTheProtocol {
+	fn contains(call: &RuntimeCall) -> bool {
+		!matches!(call, RuntimeCall::Balances(pallet_balances::Call::burn { .. }))
+	}
 }
 
 impl pallet_timestamp::Config for Runtime {
@@ -162,7 +174,8 @@ impl pallet_balances::Config for Runtime {
 	type RuntimeFreezeReason = RuntimeFreezeReason;
 	type WeightInfo = pallet_balances::weights::SubstrateWeight<Runtime>;
 	type Balance = Balance;
-	type DustRemoval = ();
+	/// The dust of reaped accounts is burned through the issuance book.
+	type DustRemoval = Issuance;
 	type ExistentialDeposit = ConstU128<EXISTENTIAL_DEPOSIT>;
 	type AccountStore = System;
 	type ReserveIdentifier = [u8; 8];
@@ -180,11 +193,12 @@ impl OnUnbalanced<Credit<AccountId, Balances>> for FeesToBlockAuthor {
 	fn on_nonzero_unbalanced(fees: Credit<AccountId, Balances>) {
 		let Some(author) = Authorship::author() else {
 			// Without a known author (e.g. in an offchain dry run) the fee is burned.
+			Issuance::on_unbalanced(fees);
 			return;
 		};
 		if let Err(unpaid) = <Balances as Balanced<AccountId>>::resolve(&author, fees) {
 			// Only possible if the author's account cannot exist; the credit is then burned.
-			drop(unpaid);
+			Issuance::on_unbalanced(unpaid);
 		}
 	}
 }
@@ -301,6 +315,7 @@ impl pallet_pot_market::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Validators = Staking;
 	type PublicRunOrigin = EnsureRoot<AccountId>;
+	type Emission = Issuance;
 	type PalletId = MarketPalletId;
 	type ValidatorFeeShare = ValidatorFeeShare;
 	type MaxAsks = ConstU32<MAX_AUTHORITIES>;
@@ -334,8 +349,8 @@ impl pallet_pot_staking::Config for Runtime {
 	type SessionKeys = pallet_pot_staking::NextSessionKeys<Runtime>;
 	/// A provider in a run cannot leave its cluster.
 	type OpenWork = Pol;
-	/// Slashed funds are burned (there is no treasury yet).
-	type Slash = ();
+	/// Slashed funds are burned through the issuance book (there is no treasury yet).
+	type Slash = Issuance;
 	type ReporterShare = ReporterShare;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxUnbondingChunks = ConstU32<32>;
@@ -391,4 +406,8 @@ impl pallet_pot_pol::Config for Runtime {
 	type WeightInfo = crate::weights::pallet_pot_pol::WeightInfo<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::benchmarks::PolBenchmarkHelper;
+}
+
+impl pallet_pot_issuance::Config for Runtime {
+	type Currency = Balances;
 }

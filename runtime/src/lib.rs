@@ -71,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("pot"),
 	impl_name: alloc::borrow::Cow::Borrowed("pot-node"),
 	authoring_version: 1,
-	spec_version: 112,
+	spec_version: 113,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -204,6 +204,9 @@ mod runtime {
 	/// Proof-of-Learning rounds: run start, provider commitments, round results, payouts.
 	#[runtime::pallet_index(52)]
 	pub type Pol = pallet_pot_pol;
+	/// The book of the supply: genesis issuance, public-run emission and burns.
+	#[runtime::pallet_index(53)]
+	pub type Issuance = pallet_pot_issuance;
 
 	/// Development-only governance: one key may dispatch root calls. Replaced before any
 	/// public network.

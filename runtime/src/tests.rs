@@ -48,8 +48,17 @@ fn externalities_for_preset(name: &str) -> TestExternalities {
 	ext
 }
 
+/// Runs `test` on the genesis of preset `name`, then checks the supply invariant: the total
+/// issuance is the genesis issuance plus booked emission minus booked burns.
+fn in_preset(name: &str, test: impl FnOnce()) {
+	externalities_for_preset(name).execute_with(|| {
+		test();
+		crate::Issuance::check_issuance().expect("the supply changed only through the issuance book");
+	});
+}
+
 fn assert_genesis(preset: &str, authorities: &[Sr25519Keyring]) {
-	externalities_for_preset(preset).execute_with(|| {
+	in_preset(preset, || {
 		let expected: Vec<_> = authorities.iter().map(|k| k.to_account_id()).collect();
 		assert_eq!(Session::validators(), expected, "session validators of {preset}");
 		let aura: Vec<_> = pallet_aura_authorities();
@@ -74,6 +83,8 @@ fn assert_genesis(preset: &str, authorities: &[Sr25519Keyring]) {
 		}
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
 		assert_eq!(System::block_number(), 0);
+		let endowed = Sr25519Keyring::well_known().count() as u128;
+		assert_eq!(pallet_pot_issuance::Baseline::<Runtime>::get(), DEV_ENDOWMENT * endowed);
 	});
 }
 
@@ -100,7 +111,7 @@ fn unknown_preset_is_refused() {
 
 #[test]
 fn aura_slot_matches_block_time() {
-	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+	in_preset(DEV_RUNTIME_PRESET, || {
 		assert_eq!(Aura::slot_duration(), crate::SLOT_DURATION);
 	});
 }
@@ -182,7 +193,7 @@ fn transaction_fees_go_to_the_block_author() {
 		sp_consensus_aura::{Slot, AURA_ENGINE_ID},
 		sp_runtime::{Digest, DigestItem},
 	};
-	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+	in_preset(DEV_RUNTIME_PRESET, || {
 		let digest = Digest {
 			logs: vec![DigestItem::PreRuntime(AURA_ENGINE_ID, Slot::from(7u64).encode())],
 		};
@@ -207,6 +218,67 @@ fn transaction_fees_go_to_the_block_author() {
 }
 
 #[test]
+fn a_fee_no_block_author_can_receive_is_burned_through_the_issuance_book() {
+	use polkadot_sdk::frame_support::traits::{
+		fungible::Balanced,
+		tokens::{Fortitude, Precision, Preservation},
+		OnUnbalanced,
+	};
+	in_preset(DEV_RUNTIME_PRESET, || {
+		assert_eq!(crate::Authorship::author(), None);
+		let issuance = Balances::total_issuance();
+		let fee = <Balances as Balanced<crate::AccountId>>::withdraw(
+			&Sr25519Keyring::Bob.to_account_id(),
+			5 * crate::MILLI_UNIT,
+			Precision::Exact,
+			Preservation::Preserve,
+			Fortitude::Polite,
+		)
+		.unwrap();
+		crate::configs::FeesToBlockAuthor::on_unbalanced(fee);
+		assert_eq!(Balances::total_issuance(), issuance - 5 * crate::MILLI_UNIT);
+		assert_eq!(pallet_pot_issuance::Burned::<Runtime>::get(), 5 * crate::MILLI_UNIT);
+	});
+}
+
+#[test]
+fn the_dust_of_a_reaped_account_is_burned_through_the_issuance_book() {
+	use crate::RuntimeOrigin;
+	in_preset(DEV_RUNTIME_PRESET, || {
+		let (dave, eve) = (Sr25519Keyring::Dave.to_account_id(), Sr25519Keyring::Eve.to_account_id());
+		let dust = crate::EXISTENTIAL_DEPOSIT / 2;
+		let issuance = Balances::total_issuance();
+		// Dave keeps less than the existential deposit: his account is reaped, the rest is dust.
+		polkadot_sdk::frame_support::assert_ok!(Balances::transfer_allow_death(
+			RuntimeOrigin::signed(dave.clone()),
+			eve.into(),
+			DEV_ENDOWMENT - dust,
+		));
+		assert_eq!(<Balances as Inspect<_>>::total_balance(&dave), 0);
+		assert_eq!(Balances::total_issuance(), issuance - dust);
+		assert_eq!(pallet_pot_issuance::Burned::<Runtime>::get(), dust);
+	});
+}
+
+#[test]
+fn signed_origins_cannot_burn_balance_outside_the_protocol() {
+	use crate::{RuntimeCall, RuntimeOrigin};
+	use polkadot_sdk::{frame_support::assert_noop, frame_system, sp_runtime::traits::Dispatchable};
+	in_preset(DEV_RUNTIME_PRESET, || {
+		let bob = Sr25519Keyring::Bob.to_account_id();
+		let burn = RuntimeCall::Balances(polkadot_sdk::pallet_balances::Call::burn {
+			value: crate::UNIT,
+			keep_alive: true,
+		});
+		assert_noop!(
+			burn.dispatch(RuntimeOrigin::signed(bob.clone())).map_err(|e| e.error),
+			frame_system::Error::<Runtime>::CallFiltered
+		);
+		assert_eq!(<Balances as Inspect<_>>::total_balance(&bob), DEV_ENDOWMENT);
+	});
+}
+
+#[test]
 fn market_matches_an_order_to_a_session_validators_ask_and_serves_it_through_the_api() {
 	use crate::{
 		MILLI_UNIT, RuntimeCall, RuntimeOrigin, UNIT,
@@ -222,7 +294,7 @@ fn market_matches_an_order_to_a_session_validators_ask_and_serves_it_through_the
 		fixtures::sample_task, HardwareClass, OrderConditionsInput, OrderState, WorkUnits,
 	};
 
-	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+	in_preset(DEV_RUNTIME_PRESET, || {
 		System::set_block_number(1);
 		let alice = Sr25519Keyring::Alice.to_account_id();
 		let bob = Sr25519Keyring::Bob.to_account_id();
@@ -377,7 +449,7 @@ fn session_authorities_follow_staking_bonds_and_session_keys() {
 fn session_length_is_read_from_its_storage_key_and_never_zero() {
 	use crate::configs::{SessionLength, SessionPeriod};
 	use polkadot_sdk::{frame_support::traits::Get, sp_io::hashing::twox_128};
-	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+	in_preset(DEV_RUNTIME_PRESET, || {
 		assert_eq!(SessionLength::key(), twox_128(b":SessionLength:"), "key documented for chain specs");
 		let key_hex: String = SessionLength::key().iter().map(|b| format!("{b:02x}")).collect();
 		assert_eq!(key_hex, "783270be59b0ce1db793a4e469870e12", "the key the network tests use");
@@ -496,7 +568,7 @@ fn a_training_order_runs_through_pol_rounds_and_settles_exactly() {
 	};
 	use pot_primitives::OrderId;
 
-	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+	in_preset(DEV_RUNTIME_PRESET, || {
 		use Sr25519Keyring::*;
 		System::set_block_number(1);
 		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
@@ -576,7 +648,7 @@ fn a_public_run_mints_rewards_weighted_by_improvement_within_its_cap() {
 	};
 	use pot_primitives::{fixtures::sample_task, Funding, HardwareClass, OrderConditionsInput, WorkUnits};
 
-	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+	in_preset(DEV_RUNTIME_PRESET, || {
 		use Sr25519Keyring::*;
 		System::set_block_number(1);
 		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
@@ -650,6 +722,7 @@ fn a_public_run_mints_rewards_weighted_by_improvement_within_its_cap() {
 		let minted = eve_reward + ferdie_reward + fee;
 		assert!(minted <= cap);
 		assert_eq!(Balances::total_issuance(), issuance + minted, "issuance grows by the emission alone");
+		assert_eq!(pallet_pot_issuance::Emitted::<Runtime>::get(), minted, "the book holds every mint");
 		assert_eq!(<Balances as Inspect<_>>::total_balance(&crate::Market::public_run_account()), 0);
 		assert_eq!(dev_accounts_total(), Balances::total_issuance());
 	});
@@ -674,7 +747,7 @@ fn a_censoring_validator_is_challenged_slashed_and_the_provider_paid() {
 	};
 	use pot_primitives::{OffenceKind, ReportOffence};
 
-	externalities_for_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+	in_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
 		use Sr25519Keyring::*;
 		System::set_block_number(1);
 		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
@@ -777,6 +850,7 @@ fn a_censoring_validator_is_challenged_slashed_and_the_provider_paid() {
 		assert_eq!(<Staking as ReportOffence<_, _>>::slashable(&Alice.to_account_id()), alice_stake - slashed);
 		let burned = issuance - Balances::total_issuance();
 		assert!(burned > 0 && burned <= slashed, "the slash is burned, less the reporter's share");
+		assert_eq!(pallet_pot_issuance::Burned::<Runtime>::get(), burned, "the book holds the burn");
 		conserved(burned, "challenge resolved");
 
 		// The round settled at once: both providers are paid for their steps, Ferdie was not
@@ -803,7 +877,7 @@ fn a_missed_result_deadline_compensates_the_committed_providers_from_the_slash()
 	use polkadot_sdk::{frame_support::assert_ok, sp_runtime::Perbill};
 	use pot_primitives::ReportOffence;
 
-	externalities_for_preset(DEV_RUNTIME_PRESET).execute_with(|| {
+	in_preset(DEV_RUNTIME_PRESET, || {
 		use Sr25519Keyring::*;
 		System::set_block_number(1);
 		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());
@@ -827,6 +901,7 @@ fn a_missed_result_deadline_compensates_the_committed_providers_from_the_slash()
 		assert_eq!(free(Ferdie), ferdie, "Ferdie committed nothing");
 		assert_eq!(<Staking as ReportOffence<_, _>>::slashable(&Alice.to_account_id()), alice_stake - slashed);
 		assert_eq!(issuance - Balances::total_issuance(), slashed - compensation, "only the rest is burned");
+		assert_eq!(pallet_pot_issuance::Burned::<Runtime>::get(), slashed - compensation);
 		let escrow = RuntimeHoldReason::Market(pallet_pot_market::HoldReason::OrderEscrow);
 		assert_eq!(Balances::balance_on_hold(&escrow, &Bob.to_account_id()), 0, "Bob's budget is released");
 		assert_eq!(<Balances as Inspect<_>>::total_balance(&Bob.to_account_id()), bob_before, "Bob paid nothing");
@@ -863,7 +938,7 @@ fn a_refuted_aggregate_fails_the_order_after_the_open_round() {
 	};
 	use pot_primitives::{OffenceKind, ReportOffence};
 
-	externalities_for_preset(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+	in_preset(LOCAL_TESTNET_RUNTIME_PRESET, || {
 		use Sr25519Keyring::*;
 		System::set_block_number(1);
 		let signed = |k: Sr25519Keyring| RuntimeOrigin::signed(k.to_account_id());

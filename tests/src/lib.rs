@@ -242,6 +242,39 @@ pub async fn wait_for_cluster(
 	.await
 }
 
+/// The chain's supply as its issuance book sees it, at the current block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Supply {
+	/// `Balances.TotalIssuance`.
+	pub total: u128,
+	/// What the protocol minted since genesis (`Issuance.Emitted`).
+	pub emitted: u128,
+	/// What was burned since genesis (`Issuance.Burned`).
+	pub burned: u128,
+}
+
+/// Reads the supply and fails unless the issuance book accounts for the total issuance
+/// (genesis issuance + emitted − burned): on a live node, the invariant the Issuance pallet's
+/// `try_state` checks.
+pub async fn booked_supply(chain: &pot_client::Chain) -> Result<Supply> {
+	let at = chain.client().at_current_block().await?;
+	let storage = at.storage();
+	let book = pot_client::api::storage().issuance();
+	let total: u128 = storage
+		.fetch(pot_client::api::storage().balances().total_issuance(), ())
+		.await?
+		.decode()?;
+	let baseline: u128 = storage.fetch(book.baseline(), ()).await?.decode()?;
+	let emitted: u128 = storage.fetch(book.emitted(), ()).await?.decode()?;
+	let burned: u128 = storage.fetch(book.burned(), ()).await?.decode()?;
+	ensure!(
+		baseline.checked_add(emitted).and_then(|s| s.checked_sub(burned)) == Some(total),
+		"the issuance book ({baseline} + {emitted} − {burned}) does not account for the total \
+		 issuance {total}"
+	);
+	Ok(Supply { total, emitted, burned })
+}
+
 /// Best and finalized block numbers of one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Heights {

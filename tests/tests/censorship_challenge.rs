@@ -11,7 +11,9 @@
 //!   segment through its verifier services and the offchain workers vote; the claim is upheld;
 //! - Alice is slashed for censorship (her bond on chain lower by exactly that), Ferdie is paid
 //!   for all his steps and not slashed, and the order completes with escrow = payouts + fee +
-//!   refund (the consumer's own check).
+//!   refund (the consumer's own check);
+//! - the slash (less the reporter's share) is burned through the issuance book, which accounts
+//!   for the total issuance.
 //!
 //! Needs the workspace built (`cargo build --workspace`). The local preset registers the
 //! validators' endpoints as http://127.0.0.1:8800..8803, so those ports must be free.
@@ -138,5 +140,8 @@ async fn a_censoring_validator_is_challenged_by_the_provider_and_slashed() -> Re
 	);
 	let ferdie_stake = at.storage().fetch(api::storage().staking().ledger(), (ferdie,)).await?.decode()?.active;
 	ensure!(ferdie_stake == PROVIDER_BOND, "Ferdie's bond is {ferdie_stake}");
+	// The slash, less the reporter's share, is burned through the issuance book.
+	let supply = pot_tests::booked_supply(&chain).await?;
+	ensure!(supply.burned > 0 && supply.burned <= slashed && supply.emitted == 0, "{supply:?}");
 	Ok(())
 }

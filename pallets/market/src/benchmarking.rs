@@ -12,7 +12,10 @@ use crate::{escrow, *};
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
 	frame_benchmarking::v2::*,
-	frame_support::traits::{fungible::Mutate, EnsureOrigin, Get},
+	frame_support::traits::{
+		fungible::{Inspect, Mutate},
+		EnsureOrigin, Get,
+	},
 	frame_system::{self, pallet_prelude::BlockNumberFor, RawOrigin},
 	sp_runtime::{
 		traits::{One, Saturating},
@@ -345,6 +348,33 @@ mod benchmarks {
 		}
 
 		assert_eq!(Orders::<T>::get(id).unwrap().assignment().unwrap().units_paid, WorkUnits(1));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn pay_for_public_work() -> Result<(), BenchmarkError> {
+		let good = validator::<T>("good", 0);
+		ask::<T>(&good, good_price::<T>(), CAPACITY, vec![CLASS], GOOD);
+		let id = NextOrderId::<T>::get();
+		Pallet::<T>::do_create_order(
+			Pallet::<T>::public_run_account(),
+			Funding::Emission,
+			task(2),
+			conditions::<T>(10),
+			budget::<T>(),
+			vec![],
+		)
+		.unwrap();
+		let provider = funded::<T>("provider", 0);
+		let issuance = T::Currency::total_issuance();
+
+		#[block]
+		{
+			assert!(Pallet::<T>::pay_for_work(id, &provider, WorkUnits(1), Perbill::one()).is_ok());
+		}
+
+		assert_eq!(Orders::<T>::get(id).unwrap().assignment().unwrap().units_paid, WorkUnits(1));
+		assert!(T::Currency::total_issuance() > issuance);
 		Ok(())
 	}
 

@@ -10,7 +10,7 @@ use polkadot_sdk::{
 	},
 	sp_runtime::{traits::Zero, DispatchError, DispatchResult},
 };
-use pot_primitives::Funding;
+use pot_primitives::{EmissionLedger, Funding};
 
 fn reason<T: Config>() -> T::RuntimeHoldReason {
 	HoldReason::OrderEscrow.into()
@@ -56,7 +56,7 @@ pub fn pay<T: Config>(
 }
 
 /// Pays exactly `amount` for `order` into `to`'s free balance: out of the consumer's escrow, or
-/// minted for a public run.
+/// minted for a public run (and reported to [`Config::Emission`]).
 pub fn pay_out<T: Config>(
 	order: &Order<T>,
 	to: &T::AccountId,
@@ -65,7 +65,11 @@ pub fn pay_out<T: Config>(
 	match order.funding {
 		Funding::Escrow => pay::<T>(&order.consumer, to, amount),
 		Funding::Emission if amount.is_zero() => Ok(amount),
-		Funding::Emission => T::Currency::mint_into(to, amount),
+		Funding::Emission => {
+			let minted = T::Currency::mint_into(to, amount)?;
+			T::Emission::note_emission(minted);
+			Ok(minted)
+		},
 	}
 }
 

@@ -102,6 +102,9 @@ pub mod pallet {
 		/// Who may open a public run (governance).
 		type PublicRunOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
+		/// The book of the supply: every amount a public run mints is reported to it.
+		type Emission: pot_primitives::EmissionLedger<BalanceOf<Self>>;
+
 		/// The market's id: its keyless account owns the public runs.
 		#[pallet::constant]
 		type PalletId: Get<PalletId>;

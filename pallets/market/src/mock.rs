@@ -1,4 +1,5 @@
-//! Mock runtime: System, Balances (ED = 10) and the market, with validators kept in memory.
+//! Mock runtime: System, Balances (ED = 10), the market and the issuance book, with validators
+//! kept in memory.
 #![allow(
 	clippy::unwrap_used,
 	clippy::expect_used,
@@ -34,6 +35,7 @@ frame_support::construct_runtime!(
 		System: frame_system,
 		Balances: pallet_balances,
 		Market: pallet_pot_market,
+		Issuance: pallet_pot_issuance,
 	}
 );
 
@@ -49,6 +51,11 @@ pub const ED: Balance = 10;
 impl pallet_balances::Config for Test {
 	type AccountStore = System;
 	type ExistentialDeposit = ConstU64<ED>;
+	type DustRemoval = Issuance;
+}
+
+impl pallet_pot_issuance::Config for Test {
+	type Currency = Balances;
 }
 
 thread_local! {
@@ -102,6 +109,7 @@ impl Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Validators = MockValidators;
 	type PublicRunOrigin = EnsureRoot<AccountId>;
+	type Emission = Issuance;
 	type PalletId = MarketId;
 	type ValidatorFeeShare = FeeShare;
 	type MaxAsks = ConstU32<8>;
@@ -166,6 +174,10 @@ impl ExtBuilder {
 		pallet_balances::GenesisConfig::<Test> { balances: self.balances, dev_accounts: None }
 			.assimilate_storage(&mut storage)
 			.unwrap();
+		// Opened after the endowments, as in the runtime.
+		pallet_pot_issuance::GenesisConfig::<Test>::default()
+			.assimilate_storage(&mut storage)
+			.unwrap();
 		let mut ext = sp_io::TestExternalities::new(storage);
 		ext.execute_with(|| System::set_block_number(1));
 		ext
@@ -176,6 +188,7 @@ impl ExtBuilder {
 		self.build().execute_with(|| {
 			test();
 			Market::do_try_state().expect("market invariants hold after the test");
+			Issuance::check_issuance().expect("the supply changed only by booked emission");
 		});
 	}
 }

@@ -159,7 +159,7 @@ impl<T: Config> OrderSettlement<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> f
 	}
 
 	fn pay_for_work_weight() -> Weight {
-		T::WeightInfo::pay_for_work()
+		T::WeightInfo::pay_for_work().max(T::WeightInfo::pay_for_public_work())
 	}
 
 	fn complete_weight() -> Weight {

@@ -28,8 +28,10 @@ pub trait WeightInfo {
 	fn withdraw_ask(c: u32) -> Weight;
 	/// `on_initialize` expiring `n` orders.
 	fn expire_orders(n: u32) -> Weight;
-	/// `OrderSettlement::pay_for_work`.
+	/// `OrderSettlement::pay_for_work` for a consumer's order (paid out of escrow).
 	fn pay_for_work() -> Weight;
+	/// `OrderSettlement::pay_for_work` for a public run (minted and booked).
+	fn pay_for_public_work() -> Weight;
 	/// `OrderSettlement::complete`, then trying `m` waiting orders (`c` classes, `a` entries).
 	fn complete_order(c: u32, a: u32, m: u32) -> Weight;
 	/// `OrderSettlement::fail`, then trying `m` waiting orders (`c` classes, `a` entries).
@@ -97,6 +99,10 @@ impl WeightInfo for () {
 	}
 	fn pay_for_work() -> Weight {
 		// Orders, Holds, the consumer's and the provider's accounts.
+		rw(4, 4)
+	}
+	fn pay_for_public_work() -> Weight {
+		// Orders, the provider's account, the total issuance and the emission book.
 		rw(4, 4)
 	}
 	fn complete_order(c: u32, a: u32, m: u32) -> Weight {
