@@ -14,7 +14,9 @@
 //! - the committee (Charlie, Dave, Eve: every validator but the parties) upholds the claim;
 //! - Alice is slashed for the wrong verdict (her bond lower by exactly that) and the forger for
 //!   invalid work; the forger is not paid, Ferdie is paid for all his steps, and the order
-//!   completes with escrow = payouts + fee + refund (the consumer's own check).
+//!   completes with escrow = payouts + fee + refund (the consumer's own check);
+//! - the slashes, less the reporters' shares, are burned through the issuance book, which
+//!   accounts for the total issuance.
 //!
 //! Needs the workspace built (`cargo build --workspace`). The local preset registers the
 //! validators' endpoints as http://127.0.0.1:8800..8803 and the test registers Eve's at 8804,
@@ -161,5 +163,8 @@ async fn a_lazy_validator_is_challenged_by_a_watcher_and_slashed() -> Result<()>
 	let outcome = std::fs::read_to_string(watched.join(format!("0-0-{ferdie_position}")))
 		.context("the watcher did not look at Ferdie's work")?;
 	ensure!(outcome == "valid", "Ferdie's work: {outcome}");
+	// What the slashes did not pay the reporters is burned through the issuance book.
+	let supply = pot_tests::booked_supply(&chain).await?;
+	ensure!(supply.burned > 0 && supply.emitted == 0, "{supply:?}");
 	Ok(())
 }
