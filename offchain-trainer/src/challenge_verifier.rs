@@ -43,7 +43,7 @@ use crate::{
 	},
 	serve::check_artifact,
 	store::{Kind, Store},
-	verify::reexecute_segment,
+	verify::{self, reexecute_segment},
 	work::AtBlock,
 };
 use pot_client::{
@@ -83,8 +83,8 @@ pub struct ChallengeInputs {
 	pub start: Hash,
 	/// See `start`.
 	pub end: Hash,
-	/// The round as its record keeps it: seed, starting weights, every judged commitment, the
-	/// order's task (`verification_seed` is not used).
+	/// The round as its record keeps it: seed, starting weights, verification seed, every judged
+	/// commitment, the order's task.
 	pub round: RoundInputs,
 	/// Positions whose submission stands accepted (accepted and not overturned, or rejected and
 	/// overturned).
@@ -262,10 +262,12 @@ fn reproduces(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) ->
 	}
 }
 
-/// The first segment of the target's proof on which [`judge`] would uphold
-/// `InvalidWorkAccepted`, with the proof's checkpoint hashes (empty when its manifest cannot be
-/// read); `None` when the proof backs the commitment and every segment re-executes. The proof
-/// is unpacked and checked as a whole once for all its segments. Blocking (libtorch).
+/// The first segment the accepting validator had to re-execute (`obligated_segments`) on which
+/// [`judge`] would uphold `InvalidWorkAccepted`, with the proof's checkpoint hashes (empty when
+/// its manifest cannot be read); `None` when the proof backs the commitment and every such
+/// segment re-executes. A proof that does not back its commitment as a whole was the
+/// validator's to reject, so it is found at segment 0. The proof is unpacked and checked as a
+/// whole once for all its segments. Blocking (libtorch).
 pub fn first_invalid_segment(
 	store: &Store,
 	inputs: &ChallengeInputs,
@@ -289,14 +291,46 @@ pub fn first_invalid_segment(
 			return Ok(Some((0, hashes)));
 		},
 	};
-	let hashes = Manifest::read(&proof.dir.0)?.hashes();
-	for (segment, ends) in (0u32..).zip(hashes.windows(2)) {
-		let [start, end] = ends else { break };
+	let manifest = Manifest::read(&proof.dir.0)?;
+	let hashes = manifest.hashes();
+	for segment in obligated_segments(&proof, &manifest, &inputs.round.verification_seed)? {
+		let index = segment as usize;
+		let (Some(start), Some(end)) = (hashes.get(index), hashes.get(index.saturating_add(1)))
+		else {
+			continue;
+		};
 		if !segment_reproduces(&proof, inputs.id, segment, start, end)? {
 			return Ok(Some((segment, hashes)));
 		}
 	}
 	Ok(None)
+}
+
+/// The segments of `proof` that the round's validator had to re-execute before accepting it:
+/// [`verify::selected_segments`] at the protocol's detection goal
+/// ([`DEFAULT_MAX_MISS_PPM`](pot_pol_core::select::DEFAULT_MAX_MISS_PPM)) from the round's
+/// verification seed, as an honest validator selects them. A validator answers for those: a
+/// forged segment outside them is one the protocol lets a sample miss, not a wrong verdict.
+/// Every segment when the update norms cannot be measured (a checkpoint does not load): the
+/// validator had to reject such a proof outright.
+fn obligated_segments(
+	proof: &UnpackedProof,
+	manifest: &Manifest,
+	verification_seed: &Hash,
+) -> Result<Vec<u32>, JobError> {
+	let all = || (0u32..).take(manifest.checkpoints.len().saturating_sub(1)).collect();
+	let Ok(norms) = verify::segment_update_norms(&proof.task, manifest, &proof.dir.0) else {
+		return Ok(all());
+	};
+	let root = merkle::root(&manifest.hashes())
+		.map_err(|e| JobError::Failed(format!("Merkle root of the proof: {e:?}")))?;
+	Ok(verify::selected_segments(
+		&proof.task,
+		&norms,
+		verification_seed,
+		&root,
+		pot_pol_core::select::DEFAULT_MAX_MISS_PPM,
+	)?)
 }
 
 /// Why the proof in `dir` does not back commitment `c` of `position` as a whole, if it does
@@ -507,7 +541,7 @@ pub async fn claim_inputs(
 			round_weights: record.weights.0,
 			capacities: run.participants.0.iter().map(|p| p.capacity.0).collect(),
 			commitments,
-			verification_seed: [0; 32],
+			verification_seed: record.verification_seed.0,
 			task: task_params(market_order.task),
 		},
 		accepted,

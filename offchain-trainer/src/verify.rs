@@ -95,6 +95,44 @@ fn l2_norm_of_difference(a: &[f32], b: &[f32]) -> f64 {
 	a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>().sqrt()
 }
 
+/// The l2 norm of each segment's update in the proof in `dir` (one per segment, in order), as
+/// [`verify_with`] measures them to choose the largest-update segments.
+pub fn segment_update_norms(task: &TrainTask, manifest: &Manifest, dir: &Path) -> Result<Vec<f64>> {
+	let model = task.model.build()?;
+	let mut norms = Vec::new();
+	let mut previous: Option<Vec<f32>> = None;
+	for entry in &manifest.checkpoints {
+		let checkpoint = Checkpoint::load(&entry_path(dir, entry)?, model.as_ref(), &task.optimizer)?;
+		let flat = flat_params(&checkpoint.params)?;
+		if let Some(prev) = &previous {
+			norms.push(l2_norm_of_difference(&flat, prev));
+		}
+		previous = Some(flat);
+	}
+	Ok(norms)
+}
+
+/// The segments a verifier re-executes for `task`: its Q, raised to [`min_samples`] for one
+/// forged segment at `max_miss_ppm`, chosen by [`select_segments`] from the segments' update
+/// norms, the round's verification seed and the proof's Merkle root.
+pub fn selected_segments(
+	task: &TrainTask,
+	norms: &[f64],
+	seed: &Hash,
+	root: &Hash,
+	max_miss_ppm: u32,
+) -> Result<Vec<u32>> {
+	let pol = |e| Error::Pol(format!("{e:?}"));
+	let steps = u64::from(task.local_steps);
+	let k = u64::from(task.checkpoint_interval);
+	let segments = schedule::segment_count(steps, k).map_err(|e| Error::Pol(format!("{e:?}")))?;
+	let norm_keys: Vec<u64> = norms.iter().map(|n| n.to_bits()).collect();
+	let q = task.verification_samples.max(
+		min_samples(segments, DEFAULT_FORGED, max_miss_ppm, !norm_keys.is_empty()).map_err(pol)?,
+	);
+	select_segments(segments, q, &norm_keys, seed, root).map_err(pol)
+}
+
 /// Verifies the proof in `dir` for `task` on `train`, given the round's initial weights, the
 /// verification seed and, optionally, the Merkle root committed on chain; re-executes enough
 /// segments to catch one forged segment with probability ≥ 99% ([`verify_with`] at
@@ -298,13 +336,7 @@ fn reexecute(
 ) -> Result<(Vec<u32>, Vec<SegmentReport>)> {
 	let steps = u64::from(task.local_steps);
 	let k = u64::from(task.checkpoint_interval);
-	let segments = schedule::segment_count(steps, k).map_err(|e| Error::Pol(format!("{e:?}")))?;
-	let norm_keys: Vec<u64> = norms.iter().map(|n| n.to_bits()).collect();
-	let pol = |e| Error::Pol(format!("{e:?}"));
-	let q = task.verification_samples.max(
-		min_samples(segments, DEFAULT_FORGED, max_miss_ppm, !norm_keys.is_empty()).map_err(pol)?,
-	);
-	let selected = select_segments(segments, q, &norm_keys, seed, root).map_err(pol)?;
+	let selected = selected_segments(task, norms, seed, root, max_miss_ppm)?;
 	let mut reports = Vec::new();
 	at_segment(0, selected.len());
 	for &index in &selected {

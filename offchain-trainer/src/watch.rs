@@ -7,13 +7,17 @@
 //! accepted and was not looked at before, the watcher puts itself in a committee's place: it
 //! fetches what a verdict on `InvalidWorkAccepted` needs (the model, the proof bundle, the
 //! dataset; [`fetch_missing`], from the accepting validator, signed as a registered validator)
-//! and judges the claim segment by segment as a committee would ([`first_invalid_segment`]:
-//! the committee's own checks, the proof unpacked and checked as a whole once). At the first
-//! segment that would be, it challenges with that segment's Merkle proof, then hands every
-//! artifact the verdict reads to each member of the drawn committee, so that the verdict does
-//! not depend on the accused serving them. A submission whose every segment re-executes is left
-//! alone: an honest provider is never challenged by a watcher that is honest itself, and a
-//! challenge that is not upheld costs the challenger (`UnfoundedChallenge`).
+//! and judges the claim as a committee would ([`first_invalid_segment`]: the committee's own
+//! checks, the proof unpacked and checked as a whole once), on the segments the accepting
+//! validator had to re-execute: the selection an honest validator makes from the round's
+//! verification seed (kept in the round's record) at the protocol's detection goal. At the
+//! first segment that would be upheld, it challenges with that segment's Merkle proof, then
+//! hands every artifact the verdict reads to each member of the drawn committee, so that the
+//! verdict does not depend on the accused serving them. A submission whose obligated segments
+//! all re-execute is left alone: an honest provider, and an honest validator whose sample
+//! missed a forged segment, are never challenged by a watcher that is honest itself, and a
+//! challenge that is not upheld costs the challenger (`UnfoundedChallenge`). The watcher
+//! re-executes what the accepting validator did, no more.
 //!
 //! What was looked at is remembered in the store directory (`watched/{order}-{round}-{position}`,
 //! naming the outcome), so a restart neither re-executes nor challenges twice. Artifacts that

@@ -21,7 +21,7 @@ use pot_pol_core::{blake2_256, Hash};
 use pot_trainer::{
 	aggregate::{self, Rule},
 	bundle,
-	challenge_verifier::{fetch_missing, judge, ChallengeInputs, Claim},
+	challenge_verifier::{first_invalid_segment, fetch_missing, judge, ChallengeInputs, Claim},
 	checkpoint::{load_weights, save_weights, weights_hash},
 	compress::{self, UpdateEncoding},
 	data::{digits_pair, digits_split, DatasetPair},
@@ -1283,4 +1283,86 @@ fn training_on_the_chunk_equals_training_on_the_whole_split() {
 			.unwrap();
 	let c = tempfile::tempdir().unwrap();
 	assert!(proof::train(&task, &wrong, copy_params(&initial), c.path(), 1).is_err());
+}
+
+/// A watcher judges an acceptance on the segments the accepting validator had to re-execute,
+/// as the round job selects them from the round's verification seed, and on no others: a forged
+/// segment that the protocol's sample was allowed to miss is not the validator's fault.
+#[test]
+fn a_watcher_judges_the_segments_the_validator_had_to_re_execute_and_no_others() {
+	let train = train_set();
+	let initial = initial_params();
+	let capacities = [1];
+	// 200 steps with a checkpoint after each: 200 segments, of which the detection goal (one
+	// forged segment caught with 99% probability) has a verifier re-execute 199: the 100
+	// largest updates and 99 of the other 100 at random.
+	let mut task = provider_task(&train, &initial, &capacities, 0);
+	task.local_steps = 200;
+	task.checkpoint_interval = 1;
+	let dir = tempfile::tempdir().unwrap();
+	proof::train(&task, &train, copy_params(&initial), dir.path(), 1).unwrap();
+	// Interpolate the last checkpoint halfway: only the last segment stops re-executing, and its
+	// update norm becomes the smallest, so it is never among the largest-update segments.
+	let before_last = common::load_checkpoint(&task, dir.path(), 199);
+	edit_checkpoint(&task, dir.path(), 200, |c| {
+		for (name, p) in c.params.iter_mut() {
+			let start = &before_last.params[name];
+			*p = (start + (p.detach() - start) * 0.5).set_requires_grad(true);
+		}
+	});
+	reseal(&task, dir.path());
+	let m = Manifest::read(dir.path()).unwrap();
+	let norms = pot_trainer::verify::segment_update_norms(&task, &m, dir.path()).unwrap();
+	let selection = |seed: &Hash| {
+		pot_trainer::verify::selected_segments(
+			&task,
+			&norms,
+			seed,
+			&m.merkle_root.0,
+			pot_pol_core::select::DEFAULT_MAX_MISS_PPM,
+		)
+		.unwrap()
+	};
+	let seeds = (0u32..5_000).map(|i| blake2_256(&i.to_le_bytes()));
+	let missed = seeds.clone().find(|s| !selection(s).contains(&199)).expect("a sample that misses it");
+	let caught = seeds.clone().find(|s| selection(s).contains(&199)).unwrap();
+	assert_eq!(selection(&missed).len(), 199);
+
+	let store_dir = tempfile::tempdir().unwrap();
+	let store = Store::open(store_dir.path()).unwrap();
+	store.put(Kind::Model, &spec().hash(), &model_bytes()).unwrap();
+	store.put(Kind::Weights, &weights_hash(&initial).unwrap(), &weights_bytes(&initial)).unwrap();
+	store.put(Kind::Proof, &m.merkle_root.0, &bundle::pack(dir.path()).unwrap()).unwrap();
+	let mut round = inputs(&train, &initial, &capacities, vec![(0, commitment_of(&m))]);
+	round.task.local_steps = 200;
+	round.task.checkpoint_interval = 1;
+	let watched = |seed: Hash| {
+		let round = RoundInputs { verification_seed: seed, ..round.clone() };
+		// What the round job decides with that seed, and what a watcher then finds.
+		let verdict = verify_round(&store, &round, &config()).unwrap().verdicts[0].1;
+		let inputs = ChallengeInputs {
+			id: 1,
+			claim: Claim::InvalidWorkAccepted,
+			target: 0,
+			segment: 0,
+			start: [0; 32],
+			end: [0; 32],
+			round,
+			accepted: vec![0],
+			new_weights: [0; 32],
+			validator_endpoint: None,
+		};
+		let found = first_invalid_segment(&store, &inputs, &config()).unwrap().map(|(s, _)| s);
+		(verdict, found)
+	};
+	// The sample missed the forged segment: an honest validator accepts, and the watcher, which
+	// re-executes what the validator had to, leaves the acceptance alone.
+	let (verdict, found) = watched(missed);
+	assert!(matches!(verdict, VerdictOut::Accepted { .. }), "{verdict:?}");
+	assert_eq!(found, None);
+	// The sample covered it: an honest validator rejects; one that accepted anyway is caught
+	// at that segment, and a committee upholds the claim there.
+	let (verdict, found) = watched(caught);
+	assert!(matches!(verdict, VerdictOut::Rejected { segment: 199, .. }), "{verdict:?}");
+	assert_eq!(found, Some(199));
 }

@@ -330,12 +330,14 @@ impl<T: Config> Pallet<T> {
 		let settle_at = window_end.checked_add(&One::one()).ok_or(Error::<T>::Overflow)?;
 		SettleAt::<T>::try_mutate(settle_at, |rounds| rounds.try_push((order, round)))
 			.map_err(|_| Error::<T>::DeadlineBlockFull)?;
+		let verification_seed = Self::verification_seed(run.round.commit_deadline);
 		RoundResults::<T>::insert(
 			order,
 			round,
 			RoundRecord::<T> {
 				seed: run.round.seed,
 				weights: run.round.weights,
+				verification_seed,
 				verdicts,
 				new_weights: result.new_weights,
 				window_end,
@@ -347,7 +349,7 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::RoundVerified {
 			order,
 			round,
-			verification_seed: Self::verification_seed(run.round.commit_deadline),
+			verification_seed,
 			accepted,
 			rejected: count.saturating_sub(accepted),
 			new_weights: result.new_weights,

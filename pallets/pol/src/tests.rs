@@ -550,6 +550,8 @@ fn after_an_early_close_the_result_is_accepted_from_the_next_block_on() {
 			Event::RoundVerified { round: 0, verification_seed, accepted: 3, .. }
 				if verification_seed == seed
 		));
+		// The record keeps it for watchers and committees.
+		assert_eq!(RoundResults::<Test>::get(order, 0).unwrap().verification_seed, seed);
 		// The next round starts now, with a full window.
 		let next = round_of(order);
 		assert_eq!((next.index, next.started_at), (1, 3));

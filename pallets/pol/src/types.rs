@@ -454,6 +454,10 @@ pub struct RoundRecord<T: Config> {
 	pub seed: ContentHash,
 	/// Hash of the weights θ_r the round started from (`RoundInfo::weights`).
 	pub weights: ContentHash,
+	/// The round's verification seed ([`crate::Pallet::verification_seed`] of its commit
+	/// deadline): it fixes which segments the validator had to re-execute, which a watcher
+	/// re-executes in turn.
+	pub verification_seed: ContentHash,
 	/// One per commitment of the round, by position ascending.
 	pub verdicts: BoundedVec<RecordedVerdict, T::MaxProviders>,
 	/// Hash of the aggregated weights θ_{r+1} the validator announced.
