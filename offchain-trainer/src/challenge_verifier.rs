@@ -190,6 +190,9 @@ struct UnpackedProof {
 	task: crate::task::TrainTask,
 	pair: data::DatasetPair,
 	dir: TempDir,
+	manifest: Manifest,
+	/// The committed Merkle root, which the manifest's checkpoint hashes were checked to have.
+	root: Hash,
 }
 
 /// Unpacks the target's proof and makes the whole-proof checks (`inconsistency`); `Ok(Err(why))`
@@ -217,10 +220,16 @@ fn unpack_target(
 	if let Err(e) = task.validate() {
 		return Ok(Err(format!("commitment not re-executable: {e}")));
 	}
-	if let Some(why) = inconsistency(store, &task, &dir.0, &inputs.round, inputs.target, &c)? {
+	let manifest = match Manifest::read(&dir.0) {
+		Ok(m) => m,
+		Err(e) => return Ok(Err(format!("proof manifest: {e}"))),
+	};
+	if let Some(why) =
+		inconsistency(store, &task, &dir.0, &manifest, &inputs.round, inputs.target, &c)?
+	{
 		return Ok(Err(why));
 	}
-	Ok(Ok(UnpackedProof { task, pair, dir }))
+	Ok(Ok(UnpackedProof { task, pair, dir, manifest, root: c.checkpoint_root }))
 }
 
 /// Whether `segment` of an unpacked proof re-executes from `start` to `end` within the
@@ -291,9 +300,8 @@ pub fn first_invalid_segment(
 			return Ok(Some((0, hashes)));
 		},
 	};
-	let manifest = Manifest::read(&proof.dir.0)?;
-	let hashes = manifest.hashes();
-	for segment in obligated_segments(&proof, &manifest, &inputs.round.verification_seed)? {
+	let hashes = proof.manifest.hashes();
+	for segment in obligated_segments(&proof, &inputs.round.verification_seed)? {
 		let index = segment as usize;
 		let (Some(start), Some(end)) = (hashes.get(index), hashes.get(index.saturating_add(1)))
 		else {
@@ -313,22 +321,16 @@ pub fn first_invalid_segment(
 /// forged segment outside them is one the protocol lets a sample miss, not a wrong verdict.
 /// Every segment when the update norms cannot be measured (a checkpoint does not load): the
 /// validator had to reject such a proof outright.
-fn obligated_segments(
-	proof: &UnpackedProof,
-	manifest: &Manifest,
-	verification_seed: &Hash,
-) -> Result<Vec<u32>, JobError> {
-	let all = || (0u32..).take(manifest.checkpoints.len().saturating_sub(1)).collect();
-	let Ok(norms) = verify::segment_update_norms(&proof.task, manifest, &proof.dir.0) else {
+fn obligated_segments(proof: &UnpackedProof, verification_seed: &Hash) -> Result<Vec<u32>, JobError> {
+	let all = || (0u32..).take(proof.manifest.checkpoints.len().saturating_sub(1)).collect();
+	let Ok(norms) = verify::segment_update_norms(&proof.task, &proof.manifest, &proof.dir.0) else {
 		return Ok(all());
 	};
-	let root = merkle::root(&manifest.hashes())
-		.map_err(|e| JobError::Failed(format!("Merkle root of the proof: {e:?}")))?;
 	Ok(verify::selected_segments(
 		&proof.task,
 		&norms,
 		verification_seed,
-		&root,
+		&proof.root,
 		pot_pol_core::select::DEFAULT_MAX_MISS_PPM,
 	)?)
 }
@@ -345,15 +347,12 @@ fn inconsistency(
 	store: &Store,
 	task: &crate::task::TrainTask,
 	dir: &std::path::Path,
+	manifest: &Manifest,
 	round: &RoundInputs,
 	position: u32,
 	c: &CommitmentInfo,
 ) -> Result<Option<String>, JobError> {
-	let manifest = match Manifest::read(dir) {
-		Ok(m) => m,
-		Err(e) => return Ok(Some(format!("proof manifest: {e}"))),
-	};
-	if let Some(why) = manifest_mismatch(&manifest, round, position, c) {
+	if let Some(why) = manifest_mismatch(manifest, round, position, c) {
 		return Ok(Some(why));
 	}
 	match merkle::root(&manifest.hashes()) {

@@ -185,11 +185,29 @@ fn offchain_workers_can_sign_valid_transactions() {
 	});
 }
 
+/// Charges Bob a fee of `amount` and hands it to the runtime's fee handler, as transaction
+/// payment does.
+fn charge_bob_a_fee(amount: crate::Balance) {
+	use polkadot_sdk::frame_support::traits::{
+		fungible::Balanced,
+		tokens::{Fortitude, Precision, Preservation},
+		OnUnbalanced,
+	};
+	let fee = <Balances as Balanced<crate::AccountId>>::withdraw(
+		&Sr25519Keyring::Bob.to_account_id(),
+		amount,
+		Precision::Exact,
+		Preservation::Preserve,
+		Fortitude::Polite,
+	)
+	.unwrap();
+	crate::configs::FeesToBlockAuthor::on_unbalanced(fee);
+}
+
 #[test]
 fn transaction_fees_go_to_the_block_author() {
 	use codec::Encode;
 	use polkadot_sdk::{
-		frame_support::traits::{fungible::Balanced, OnUnbalanced},
 		sp_consensus_aura::{Slot, AURA_ENGINE_ID},
 		sp_runtime::{Digest, DigestItem},
 	};
@@ -203,15 +221,7 @@ fn transaction_fees_go_to_the_block_author() {
 
 		let before = Balances::free_balance(&alice);
 		let issuance = Balances::total_issuance();
-		let fee = <Balances as Balanced<crate::AccountId>>::withdraw(
-			&Sr25519Keyring::Bob.to_account_id(),
-			5 * crate::MILLI_UNIT,
-			polkadot_sdk::frame_support::traits::tokens::Precision::Exact,
-			polkadot_sdk::frame_support::traits::tokens::Preservation::Preserve,
-			polkadot_sdk::frame_support::traits::tokens::Fortitude::Polite,
-		)
-		.unwrap();
-		crate::configs::FeesToBlockAuthor::on_unbalanced(fee);
+		charge_bob_a_fee(5 * crate::MILLI_UNIT);
 		assert_eq!(Balances::free_balance(&alice), before + 5 * crate::MILLI_UNIT);
 		assert_eq!(Balances::total_issuance(), issuance, "fees must not leave circulation");
 	});
@@ -219,23 +229,10 @@ fn transaction_fees_go_to_the_block_author() {
 
 #[test]
 fn a_fee_no_block_author_can_receive_is_burned_through_the_issuance_book() {
-	use polkadot_sdk::frame_support::traits::{
-		fungible::Balanced,
-		tokens::{Fortitude, Precision, Preservation},
-		OnUnbalanced,
-	};
 	in_preset(DEV_RUNTIME_PRESET, || {
 		assert_eq!(crate::Authorship::author(), None);
 		let issuance = Balances::total_issuance();
-		let fee = <Balances as Balanced<crate::AccountId>>::withdraw(
-			&Sr25519Keyring::Bob.to_account_id(),
-			5 * crate::MILLI_UNIT,
-			Precision::Exact,
-			Preservation::Preserve,
-			Fortitude::Polite,
-		)
-		.unwrap();
-		crate::configs::FeesToBlockAuthor::on_unbalanced(fee);
+		charge_bob_a_fee(5 * crate::MILLI_UNIT);
 		assert_eq!(Balances::total_issuance(), issuance - 5 * crate::MILLI_UNIT);
 		assert_eq!(pallet_pot_issuance::Burned::<Runtime>::get(), 5 * crate::MILLI_UNIT);
 	});
