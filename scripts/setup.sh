@@ -58,15 +58,24 @@ fi
 # About 540 MB download, 1.2 GB installed, instead of 2.6 GB and 4.7 GB for the full CUDA stack.
 # `import torch` does not work in this venv (torch/__init__ loads libtorch_cuda.so, which needs
 # cuDNN and friends); scripts/env.sh points tch at the wheel's libtorch with LIBTORCH instead.
+# With POT_TORCH_CUDA=1 the full CUDA stack goes into its own venv instead (scripts/env.sh then
+# points LIBTORCH and the target dir there), for `cargo build -p pot-trainer --features cuda`.
 torch_version=2.13.0
-torch_venv="${POT_TORCH_VENV:-$HOME/.cache/pot/torch-venv}"
-torch_wheels=("torch==$torch_version" nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85)
+if [ "${POT_TORCH_CUDA:-0}" = 1 ]; then
+	torch_venv="${POT_TORCH_VENV:-$HOME/.cache/pot/torch-venv-cuda}"
+	torch_pip=(install --quiet "torch==$torch_version")
+	torch_what="with its CUDA stack"
+else
+	torch_venv="${POT_TORCH_VENV:-$HOME/.cache/pot/torch-venv}"
+	torch_pip=(install --quiet --no-deps "torch==$torch_version" nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85)
+	torch_what="CPU use, no CUDA stack"
+fi
 torch_stamp="$torch_venv/.pot-torch-${torch_version}"
 if [ ! -f "$torch_stamp" ]; then
-	log "installing torch $torch_version (CPU use, no CUDA stack) into $torch_venv"
+	log "installing torch $torch_version ($torch_what) into $torch_venv"
 	command -v python3 >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
 	[ -x "$torch_venv/bin/pip" ] || python3 -m venv "$torch_venv"
-	"$torch_venv/bin/pip" install --quiet --no-deps "${torch_wheels[@]}"
+	"$torch_venv/bin/pip" "${torch_pip[@]}"
 	installed=$(sed -n "s/^__version__ = '\([^+']*\).*/\1/p" "$torch_venv"/lib/python3*/site-packages/torch/version.py)
 	if [ "$installed" != "$torch_version" ]; then
 		echo "setup: expected torch $torch_version in $torch_venv, found '$installed'" >&2

@@ -13,17 +13,19 @@
 //!   under the same compute-profile environment.
 
 use crate::{
-	checkpoint::{weights_hash, Checkpoint},
+	checkpoint::{params_to, weights_hash, Checkpoint},
 	data::Dataset,
 	model::ModelSpec,
 	optim::{OptimizerConfig, OptimizerKind, ONE},
+	profile::ComputeProfile,
 	proof,
 	task::{HexHash, RoundContext, Tolerance, TrainTask},
 	train::Session,
-	verify::verify_with,
+	verify::verify_observed,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use tch::Device;
 use std::{
 	path::{Path, PathBuf},
 	process::Command,
@@ -72,6 +74,9 @@ pub struct BenchArgs {
 	/// Print the figures as JSON instead of a Markdown table row.
 	#[arg(long)]
 	pub json: bool,
+	/// Where tch computes: cpu, cuda or cuda:N (the PyTorch comparison runs on the CPU only).
+	#[arg(long, default_value = "cpu", value_parser = crate::profile::parse_device)]
+	pub device: Device,
 }
 
 /// The models `bench` compares.
@@ -106,6 +111,9 @@ impl BenchArgs {
 		if !(self.lr > 0.0 && self.lr < 1e9) {
 			bail!("the learning rate must be positive");
 		}
+		if self.python.is_some() && self.device != Device::Cpu {
+			bail!("the PyTorch comparison runs on the CPU: leave out --python or --device");
+		}
 		Ok(BenchConfig {
 			model,
 			optimizer: OptimizerConfig::new(kind, (self.lr * ONE as f64).round() as u64),
@@ -116,6 +124,7 @@ impl BenchArgs {
 			max_miss_ppm: self.max_miss_ppm,
 			repeats: self.repeats,
 			threads,
+			device: crate::profile::prepare_device(self.device)?,
 		})
 	}
 
@@ -146,6 +155,8 @@ pub struct BenchConfig {
 	pub repeats: u32,
 	/// libtorch intra-op threads (already applied to this process).
 	pub threads: u32,
+	/// Where tch computes (prepared by [`crate::profile::prepare_device`]).
+	pub device: Device,
 }
 
 /// PyTorch eager's figures (from `bench/torch_eager.py`).
@@ -176,6 +187,8 @@ pub struct BenchReport {
 	pub steps: u32,
 	/// libtorch threads.
 	pub threads: u32,
+	/// Where tch computed: `cpu` or `cuda:N`.
+	pub device: String,
 	/// Bare training loop (s).
 	pub bare_seconds: f64,
 	/// Training with Proof of Learning (s).
@@ -250,8 +263,9 @@ pub fn run(
 	let model = config.model.build()?;
 	let steps = u64::from(config.steps);
 	let bare_seconds = best(config.repeats, || {
-		let mut session = Session::new(&task, train, tch::Device::Cpu)?;
-		let mut checkpoint = Checkpoint::initial(&task.optimizer, model.init(0)?)?;
+		let mut session = Session::new(&task, train, config.device)?;
+		let mut checkpoint =
+			Checkpoint::initial(&task.optimizer, params_to(model.init(0)?, config.device)?)?;
 		let start = Instant::now();
 		session.run(&mut checkpoint, steps)?;
 		Ok(start.elapsed())
@@ -263,7 +277,8 @@ pub fn run(
 			std::fs::remove_dir_all(&proof_dir)?;
 		}
 		let start = Instant::now();
-		proof::train(&task, train, model.init(0)?, &proof_dir, config.threads)?;
+		let profile = ComputeProfile::on(config.device, config.threads);
+		proof::train_observed(&task, train, model.init(0)?, &proof_dir, profile, config.device, &mut |_, _| {})?;
 		Ok(start.elapsed())
 	})?;
 	let manifest = proof::Manifest::read(&proof_dir)?;
@@ -273,8 +288,17 @@ pub fn run(
 	let verify_at = |max_miss_ppm: u32, segments: &mut u32| {
 		best(config.repeats, || {
 			let start = Instant::now();
-			let report =
-				verify_with(&task, train, model.init(0)?, &proof_dir, &seed, Some(&root), max_miss_ppm)?;
+			let report = verify_observed(
+				&task,
+				train,
+				model.init(0)?,
+				&proof_dir,
+				&seed,
+				Some(&root),
+				max_miss_ppm,
+				config.device,
+				&mut |_, _| {},
+			)?;
 			let elapsed = start.elapsed();
 			if !report.accepted {
 				bail!("the bench's honest proof was rejected: {:?}", report.failures);
@@ -295,6 +319,7 @@ pub fn run(
 		batch_size: config.batch_size,
 		steps: config.steps,
 		threads: config.threads,
+		device: device_name(config.device),
 		bare_seconds,
 		pol_seconds,
 		pol_overhead: pol_seconds / bare_seconds - 1.0,
@@ -377,6 +402,14 @@ pub fn pytorch_eager(
 	serde_json::from_str(line).map_err(|e| anyhow!("{} printed {line:?}: {e}", script.display()))
 }
 
+/// `cpu` or `cuda:N`.
+fn device_name(device: Device) -> String {
+	match device {
+		Device::Cuda(index) => format!("cuda:{index}"),
+		other => format!("{other:?}").to_lowercase(),
+	}
+}
+
 /// A Markdown table row of `report` (as in docs/benchmarks.md).
 pub fn table_row(report: &BenchReport) -> String {
 	let pytorch = match (&report.pytorch, report.tch_over_pytorch) {
@@ -384,12 +417,13 @@ pub fn table_row(report: &BenchReport) -> String {
 		_ => "— | —".into(),
 	};
 	format!(
-		"| {} ({} parameters), batch {}, {} steps, {} thread(s) | {:.3} s | {pytorch} | {:.3} s ({:+.1}%, k = {}) | {:.3} s = {:.0}% ({} of {} segments) | {:.3} s = {:.0}% ({} segments) |",
+		"| {} ({} parameters), batch {}, {} steps, {} thread(s){} | {:.3} s | {pytorch} | {:.3} s ({:+.1}%, k = {}) | {:.3} s = {:.0}% ({} of {} segments) | {:.3} s = {:.0}% ({} segments) |",
 		model_name(&report.model),
 		report.parameters,
 		report.batch_size,
 		report.steps,
 		report.threads,
+		if report.device == "cpu" { String::new() } else { format!(", {}", report.device) },
 		report.bare_seconds,
 		report.pol_seconds,
 		report.pol_overhead * 100.0,
@@ -440,12 +474,14 @@ mod tests {
 			max_miss_ppm: 10_000,
 			repeats: 1,
 			threads: 1,
+			device: Device::Cpu,
 		};
 		let report = run(&config, &train, None).unwrap_or_else(|e| panic!("{e}"));
 		assert_eq!(report.parameters, 64 * 16 + 16 + 16 * 10 + 10);
 		assert_eq!((report.segments, report.task_q_segments, report.verified_segments), (4, 2, 4));
 		assert!(report.bare_seconds > 0.0 && report.pol_seconds > 0.0 && report.verify_seconds > 0.0);
 		assert_eq!(report.pytorch, None);
+		assert_eq!(report.device, "cpu");
 		let row = table_row(&report);
 		assert!(row.starts_with("| MLP 64-16-10 (1210 parameters), batch 8, 20 steps"), "{row}");
 		// A Python that is not there is an error, not a missing figure.

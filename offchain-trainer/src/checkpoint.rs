@@ -77,7 +77,38 @@ pub fn flat_params(params: &Params) -> Result<Vec<f32>> {
 	Ok(out)
 }
 
+/// `t`'s values on the host, detached (files are written from host memory).
+fn on_host(t: &Tensor) -> Result<Tensor> {
+	Ok(t.f_detach()?.f_to_device(Device::Cpu)?)
+}
+
+/// `params` on `device`, as fresh leaves that record gradients (a no-op copy on the device
+/// they are already on).
+pub fn params_to(params: Params, device: Device) -> Result<Params> {
+	params
+		.into_iter()
+		.map(|(name, t)| Ok((name, t.f_detach()?.f_to_device(device)?.set_requires_grad(true))))
+		.collect()
+}
+
 impl Checkpoint {
+	/// The checkpoint on `device`: its parameters as leaves recording gradients, its
+	/// optimizer state as plain tensors.
+	pub fn to_device(self, device: Device) -> Result<Self> {
+		let state = self
+			.state
+			.into_iter()
+			.map(|(slot, per_param)| {
+				let per_param = per_param
+					.into_iter()
+					.map(|(name, t)| Ok((name, t.f_detach()?.f_to_device(device)?)))
+					.collect::<Result<_>>()?;
+				Ok((slot, per_param))
+			})
+			.collect::<Result<_>>()?;
+		Ok(Self { step: self.step, params: params_to(self.params, device)?, state })
+	}
+
 	/// The checkpoint before the first step: `params` and zero optimizer state.
 	pub fn initial(config: &OptimizerConfig, params: Params) -> Result<Self> {
 		let state = zero_state(config, &params)?;
@@ -113,8 +144,11 @@ impl Checkpoint {
 		let step = Tensor::f_from_slice(&[
 			i64::try_from(self.step).map_err(|_| Error::Checkpoint("step too large".into()))?
 		])?;
-		let mut tensors: Vec<(String, Tensor)> =
-			self.named().into_iter().map(|(n, t)| (n, t.shallow_clone().detach())).collect();
+		let mut tensors = self
+			.named()
+			.into_iter()
+			.map(|(n, t)| Ok((n, on_host(t)?)))
+			.collect::<Result<Vec<(String, Tensor)>>>()?;
 		tensors.push(("meta/step".into(), step));
 		Tensor::write_safetensors(&tensors, path)?;
 		Ok(())
@@ -172,8 +206,10 @@ impl Checkpoint {
 
 /// Writes weights alone (initial or final weights) as safetensors.
 pub fn save_weights(params: &Params, path: &Path) -> Result<()> {
-	let tensors: Vec<(String, Tensor)> =
-		params.iter().map(|(n, t)| (n.clone(), t.shallow_clone().detach())).collect();
+	let tensors = params
+		.iter()
+		.map(|(n, t)| Ok((n.clone(), on_host(t)?)))
+		.collect::<Result<Vec<(String, Tensor)>>>()?;
 	Tensor::write_safetensors(&tensors, path)?;
 	Ok(())
 }
@@ -199,4 +235,33 @@ pub fn load_weights(path: &Path, model: &dyn Model) -> Result<Params> {
 		return Err(Error::Checkpoint(format!("{}: unexpected tensor {extra}", path.display())));
 	}
 	Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::unwrap_used)]
+	use super::*;
+	use crate::{
+		model::ModelSpec,
+		optim::{OptimizerKind, ONE},
+	};
+
+	#[test]
+	fn a_checkpoint_moved_between_devices_keeps_its_hash_and_its_file() {
+		let model = ModelSpec::Mlp { inputs: 4, hidden: vec![3], classes: 2 }.build().unwrap();
+		let config = OptimizerConfig::new(OptimizerKind::Adam, ONE / 100);
+		let mut checkpoint = Checkpoint::initial(&config, model.init(7).unwrap()).unwrap();
+		for t in checkpoint.state.values_mut().flat_map(|s| s.values_mut()) {
+			let _ = t.f_fill_(0.25).unwrap();
+		}
+		let hash = checkpoint.hash().unwrap();
+		let moved = checkpoint.to_device(Device::Cpu).unwrap();
+		assert_eq!(moved.hash().unwrap(), hash);
+		assert!(moved.params.values().all(|p| p.requires_grad() && p.is_leaf()));
+		assert!(moved.state.values().flat_map(|s| s.values()).all(|t| !t.requires_grad()));
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("c.safetensors");
+		moved.save(&path).unwrap();
+		assert_eq!(Checkpoint::load(&path, model.as_ref(), &config).unwrap().hash().unwrap(), hash);
+	}
 }

@@ -48,6 +48,9 @@ pub enum Error {
 	/// A compressed update is malformed, oversized or cannot be made.
 	#[error("compressed update: {0}")]
 	Compress(String),
+	/// The requested device cannot run work here.
+	#[error("device: {0}")]
+	Device(String),
 	/// A proof bundle is malformed or above its size limit.
 	#[error("proof bundle: {0}")]
 	Bundle(String),

@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 use pot_trainer::{
 	bench,
-	checkpoint::{load_weights, save_weights, weights_hash},
+	checkpoint::{load_weights, params_to, save_weights, weights_hash},
 	curve::{svg, Series},
 	progress::Bar,
 	data::{self, Dataset},
@@ -190,6 +190,10 @@ enum Command {
 		/// Also draw the training loss per step as an SVG chart here.
 		#[arg(long)]
 		curve: Option<PathBuf>,
+		/// Where to compute: cpu, cuda (the first GPU) or cuda:N. GPU work is recorded under
+		/// the `cuda-strict` profile, which orders on chain do not accept yet.
+		#[arg(long, default_value = "cpu", value_parser = profile::parse_device)]
+		device: tch::Device,
 	},
 	/// Verify a proof directory: check hashes and re-execute the selected segments.
 	Verify {
@@ -215,6 +219,10 @@ enum Command {
 		/// Print the report as JSON.
 		#[arg(long)]
 		json: bool,
+		/// Where to compute: cpu, cuda (the first GPU) or cuda:N. A bitwise-exact task needs the
+		/// proof's own profile; a task with bounds measures segments across profiles.
+		#[arg(long, default_value = "cpu", value_parser = profile::parse_device)]
+		device: tch::Device,
 	},
 	/// Provider: join a validator's cluster (optional), then train and commit every assigned
 	/// round of every run, following the node's best blocks.
@@ -236,6 +244,9 @@ enum Command {
 		task: PathBuf,
 		#[arg(long)]
 		weights: PathBuf,
+		/// Where to compute: cpu, cuda or cuda:N.
+		#[arg(long, default_value = "cpu", value_parser = profile::parse_device)]
+		device: tch::Device,
 	},
 	/// Write the embedded digits as an MNIST-layout directory (pixels scaled to 0..255; training
 	/// and held-out splits as `train-*` and `t10k-*`), the format `order create --dataset` reads.
@@ -366,7 +377,8 @@ fn main() -> anyhow::Result<()> {
 				println!("{}", bench::table_row(&report));
 			}
 		}
-		Command::Train { data, task, initial_weights, out, curve } => {
+		Command::Train { data, task, initial_weights, out, curve, device } => {
+			let device = profile::prepare_device(device)?;
 			let t = TrainTask::read(&task)?;
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
@@ -374,7 +386,7 @@ fn main() -> anyhow::Result<()> {
 			let profile = if cli.inherit_env {
 				profile::ComputeProfile::inherited(cli.threads)
 			} else {
-				profile::ComputeProfile::cpu(cli.threads)
+				profile::ComputeProfile::on(device, cli.threads)
 			};
 			let bar = Bar::new("training", u64::from(t.local_steps));
 			let outcome = proof::train_observed(
@@ -383,6 +395,7 @@ fn main() -> anyhow::Result<()> {
 				initial,
 				&out,
 				profile,
+				device,
 				&mut |step, loss| bar.set(step, &format!("loss {loss:.4}")),
 			)?;
 			bar.finish();
@@ -414,7 +427,9 @@ fn main() -> anyhow::Result<()> {
 			committed_root,
 			max_miss_ppm,
 			json,
+			device,
 		} => {
+			let device = profile::prepare_device(device)?;
 			let t = TrainTask::read(&task)?;
 			let model = t.model.build()?;
 			let initial = load_weights(&initial_weights, model.as_ref())?;
@@ -428,6 +443,7 @@ fn main() -> anyhow::Result<()> {
 				&hash_arg(&seed)?,
 				committed.as_ref(),
 				max_miss_ppm,
+				device,
 				&mut |done, selected| {
 					let bar = bar.get_or_insert_with(|| Bar::new("re-executing", selected as u64));
 					bar.set(done as u64, "segments");
@@ -461,10 +477,11 @@ fn main() -> anyhow::Result<()> {
 				std::process::exit(2);
 			}
 		}
-		Command::Eval { data, task, weights } => {
+		Command::Eval { data, task, weights, device } => {
+			let device = profile::prepare_device(device)?;
 			let t = TrainTask::read(&task)?;
-			let model = t.model.build()?;
-			let params = load_weights(&weights, model.as_ref())?;
+			let model = t.model.build_on(device)?;
+			let params = params_to(load_weights(&weights, model.as_ref())?, device)?;
 			let held_out = data.held_out()?;
 			let (loss, accuracy) = evaluate(model.as_ref(), &params, &held_out)?;
 			println!("held-out loss {loss:.4} accuracy {:.2}%", accuracy * 100.0);

@@ -133,8 +133,14 @@ impl ModelSpec {
 		blake2_256(&self.encode())
 	}
 
-	/// The model.
+	/// The model, computing on the host.
 	pub fn build(&self) -> Result<Box<dyn Model>> {
+		self.build_on(tch::Device::Cpu)
+	}
+
+	/// The model, computing on `device`: built-in architectures compute wherever their
+	/// parameters are; a TorchScript module's own tensors are loaded onto `device`.
+	pub fn build_on(&self, device: tch::Device) -> Result<Box<dyn Model>> {
 		let positive = |v: u32, what: &str| {
 			if v == 0 {
 				Err(Error::Model(format!("{what} is 0")))
@@ -175,7 +181,9 @@ impl ModelSpec {
 					layers: positive(*layers, "layers")?,
 				}))
 			}
-			Self::TorchScript { params, module } => Ok(Box::new(TorchScriptModel::load(params, module)?)),
+			Self::TorchScript { params, module } => {
+				Ok(Box::new(TorchScriptModel::load(params, module, device)?))
+			}
 		}
 	}
 }
@@ -188,9 +196,9 @@ struct TorchScriptModel {
 }
 
 impl TorchScriptModel {
-	/// Loads `module`; refuses bytes that are not a TorchScript module and parameter lists
-	/// that are empty, repeat a name or give a shape without elements.
-	fn load(params: &[(String, Vec<u32>)], module: &[u8]) -> Result<Self> {
+	/// Loads `module` onto `device`; refuses bytes that are not a TorchScript module and
+	/// parameter lists that are empty, repeat a name or give a shape without elements.
+	fn load(params: &[(String, Vec<u32>)], module: &[u8], device: tch::Device) -> Result<Self> {
 		let bad = |why: String| Error::Model(format!("TorchScript model: {why}"));
 		if params.is_empty() {
 			return Err(bad("no parameters".into()));
@@ -204,7 +212,11 @@ impl TorchScriptModel {
 		{
 			return Err(bad(format!("parameter {name} has shape {shape:?}")));
 		}
-		let module = tch::CModule::load_data(&mut std::io::Cursor::new(module))
+		let mut bytes = std::io::Cursor::new(module);
+		let module = match device {
+			tch::Device::Cpu => tch::CModule::load_data(&mut bytes),
+			_ => tch::CModule::load_data_on_device(&mut bytes, device),
+		}
 			.map_err(|e| bad(format!("not a TorchScript module: {e}")))?;
 		let params = params
 			.iter()

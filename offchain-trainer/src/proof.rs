@@ -10,7 +10,7 @@
 //! the final weights, and the loss and sample indices of every step.
 
 use crate::{
-	checkpoint::{save_weights, weights_hash, Checkpoint},
+	checkpoint::{params_to, save_weights, weights_hash, Checkpoint},
 	data::Samples,
 	error::{Error, Result},
 	model::Params,
@@ -122,7 +122,7 @@ pub fn train(
 	train_under(task, train, initial, out, ComputeProfile::cpu(threads))
 }
 
-/// [`train`], recording `profile` in the manifest (the caller has set it up).
+/// [`train`] on the host, recording `profile` in the manifest (the caller has set it up).
 pub fn train_under(
 	task: &TrainTask,
 	train: &dyn Samples,
@@ -130,16 +130,19 @@ pub fn train_under(
 	out: &Path,
 	profile: ComputeProfile,
 ) -> Result<TrainOutcome> {
-	train_observed(task, train, initial, out, profile, &mut |_, _| {})
+	train_observed(task, train, initial, out, profile, Device::Cpu, &mut |_, _| {})
 }
 
-/// [`train_under`], calling `at_checkpoint(step, last loss)` after each checkpoint is written.
+/// [`train_under`] on `device` (prepared by [`crate::profile::prepare_device`]), calling
+/// `at_checkpoint(step, last loss)` after each checkpoint is written. The final weights come
+/// back on `device`.
 pub fn train_observed(
 	task: &TrainTask,
 	train: &dyn Samples,
 	initial: Params,
 	out: &Path,
 	profile: ComputeProfile,
+	device: Device,
 	at_checkpoint: &mut dyn FnMut(u64, f32),
 ) -> Result<TrainOutcome> {
 	if weights_hash(&initial)? != task.initial_weights.0 {
@@ -148,12 +151,12 @@ pub fn train_observed(
 		));
 	}
 	std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-	let mut session = Session::new(task, train, Device::Cpu)?;
+	let mut session = Session::new(task, train, device)?;
 	let steps = u64::from(task.local_steps);
 	let k = u64::from(task.checkpoint_interval);
 	let count = schedule::checkpoint_count(steps, k).map_err(|e| Error::Pol(format!("{e:?}")))?;
 
-	let mut checkpoint = Checkpoint::initial(&task.optimizer, initial)?;
+	let mut checkpoint = Checkpoint::initial(&task.optimizer, params_to(initial, device)?)?;
 	let mut entries = Vec::new();
 	let mut losses = Vec::new();
 	let mut batches = Vec::new();

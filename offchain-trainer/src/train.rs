@@ -64,7 +64,7 @@ impl Session {
 		let (xs, ys) = train.held().subset(&held)?.tensors(device)?;
 		let batches =
 			Minibatches::new(&task.round.key(), task.round.provider, chunk, task.batch_size)?;
-		Ok(Self { model: task.model.build()?, optimizer: task.optimizer, xs, ys, rows, batches })
+		Ok(Self { model: task.model.build_on(device)?, optimizer: task.optimizer, xs, ys, rows, batches })
 	}
 
 	/// The sample indices of step `step`.
@@ -72,7 +72,12 @@ impl Session {
 		Ok(self.batches.batch(step)?)
 	}
 
-	/// Runs steps `checkpoint.step .. end` on `checkpoint` in place.
+	/// The device the session computes on.
+	pub fn device(&self) -> Device {
+		self.xs.device()
+	}
+
+	/// Runs steps `checkpoint.step .. end` on `checkpoint` (on [`Self::device`]) in place.
 	pub fn run(&mut self, checkpoint: &mut Checkpoint, end: u64) -> Result<StepLog> {
 		let mut log = StepLog::default();
 		while checkpoint.step < end {
@@ -104,14 +109,16 @@ impl Session {
 	}
 }
 
-/// Loss ([`Model::loss`]) and accuracy (of [`Model::forward`]) of `params` on `data`.
+/// Loss ([`Model::loss`]) and accuracy (of [`Model::forward`]) of `params` on `data`,
+/// computed on the device the parameters are on.
 pub fn evaluate(
 	model: &dyn Model,
 	params: &crate::model::Params,
 	data: &Dataset,
 ) -> Result<(f64, f64)> {
 	let _guard = tch::no_grad_guard();
-	let (xs, ys) = data.tensors(Device::Cpu)?;
+	let device = params.values().next().map_or(Device::Cpu, Tensor::device);
+	let (xs, ys) = data.tensors(device)?;
 	let logits = model.forward(params, &xs)?;
 	Ok((model.loss(params, &xs, &ys)?.f_double_value(&[])?, crate::model::accuracy(&logits, &ys)?))
 }

@@ -160,11 +160,23 @@ pub fn verify_with(
 	committed_root: Option<&Hash>,
 	max_miss_ppm: u32,
 ) -> Result<Report> {
-	verify_observed(task, train, initial, dir, seed, committed_root, max_miss_ppm, &mut |_, _| {})
+	verify_observed(
+		task,
+		train,
+		initial,
+		dir,
+		seed,
+		committed_root,
+		max_miss_ppm,
+		Device::Cpu,
+		&mut |_, _| {},
+	)
 }
 
-/// [`verify_with`], calling `at_segment(done, selected)` before the first and after each
-/// re-executed segment (for a progress bar).
+/// [`verify_with`] re-executing on `device` (prepared by [`crate::profile::prepare_device`]),
+/// calling `at_segment(done, selected)` before the first and after each re-executed segment
+/// (for a progress bar). A bitwise-exact task needs the proof's profile to be `device`'s; a
+/// task with bounds is re-executed across profiles, each segment measured against them.
 #[allow(clippy::too_many_arguments)]
 pub fn verify_observed(
 	task: &TrainTask,
@@ -174,6 +186,7 @@ pub fn verify_observed(
 	seed: &Hash,
 	committed_root: Option<&Hash>,
 	max_miss_ppm: u32,
+	device: Device,
 	at_segment: &mut dyn FnMut(usize, usize),
 ) -> Result<Report> {
 	let mut failures = Vec::new();
@@ -181,7 +194,7 @@ pub fn verify_observed(
 		Ok(m) => m,
 		Err(e) => return Ok(rejected(vec![format!("manifest: {e}")])),
 	};
-	let mut session = Session::new(task, train, Device::Cpu)?;
+	let mut session = Session::new(task, train, device)?;
 	let model_box = task.model.build()?;
 	let model: &dyn Model = model_box.as_ref();
 	let steps = u64::from(task.local_steps);
@@ -197,13 +210,13 @@ pub fn verify_observed(
 		("steps", manifest.steps == steps),
 		("checkpoint interval", manifest.checkpoint_interval == k),
 	];
-	let same_profile = manifest.profile.name == crate::profile::CPU_PROFILE
-		&& manifest.profile.torch == crate::profile::TORCH_VERSION;
+	let verifier_profile = crate::profile::ComputeProfile::on(device, manifest.profile.threads);
+	let same_profile = manifest.profile.name == verifier_profile.name
+		&& manifest.profile.torch == verifier_profile.torch;
 	if task.tolerance == Tolerance::BitwiseExact && !same_profile {
 		failures.push(format!(
-			"proof computed under profile {:?}, bitwise re-execution needs {}",
-			manifest.profile,
-			crate::profile::CPU_PROFILE
+			"proof computed under profile {:?}, bitwise re-execution on {device:?} needs {}",
+			manifest.profile, verifier_profile.name
 		));
 	}
 	for (what, ok) in header {
@@ -349,7 +362,8 @@ fn reexecute(
 			(Some(a), Some(b)) => (a, b),
 			_ => return Err(Error::Pol("segment outside the manifest".into())),
 		};
-		let mut checkpoint = Checkpoint::load(&entry_path(dir, first)?, model, &task.optimizer)?;
+		let mut checkpoint = Checkpoint::load(&entry_path(dir, first)?, model, &task.optimizer)?
+			.to_device(session.device())?;
 		let committed = Checkpoint::load(&entry_path(dir, last)?, model, &task.optimizer)?;
 		let start_flat = flat_params(&checkpoint.params)?;
 		let log = session.run(&mut checkpoint, end)?;

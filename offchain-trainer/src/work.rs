@@ -834,9 +834,16 @@ pub fn ensure_proof(
 		&format!("order {} round {}", task.round.order, task.round.round),
 		u64::from(task.local_steps),
 	);
-	let outcome = proof::train_observed(task, train, initial, dir, profile, &mut |step, loss| {
-		bar.set(step, &format!("loss {loss:.4}"));
-	});
+	// Orders on chain are verified bitwise under the CPU profile: providers train on the host.
+	let outcome = proof::train_observed(
+		task,
+		train,
+		initial,
+		dir,
+		profile,
+		tch::Device::Cpu,
+		&mut |step, loss| bar.set(step, &format!("loss {loss:.4}")),
+	);
 	bar.finish();
 	Ok(outcome?.manifest)
 }

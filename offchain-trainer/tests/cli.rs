@@ -294,3 +294,68 @@ fn a_torchscript_module_file_becomes_a_task_that_trains_and_verifies() {
 	);
 	assert_eq!(ok.status.code(), Some(0), "{ok:?}");
 }
+
+#[test]
+fn the_cpu_is_the_default_device_and_a_gpu_is_used_only_where_one_can_run() {
+	let dir = tempfile::tempdir().unwrap();
+	let d = dir.path();
+	let new = pot_trainer(
+		d,
+		&["new-task", "--task", "task.json", "--initial-weights", "init.safetensors", "--steps", "20"],
+	);
+	assert!(new.status.success(), "{new:?}");
+	let train = |out: &str, device: &[&str]| {
+		let mut args =
+			vec!["train", "--task", "task.json", "--initial-weights", "init.safetensors", "--out", out];
+		args.extend_from_slice(device);
+		pot_trainer(d, &args)
+	};
+	let profile = |out: &str| -> serde_json::Value {
+		let manifest = std::fs::read(d.join(out).join("manifest.json")).unwrap();
+		serde_json::from_slice::<serde_json::Value>(&manifest).unwrap()["profile"]["name"].clone()
+	};
+	let (default, cpu) = (train("default", &[]), train("cpu", &["--device", "cpu"]));
+	assert!(default.status.success() && cpu.status.success(), "{default:?} {cpu:?}");
+	assert_eq!(stdout_line(&default, "merkle_root "), stdout_line(&cpu, "merkle_root "));
+	assert_eq!(profile("cpu"), "cpu-avx2-strict");
+
+	let unknown = train("unknown", &["--device", "gpu"]);
+	assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+	assert!(String::from_utf8_lossy(&unknown.stderr).contains("is not a device"), "{unknown:?}");
+
+	let gpu = train("gpu", &["--device", "cuda"]);
+	let stderr = String::from_utf8_lossy(&gpu.stderr);
+	let refusal = if !tch::utils::has_cudart() {
+		Some("built without CUDA")
+	} else if tch::Cuda::device_count() == 0 {
+		Some("no CUDA GPU is visible")
+	} else {
+		None
+	};
+	match refusal {
+		Some(reason) => {
+			assert!(!gpu.status.success() && stderr.contains(reason), "{gpu:?}");
+			assert!(!d.join("gpu").exists(), "a refused run wrote nothing");
+		}
+		None => {
+			assert!(gpu.status.success(), "{gpu:?}");
+			assert_eq!(profile("gpu"), "cuda-strict");
+			// The bitwise-exact task names the CPU profile: a CPU verifier refuses the GPU's
+			// proof for its profile, a GPU verifier re-executes it.
+			let verify = |device: &str| {
+				pot_trainer(
+					d,
+					&[
+						"verify", "--task", "task.json", "--initial-weights", "init.safetensors",
+						"--proof", "gpu", "--seed", SEED, "--json", "--device", device,
+					],
+				)
+			};
+			let on_cpu = verify("cpu");
+			assert_eq!(on_cpu.status.code(), Some(2), "{on_cpu:?}");
+			assert!(String::from_utf8_lossy(&on_cpu.stdout).contains("profile"), "{on_cpu:?}");
+			let on_gpu = verify("cuda");
+			assert_eq!(on_gpu.status.code(), Some(0), "{on_gpu:?}");
+		}
+	}
+}
