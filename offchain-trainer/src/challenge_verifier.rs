@@ -9,12 +9,16 @@
 //!   `Pol.Runs`, `Market.Orders`, `Staking.ValidatorInfo`) at the best block.
 //!
 //! The claims:
-//! - `InvalidWorkAccepted` is upheld when the target's segment does not re-execute from the
+//! - `ForgedWork` is upheld when the target's segment does not re-execute from the
 //!   challenged checkpoint `start` to `end` within the order's tolerance, or the proof is broken
 //!   (checkpoint files missing or not hashing to the committed entries, other minibatches than
 //!   the assignment's), or the proof does not back the commitment as a whole (its manifest
 //!   against the commitment, its Merkle root, final weights = last checkpoint's: see
 //!   `inconsistency`).
+//! - `InvalidWorkAccepted` is upheld when the proof does not back the commitment as a whole,
+//!   or when `ForgedWork` would be upheld on a segment the validator had to re-execute
+//!   (`obligated_segments`): a forged segment the protocol's sample was allowed to miss is the
+//!   provider's fault, not the validator's.
 //! - `ValidWorkRejected` is upheld when the proof backs the commitment and the segment the
 //!   rejection names re-executes.
 //! - `WrongAggregate` is upheld when the order's rule over the updates that stand accepted does
@@ -59,8 +63,12 @@ use pot_pol_core::{merkle, Hash};
 /// What a challenge claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Claim {
-	/// The target's submission was accepted, its segment does not re-execute.
+	/// The target's submission was accepted, its segment does not re-execute, and the
+	/// validator had to re-execute it.
 	InvalidWorkAccepted,
+	/// The target's submission was accepted, its segment does not re-execute (the provider's
+	/// fault alone).
+	ForgedWork,
 	/// The target's submission was rejected at the segment, which does re-execute.
 	ValidWorkRejected,
 	/// The announced weights are not the aggregate of the accepted updates.
@@ -179,9 +187,39 @@ pub fn judge(store: &Store, inputs: &ChallengeInputs, config: &VerifyConfig) -> 
 	let _one_at_a_time = JOB_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 	match inputs.claim {
 		Claim::WrongAggregate => wrong_aggregate(store, inputs, config),
-		Claim::InvalidWorkAccepted => Ok(!reproduces(store, inputs, config)?),
+		Claim::ForgedWork => Ok(!reproduces(store, inputs, config)?),
+		Claim::InvalidWorkAccepted => wrong_acceptance(store, inputs, config),
 		Claim::ValidWorkRejected => reproduces(store, inputs, config),
 	}
+}
+
+/// Whether the validator was wrong to accept the target: its proof does not back the
+/// commitment, or the challenged segment does not reproduce and was one the validator had to
+/// re-execute.
+fn wrong_acceptance(
+	store: &Store,
+	inputs: &ChallengeInputs,
+	config: &VerifyConfig,
+) -> Result<bool, JobError> {
+	let proof = match unpack_target(store, inputs, config)? {
+		Ok(proof) => proof,
+		Err(why) => {
+			tracing::info!(challenge = inputs.id, %why, "the proof does not back its commitment");
+			return Ok(true);
+		},
+	};
+	if segment_reproduces(&proof, inputs.id, inputs.segment, &inputs.start, &inputs.end)? {
+		return Ok(false);
+	}
+	let obliged = obligated_segments(&proof, &inputs.round.verification_seed)?.contains(&inputs.segment);
+	if !obliged {
+		tracing::info!(
+			challenge = inputs.id,
+			segment = inputs.segment,
+			"forged, but outside the validator's sample: the provider's fault alone (ForgedWork)"
+		);
+	}
+	Ok(obliged)
 }
 
 /// The target's proof unpacked into a temporary directory and checked as a whole, ready to
@@ -458,6 +496,7 @@ pub async fn read_challenge(chain: &Chain, id: u64) -> Result<ChallengeInputs, J
 		.map_err(unavailable)?;
 	let claim = match challenge.claim {
 		chain::ClaimKind::InvalidWorkAccepted => Claim::InvalidWorkAccepted,
+		chain::ClaimKind::ForgedWork => Claim::ForgedWork,
 		chain::ClaimKind::ValidWorkRejected => Claim::ValidWorkRejected,
 		chain::ClaimKind::WrongAggregate => Claim::WrongAggregate,
 	};

@@ -897,6 +897,9 @@ fn a_committee_re_executes_the_disputed_segment_and_recomputes_the_aggregate() {
 	assert!(!judged(&challenge_of(&r, Claim::InvalidWorkAccepted, 0, 1)));
 	// Position 2 forged checkpoint 2: segment 1 does not re-execute, segment 0 does.
 	assert!(judged(&challenge_of(&r, Claim::InvalidWorkAccepted, 2, 1)));
+	assert!(judged(&challenge_of(&r, Claim::ForgedWork, 2, 1)));
+	assert!(!judged(&challenge_of(&r, Claim::ForgedWork, 2, 0)));
+	assert!(!judged(&challenge_of(&r, Claim::ForgedWork, 0, 1)));
 	assert!(!judged(&challenge_of(&r, Claim::ValidWorkRejected, 2, 1)));
 	assert!(judged(&challenge_of(&r, Claim::ValidWorkRejected, 2, 0)));
 	// Checkpoints that are not the proof's: nothing to re-execute, the work does not stand.
@@ -1289,7 +1292,7 @@ fn training_on_the_chunk_equals_training_on_the_whole_split() {
 /// as the round job selects them from the round's verification seed, and on no others: a forged
 /// segment that the protocol's sample was allowed to miss is not the validator's fault.
 #[test]
-fn a_watcher_judges_the_segments_the_validator_had_to_re_execute_and_no_others() {
+fn watchers_and_committees_hold_a_validator_to_the_segments_it_had_to_re_execute() {
 	let train = train_set();
 	let initial = initial_params();
 	let capacities = [1];
@@ -1353,16 +1356,32 @@ fn a_watcher_judges_the_segments_the_validator_had_to_re_execute_and_no_others()
 			validator_endpoint: None,
 		};
 		let found = first_invalid_segment(&store, &inputs, &config()).unwrap().map(|(s, _)| s);
-		(verdict, found)
+		// What a committee decides on each claim about a segment.
+		let hashes = m.hashes();
+		let upheld = |claim: Claim, segment: u32| {
+			let at = segment as usize;
+			let inputs =
+				ChallengeInputs { claim, segment, start: hashes[at], end: hashes[at + 1], ..inputs.clone() };
+			judge(&store, &inputs, &config()).unwrap()
+		};
+		let claims = [Claim::InvalidWorkAccepted, Claim::ForgedWork];
+		let on_forged = claims.map(|claim| upheld(claim, 199));
+		let on_honest = claims.map(|claim| upheld(claim, 7));
+		(verdict, found, on_forged, on_honest)
 	};
 	// The sample missed the forged segment: an honest validator accepts, and the watcher, which
-	// re-executes what the validator had to, leaves the acceptance alone.
-	let (verdict, found) = watched(missed);
+	// re-executes what the validator had to, leaves the acceptance alone. A committee does not
+	// hold the validator to it either, but upholds the claim against the forger alone.
+	let (verdict, found, on_forged, on_honest) = watched(missed);
 	assert!(matches!(verdict, VerdictOut::Accepted { .. }), "{verdict:?}");
 	assert_eq!(found, None);
+	assert_eq!(on_forged, [false, true]);
+	assert_eq!(on_honest, [false, false]);
 	// The sample covered it: an honest validator rejects; one that accepted anyway is caught
-	// at that segment, and a committee upholds the claim there.
-	let (verdict, found) = watched(caught);
+	// at that segment, and a committee upholds the claim there, against both.
+	let (verdict, found, on_forged, on_honest) = watched(caught);
 	assert!(matches!(verdict, VerdictOut::Rejected { segment: 199, .. }), "{verdict:?}");
 	assert_eq!(found, Some(199));
+	assert_eq!(on_forged, [true, true]);
+	assert_eq!(on_honest, [false, false]);
 }

@@ -652,6 +652,77 @@ fn an_honest_validator_challenged_without_ground_is_never_slashed() {
 }
 
 #[test]
+fn forged_work_the_sample_could_miss_reports_the_provider_and_spares_the_validator() {
+	ExtBuilder::build_and_execute(|| {
+		let before = balances();
+		let order = setup(1);
+		// P2 forged segment 1, outside the validator's sample: the validator accepted honestly.
+		recorded(order, 0, ALL_ACCEPTED);
+		// Named as a wrong verdict, the committee finds the validator was not obliged to see it.
+		assert_ok!(challenge(W1, order, 0, 1, ClaimKind::InvalidWorkAccepted, 1));
+		votes(0, 2, false);
+		assert_eq!(reports(), vec![(W1, OffenceKind::UnfoundedChallenge, Some(V))]);
+		// The same segment may still be claimed against the provider alone.
+		assert_noop!(
+			challenge(W1, order, 0, 1, ClaimKind::InvalidWorkAccepted, 1),
+			Error::<Test>::AlreadyChallenged
+		);
+		assert_ok!(challenge(STRANGER, order, 0, 1, ClaimKind::ForgedWork, 1));
+		assert!(!committee(1).contains(&STRANGER) && !committee(1).contains(&P2));
+		assert_noop!(
+			challenge(W2, order, 0, 1, ClaimKind::ForgedWork, 0),
+			Error::<Test>::ChallengeOpen
+		);
+		System::reset_events();
+		votes(1, 2, true);
+		assert!(pol_events().contains(&Event::ChallengeResolved {
+			id: 1,
+			order,
+			round: 0,
+			claim: ClaimKind::ForgedWork,
+			target: 1,
+			upheld: true,
+			ayes: 2,
+			nays: 0,
+		}));
+		assert_eq!(reports()[1..], [(P2, OffenceKind::InvalidWork, Some(STRANGER))]);
+		assert!(!RoundResults::<Test>::get(order, 0).unwrap().verdicts[1].pays());
+		assert_noop!(
+			challenge(W2, order, 0, 1, ClaimKind::ForgedWork, 0),
+			Error::<Test>::VerdictOverturned
+		);
+		past_challenge_window(order, 0);
+		// P2 is not paid; the validator keeps its stake and its fee.
+		assert_eq!(assert_conserved(before, order), [36, 0, 36]);
+		assert!(reports().iter().all(|(offender, _, _)| *offender != V));
+	});
+}
+
+#[test]
+fn an_unfounded_forged_work_claim_is_reported_by_the_accused_provider() {
+	ExtBuilder::build_and_execute(|| {
+		let before = balances();
+		let order = setup(1);
+		recorded(order, 0, [ACCEPTED, ACCEPTED, rejected(0)]);
+		assert_noop!(
+			challenge(STRANGER, order, 0, 2, ClaimKind::ForgedWork, 0),
+			Error::<Test>::ClaimMismatch
+		);
+		assert_ok!(challenge(STRANGER, order, 0, 0, ClaimKind::ForgedWork, 1));
+		votes(0, 2, false);
+		past_challenge_window(order, 0);
+		assert_eq!(
+			reports(),
+			vec![
+				(STRANGER, OffenceKind::UnfoundedChallenge, Some(P1)),
+				(P3, OffenceKind::InvalidWork, Some(V)),
+			]
+		);
+		assert_eq!(assert_conserved(before, order), [36, 36, 0]);
+	});
+}
+
+#[test]
 fn valid_work_rejected_upheld_pays_the_provider() {
 	ExtBuilder::build_and_execute(|| {
 		let before = balances();

@@ -63,7 +63,7 @@ impl<T: Config> Pallet<T> {
 				.ok_or(Error::<T>::UnknownTarget)?;
 			ensure!(!entry.overturned, Error::<T>::VerdictOverturned);
 			match (claim, entry.verdict) {
-				(ClaimKind::InvalidWorkAccepted, Verdict::Accepted { .. }) => {}
+				(ClaimKind::InvalidWorkAccepted | ClaimKind::ForgedWork, Verdict::Accepted { .. }) => {}
 				(ClaimKind::ValidWorkRejected, Verdict::Rejected(r)) => {
 					ensure!(segment == r.segment, Error::<T>::WrongSegment)
 				}
@@ -92,7 +92,7 @@ impl<T: Config> Pallet<T> {
 
 		let same = |c: &&ChallengeSlot| c.same_subject(claim, target);
 		ensure!(
-			!record.challenges.iter().filter(same).any(|c| c.segment == segment),
+			!record.challenges.iter().filter(same).any(|c| c.segment == segment && c.claim == claim),
 			Error::<T>::AlreadyChallenged
 		);
 		ensure!(!record.challenges.iter().filter(same).any(|c| c.open), Error::<T>::ChallengeOpen);
@@ -321,6 +321,11 @@ impl<T: Config> Pallet<T> {
 					}
 					report(&run.validator, OffenceKind::WrongVerdict, challenger);
 				}
+				ClaimKind::ForgedWork => {
+					if let Some(p) = run.participants.get(challenge.target as usize) {
+						report(&p.provider, OffenceKind::InvalidWork, challenger);
+					}
+				}
 				ClaimKind::ValidWorkRejected => {
 					report(&run.validator, OffenceKind::Censorship, challenger);
 				}
@@ -341,7 +346,16 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		} else {
-			report(&challenge.challenger, OffenceKind::UnfoundedChallenge, Some(&run.validator));
+			// The defended party reports the challenger: the accused provider for `ForgedWork`,
+			// the validator otherwise.
+			let defender = match challenge.claim {
+				ClaimKind::ForgedWork => run
+					.participants
+					.get(challenge.target as usize)
+					.map_or(&run.validator, |p| &p.provider),
+				_ => &run.validator,
+			};
+			report(&challenge.challenger, OffenceKind::UnfoundedChallenge, Some(defender));
 		}
 		if at_deadline {
 			for (member, _) in challenge.committee.iter().filter(|(_, vote)| vote.is_none()) {

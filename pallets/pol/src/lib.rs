@@ -569,8 +569,8 @@ pub mod pallet {
 		InsufficientBond,
 		/// The target position has no verdict in this round.
 		UnknownTarget,
-		/// The claim does not fit the target's verdict (`InvalidWorkAccepted` of a rejected
-		/// submission, `ValidWorkRejected` of an accepted one).
+		/// The claim does not fit the target's verdict (`InvalidWorkAccepted` or `ForgedWork`
+		/// of a rejected submission, `ValidWorkRejected` of an accepted one).
 		ClaimMismatch,
 		/// A `ValidWorkRejected` claim must name the segment the rejection names.
 		WrongSegment,
@@ -582,7 +582,8 @@ pub mod pallet {
 		VerdictOverturned,
 		/// A challenge of the same submission (or of the round's aggregate) is open.
 		ChallengeOpen,
-		/// This submission's segment (or the round's aggregate) was challenged before.
+		/// This submission's segment (or the round's aggregate) was challenged before with
+		/// the same claim.
 		AlreadyChallenged,
 		/// The round has `MaxChallengesPerRound` challenges.
 		TooManyChallenges,
@@ -713,15 +714,15 @@ pub mod pallet {
 		/// Challenges round `round` of `order` while its challenge window is open (until its
 		/// last block, inclusive). The caller needs a slashable stake of `ChallengeBond`.
 		///
-		/// - `InvalidWorkAccepted` / `ValidWorkRejected`: about the submission at `target`,
-		///   which must have been accepted / rejected; `segment` is below its segment count (for
+		/// - `InvalidWorkAccepted`, `ForgedWork` / `ValidWorkRejected`: about the submission at
+		///   `target`, which must have been accepted / rejected; `segment` is below its segment count (for
 		///   a rejection: the segment the rejection names), and `proof` holds the checkpoints
 		///   `segment` and `segment + 1` with Merkle paths to the target's committed root.
 		/// - `WrongAggregate`: about the round's new weights; `target` and `segment` are 0 and
 		///   `proof` is empty.
 		///
 		/// At most one open challenge per submission (and one of the aggregate), each segment
-		/// (and the aggregate) challenged at most once, at most `MaxChallengesPerRound` per
+		/// (and the aggregate) challenged at most once per claim, at most `MaxChallengesPerRound` per
 		/// round. A committee of `CommitteeSize` active validators is drawn from the parent
 		/// hash and the challenge id, excluding the challenger, the run's validator and the
 		/// target provider; it votes until `now + VoteWindow`. The round does not settle while
@@ -730,13 +731,15 @@ pub mod pallet {
 		/// Upheld (see [`vote`](Pallet::vote)), the validator is reported: for `WrongVerdict`
 		/// (and the target provider for `InvalidWork`, not paid for the round) after
 		/// `InvalidWorkAccepted`, for `Censorship` (the target paid) after `ValidWorkRejected`,
+		/// not at all after `ForgedWork` (only the target provider, for `InvalidWork`, not paid),
 		/// for `WrongVerdict` after `WrongAggregate`, which also fails the run: the round open at
 		/// the resolution is still verified and settled, then no round opens (a run that was
 		/// closing to complete fails instead; one already failing is unchanged), and once every
 		/// round settled the order fails (`RunFailed`, reason `WrongAggregate`, with the slash
 		/// taken at the resolution): the consumer gets all that is unspent back, the validator
 		/// no fee. A missed result deadline of the open round fails the run for that instead.
-		/// Not upheld, the challenger is reported for `UnfoundedChallenge`.
+		/// Not upheld, the challenger is reported for `UnfoundedChallenge` (the reporter being the
+		/// defended party: the target provider for `ForgedWork`, the validator otherwise).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::challenge(T::Clusters::max_validators()))]
 		pub fn challenge(

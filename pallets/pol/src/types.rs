@@ -341,9 +341,11 @@ impl RecordedVerdict {
 	Debug,
 )]
 pub enum ClaimKind {
-	/// The target's submission was accepted but the named segment does not re-execute: the
-	/// provider forged work and the validator accepted it. Upheld: the provider is reported for
-	/// `InvalidWork`, the validator for `WrongVerdict`, the provider is not paid for the round.
+	/// The target's submission was accepted but the named segment does not re-execute, and
+	/// the validator had to re-execute it (it is in the sample the round's verification seed
+	/// selects), or the proof does not back the commitment at all: the provider forged work and
+	/// the validator accepted it. Upheld: the provider is reported for `InvalidWork`, the
+	/// validator for `WrongVerdict`, the provider is not paid for the round.
 	#[codec(index = 0)]
 	InvalidWorkAccepted,
 	/// The target's submission was rejected, but the segment the rejection names re-executes:
@@ -357,6 +359,13 @@ pub enum ClaimKind {
 	/// 0 and the proof empty.
 	#[codec(index = 2)]
 	WrongAggregate,
+	/// The target's submission was accepted but the named segment does not re-execute: the
+	/// provider forged work, whether or not the validator's sample had to find it. Upheld: the
+	/// provider is reported for `InvalidWork` and is not paid for the round; the validator is not
+	/// reported. The claim against a provider alone, for a forged segment that the sample was
+	/// allowed to miss (`InvalidWorkAccepted` would not be upheld there).
+	#[codec(index = 3)]
+	ForgedWork,
 }
 
 impl ClaimKind {
