@@ -66,11 +66,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `1170 + p * (189 ±0)`
 		//  Estimated: `6498 + p * (3180 ±0)`
-		// Minimum execution time: 565_918_000 picoseconds.
-		Weight::from_parts(496_045_749, 0)
+		// Minimum execution time: 560_990_000 picoseconds.
+		Weight::from_parts(505_400_841, 0)
 			.saturating_add(Weight::from_parts(0, 6498))
-			// Standard Error: 422_979
-			.saturating_add(Weight::from_parts(104_921_201, 0).saturating_mul(p.into()))
+			// Standard Error: 362_649
+			.saturating_add(Weight::from_parts(102_637_811, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -85,8 +85,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `3835`
 		//  Estimated: `6498`
-		// Minimum execution time: 339_993_000 picoseconds.
-		Weight::from_parts(372_752_000, 0)
+		// Minimum execution time: 343_919_000 picoseconds.
+		Weight::from_parts(378_050_000, 0)
 			.saturating_add(Weight::from_parts(0, 6498))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -104,7 +104,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
 	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:0 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9139), added: 11614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:8 w:8)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:1 w:0)
@@ -120,8 +120,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `20129`
 		//  Estimated: `204510`
-		// Minimum execution time: 4_679_153_000 picoseconds.
-		Weight::from_parts(28_144_915_739, 0)
+		// Minimum execution time: 4_643_286_000 picoseconds.
+		Weight::from_parts(28_053_913_932, 0)
 			.saturating_add(Weight::from_parts(0, 204510))
 			.saturating_add(T::DbWeight::get().reads(263))
 			.saturating_add(T::DbWeight::get().writes(197))
@@ -141,7 +141,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:0 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9139), added: 11614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:8 w:8)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:1 w:0)
@@ -157,8 +157,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `20284`
 		//  Estimated: `204510`
-		// Minimum execution time: 4_950_955_000 picoseconds.
-		Weight::from_parts(28_188_968_083, 0)
+		// Minimum execution time: 4_987_916_000 picoseconds.
+		Weight::from_parts(28_089_407_713, 0)
 			.saturating_add(Weight::from_parts(0, 204510))
 			.saturating_add(T::DbWeight::get().reads(265))
 			.saturating_add(T::DbWeight::get().writes(198))
@@ -193,8 +193,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `3296`
 		//  Estimated: `9621`
-		// Minimum execution time: 1_867_858_000 picoseconds.
-		Weight::from_parts(1_938_252_000, 0)
+		// Minimum execution time: 1_880_695_000 picoseconds.
+		Weight::from_parts(1_964_970_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
 			.saturating_add(T::DbWeight::get().reads(16))
 			.saturating_add(T::DbWeight::get().writes(11))
@@ -236,11 +236,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `3249 + r * (14974 ±0)`
 		//  Estimated: `9621 + r * (171798 ±0)`
-		// Minimum execution time: 62_793_000 picoseconds.
-		Weight::from_parts(62_793_000, 0)
+		// Minimum execution time: 62_202_000 picoseconds.
+		Weight::from_parts(62_202_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 537_817_377
-			.saturating_add(Weight::from_parts(25_342_952_315, 0).saturating_mul(r.into()))
+			// Standard Error: 175_651_201
+			.saturating_add(Weight::from_parts(23_760_397_784, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((203_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -248,7 +248,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 			.saturating_add(Weight::from_parts(0, 171798).saturating_mul(r.into()))
 	}
 	/// Storage: `Pol::RoundResults` (r:1 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9139), added: 11614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:256 w:0)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:1 w:0)
@@ -270,13 +270,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `v` is `[4, 254]`.
 	fn challenge(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `13067 + v * (188 ±0)`
-		//  Estimated: `12572 + v * (3180 ±0)`
-		// Minimum execution time: 1_454_886_000 picoseconds.
-		Weight::from_parts(1_166_432_755, 0)
-			.saturating_add(Weight::from_parts(0, 12572))
-			// Standard Error: 1_079_470
-			.saturating_add(Weight::from_parts(88_736_109, 0).saturating_mul(v.into()))
+		//  Measured:  `13099 + v * (188 ±0)`
+		//  Estimated: `12604 + v * (3180 ±0)`
+		// Minimum execution time: 1_398_922_000 picoseconds.
+		Weight::from_parts(1_261_604_265, 0)
+			.saturating_add(Weight::from_parts(0, 12604))
+			// Standard Error: 826_161
+			.saturating_add(Weight::from_parts(87_085_731, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(11))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -288,8 +288,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `443`
 		//  Estimated: `3709`
-		// Minimum execution time: 211_714_000 picoseconds.
-		Weight::from_parts(262_569_000, 0)
+		// Minimum execution time: 205_574_000 picoseconds.
+		Weight::from_parts(241_137_000, 0)
 			.saturating_add(Weight::from_parts(0, 3709))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -301,7 +301,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Runs` (r:1 w:1)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:1 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9139), added: 11614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:2 w:2)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:2 w:0)
@@ -332,10 +332,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn vote_resolve() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `22885`
+		//  Measured:  `22917`
 		//  Estimated: `175391`
-		// Minimum execution time: 40_699_740_000 picoseconds.
-		Weight::from_parts(41_901_992_000, 0)
+		// Minimum execution time: 40_754_880_000 picoseconds.
+		Weight::from_parts(41_175_874_000, 0)
 			.saturating_add(Weight::from_parts(0, 175391))
 			.saturating_add(T::DbWeight::get().reads(151))
 			.saturating_add(T::DbWeight::get().writes(146))
@@ -343,7 +343,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::SettleAt` (r:1 w:1)
 	/// Proof: `Pol::SettleAt` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:12 w:12)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9139), added: 11614, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:12 w:12)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:12 w:12)
@@ -373,13 +373,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `r` is `[0, 12]`.
 	fn settle_due(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `686 + r * (20719 ±0)`
+		//  Measured:  `686 + r * (20751 ±0)`
 		//  Estimated: `9621 + r * (171798 ±0)`
-		// Minimum execution time: 60_991_000 picoseconds.
-		Weight::from_parts(60_991_000, 0)
+		// Minimum execution time: 60_940_000 picoseconds.
+		Weight::from_parts(60_940_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 201_029_418
-			.saturating_add(Weight::from_parts(40_970_289_797, 0).saturating_mul(r.into()))
+			// Standard Error: 51_504_730
+			.saturating_add(Weight::from_parts(39_991_270_311, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((139_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -393,7 +393,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Runs` (r:12 w:12)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(3033), added: 5508, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:12 w:12)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9107), added: 11582, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(9139), added: 11614, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:17 w:17)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:2 w:0)
@@ -425,13 +425,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `c` is `[0, 12]`.
 	fn close_votes(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2678 + c * (21608 ±0)`
-		//  Estimated: `15878 + c * (171837 ±141)`
-		// Minimum execution time: 48_382_000 picoseconds.
-		Weight::from_parts(48_382_000, 0)
+		//  Measured:  `2678 + c * (21640 ±0)`
+		//  Estimated: `15878 + c * (171837 ±0)`
+		// Minimum execution time: 49_123_000 picoseconds.
+		Weight::from_parts(49_123_000, 0)
 			.saturating_add(Weight::from_parts(0, 15878))
-			// Standard Error: 291_999_613
-			.saturating_add(Weight::from_parts(43_065_706_029, 0).saturating_mul(c.into()))
+			// Standard Error: 270_803_489
+			.saturating_add(Weight::from_parts(42_608_891_167, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((142_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(11))
