@@ -82,13 +82,18 @@ fn on_host(t: &Tensor) -> Result<Tensor> {
 	Ok(t.f_detach()?.f_to_device(Device::Cpu)?)
 }
 
+/// `tensors` detached and on `device` (a no-op copy on the device they are already on).
+fn detached_on(tensors: Params, device: Device) -> Result<Params> {
+	tensors.into_iter().map(|(name, t)| Ok((name, t.f_detach()?.f_to_device(device)?))).collect()
+}
+
 /// `params` on `device`, as fresh leaves that record gradients (a no-op copy on the device
 /// they are already on).
 pub fn params_to(params: Params, device: Device) -> Result<Params> {
-	params
+	Ok(detached_on(params, device)?
 		.into_iter()
-		.map(|(name, t)| Ok((name, t.f_detach()?.f_to_device(device)?.set_requires_grad(true))))
-		.collect()
+		.map(|(name, t)| (name, t.set_requires_grad(true)))
+		.collect())
 }
 
 impl Checkpoint {
@@ -98,13 +103,7 @@ impl Checkpoint {
 		let state = self
 			.state
 			.into_iter()
-			.map(|(slot, per_param)| {
-				let per_param = per_param
-					.into_iter()
-					.map(|(name, t)| Ok((name, t.f_detach()?.f_to_device(device)?)))
-					.collect::<Result<_>>()?;
-				Ok((slot, per_param))
-			})
+			.map(|(slot, per_param)| Ok((slot, detached_on(per_param, device)?)))
 			.collect::<Result<_>>()?;
 		Ok(Self { step: self.step, params: params_to(self.params, device)?, state })
 	}

@@ -122,10 +122,12 @@ pub fn selected_segments(
 	root: &Hash,
 	max_miss_ppm: u32,
 ) -> Result<Vec<u32>> {
-	let pol = |e| Error::Pol(format!("{e:?}"));
+	fn pol(e: impl std::fmt::Debug) -> Error {
+		Error::Pol(format!("{e:?}"))
+	}
 	let steps = u64::from(task.local_steps);
 	let k = u64::from(task.checkpoint_interval);
-	let segments = schedule::segment_count(steps, k).map_err(|e| Error::Pol(format!("{e:?}")))?;
+	let segments = schedule::segment_count(steps, k).map_err(pol)?;
 	let norm_keys: Vec<u64> = norms.iter().map(|n| n.to_bits()).collect();
 	let q = task.verification_samples.max(
 		min_samples(segments, DEFAULT_FORGED, max_miss_ppm, !norm_keys.is_empty()).map_err(pol)?,

@@ -313,17 +313,20 @@ impl<T: Config> Pallet<T> {
 			slashed
 		};
 		let challenger = Some(&challenge.challenger);
+		// The provider at the challenged position (segment claims name one).
+		let target_provider =
+			run.participants.get(challenge.target as usize).map(|p| p.provider.clone());
 		if upheld {
 			match challenge.claim {
 				ClaimKind::InvalidWorkAccepted => {
-					if let Some(p) = run.participants.get(challenge.target as usize) {
-						report(&p.provider, OffenceKind::InvalidWork, challenger);
+					if let Some(provider) = &target_provider {
+						report(provider, OffenceKind::InvalidWork, challenger);
 					}
 					report(&run.validator, OffenceKind::WrongVerdict, challenger);
 				}
 				ClaimKind::ForgedWork => {
-					if let Some(p) = run.participants.get(challenge.target as usize) {
-						report(&p.provider, OffenceKind::InvalidWork, challenger);
+					if let Some(provider) = &target_provider {
+						report(provider, OffenceKind::InvalidWork, challenger);
 					}
 				}
 				ClaimKind::ValidWorkRejected => {
@@ -348,11 +351,8 @@ impl<T: Config> Pallet<T> {
 		} else {
 			// The defended party reports the challenger: the accused provider for `ForgedWork`,
 			// the validator otherwise.
-			let defender = match challenge.claim {
-				ClaimKind::ForgedWork => run
-					.participants
-					.get(challenge.target as usize)
-					.map_or(&run.validator, |p| &p.provider),
+			let defender = match (challenge.claim, &target_provider) {
+				(ClaimKind::ForgedWork, Some(provider)) => provider,
 				_ => &run.validator,
 			};
 			report(&challenge.challenger, OffenceKind::UnfoundedChallenge, Some(defender));
