@@ -348,9 +348,15 @@ pub fn train_task(
 }
 
 /// The commitment of a proof naming `update_hash` (the final weights' hash, or the hash of the
-/// top-k payload under that encoding): checkpoint root, count, steps and the first and last
-/// training loss.
-pub fn commitment_of(m: &Manifest, update_hash: [u8; 32]) -> Result<Commitment> {
+/// top-k payload under that encoding) and the error-feedback residuals it was compressed with
+/// and leaves (zero hashes under a dense encoding): checkpoint root, count, steps and the first
+/// and last training loss.
+pub fn commitment_of(
+	m: &Manifest,
+	update_hash: [u8; 32],
+	residual_in: [u8; 32],
+	residual_out: [u8; 32],
+) -> Result<Commitment> {
 	let too_many = |what: &str| Error::Task(format!("{what} does not fit a u32"));
 	Ok(Commitment {
 		update_hash: H256(update_hash),
@@ -360,6 +366,8 @@ pub fn commitment_of(m: &Manifest, update_hash: [u8; 32]) -> Result<Commitment> 
 		steps_done: u32::try_from(m.steps).map_err(|_| too_many("steps"))?,
 		loss_before: fixed_u64(f64::from(m.losses.first().copied().unwrap_or(f32::NAN))),
 		loss_after: fixed_u64(f64::from(m.losses.last().copied().unwrap_or(f32::NAN))),
+		residual_in: H256(residual_in),
+		residual_out: H256(residual_out),
 	})
 }
 

@@ -42,8 +42,8 @@ use crate::{
 	proof::{entry_path, Manifest},
 	remote::ArtifactClient,
 	round_verifier::{
-		aggregated, base_task, manifest_mismatch, stored_dataset, stored_model, stored_weights,
-		task_params, unavailable, CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
+		aggregated, base_task, manifest_mismatch, stored_dataset, stored_model, stored_residual,
+		stored_weights, task_params, unavailable, CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
 	},
 	serve::check_artifact,
 	store::{Kind, Store},
@@ -114,7 +114,8 @@ impl ChallengeInputs {
 	}
 
 	/// The artifacts the verdict reads: the model, then the target's proof bundle and the
-	/// order's dataset (unless embedded), plus the round's weights under a top-k encoding; or
+	/// order's dataset (unless embedded), plus under a top-k encoding the round's weights and
+	/// the target's `residual_in` (unless none); or
 	/// for the aggregate the round's weights and every accepted update: the proof bundles of
 	/// dense updates, the (small) payloads of top-k ones.
 	pub fn needed(&self) -> Vec<(Kind, Hash)> {
@@ -141,6 +142,10 @@ impl ChallengeInputs {
 				}
 				if top_k {
 					needed.push((Kind::Weights, self.round.round_weights));
+					let residual_in = self.commitment(self.target).map(|c| c.residual_in);
+					if let Some(hash) = residual_in.ok().filter(|h| *h != compress::NO_RESIDUAL) {
+						needed.push((Kind::Residual, hash));
+					}
 				}
 			},
 		}
@@ -377,7 +382,8 @@ fn obligated_segments(proof: &UnpackedProof, verification_seed: &Hash) -> Result
 /// not: its manifest disagrees with the commitment (steps, checkpoint count, Merkle root, the
 /// committed update hash, the round's weights, order, round, position), its Merkle root is not
 /// the root of its checkpoint hashes, its final weights are not the last checkpoint's, or (top-k
-/// encoding) the committed update hash is not that of the proof's payload. A
+/// encoding) the committed update and residual hashes are not those of the proof's payload
+/// plus the stored `residual_in` and of the residual it leaves (dense: no residual). A
 /// segment that re-executes does not make such a submission valid work: without these checks a
 /// provider whose update hash names other weights than it trained could win a
 /// `ValidWorkRejected` claim against the validator that rightly rejected it.
@@ -413,11 +419,26 @@ fn inconsistency(
 	if weights_hash(&checkpoint.params)? != manifest.final_weights.0 {
 		return Ok(Some("the final weights are not the last checkpoint's".into()));
 	}
-	if let UpdateEncoding::TopK { kept_ppb } = round.task.update {
-		let round_params = stored_weights(store, model_box.as_ref(), &round.round_weights)?;
-		if compress::payload(&round_params, &checkpoint.params, kept_ppb)?.hash() != c.update_hash {
-			return Ok(Some("the committed update is not the top-k payload of the proof".into()));
+	let UpdateEncoding::TopK { kept_ppb } = round.task.update else {
+		if c.residual_in != compress::NO_RESIDUAL || c.residual_out != compress::NO_RESIDUAL {
+			return Ok(Some("a dense update carries no error-feedback residual".into()));
 		}
+		return Ok(None);
+	};
+	let round_params = stored_weights(store, model_box.as_ref(), &round.round_weights)?;
+	let residual_in = match stored_residual(store, &c.residual_in, &round_params)? {
+		Ok(residual) => residual,
+		Err(why) => return Ok(Some(why)),
+	};
+	let (payload, residual_out) =
+		compress::payload(&round_params, &checkpoint.params, kept_ppb, residual_in.as_ref())?;
+	if payload.hash() != c.update_hash {
+		return Ok(Some(
+			"the committed update is not the top-k payload of the proof plus its residual".into(),
+		));
+	}
+	if residual_out.hash()? != c.residual_out {
+		return Ok(Some("the committed residual_out is not the residual the update leaves".into()));
 	}
 	Ok(None)
 }
@@ -562,6 +583,8 @@ pub async fn claim_inputs(
 				checkpoint_root: v.commitment.checkpoint_root.0,
 				checkpoint_count: v.commitment.checkpoint_count,
 				steps_done: v.commitment.steps_done,
+				residual_in: v.commitment.residual_in.0,
+				residual_out: v.commitment.residual_out.0,
 			},
 		));
 	}

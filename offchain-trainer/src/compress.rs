@@ -16,8 +16,10 @@
 //! at ±127), so one sparse update has one encoding and one hash.
 //!
 //! Error feedback (Stich et al. 2018; Karimireddy et al. 2019): the provider adds what previous
-//! compressions dropped (`residual`) to its update before compressing, and keeps what this one
-//! drops: `c = C(Δ + e)`, `e ← Δ + e − decode(c)`.
+//! compressions dropped ([`Residual`]) to its update before compressing, and keeps what this one
+//! drops: `c = C(Δ + e)`, `e ← Δ + e − decode(c)` ([`compress_with_feedback`]). On chain the
+//! residual's hash is part of the commitment, so a verifier recomputes both from the proof and
+//! the stored residual ([`payload`]).
 
 use crate::error::{Error, Result};
 use pot_pol_core::{blake2_256, Hash};
@@ -282,42 +284,119 @@ impl std::fmt::Display for UpdateEncoding {
 	}
 }
 
+/// What compression dropped from a provider's updates so far, dense (f32, one value per
+/// coordinate): the error-feedback residual `e`, added to its next update before compressing.
+///
+/// Encoding (integers little-endian): `"potε" (4 bytes: 0x70 0x6f 0x74 0xb5) ‖ version u8 = 1
+/// ‖ dim u32 ‖ dim values f32`, every value finite. Its BLAKE2b-256 is the residual hash a
+/// commitment names; [`NO_RESIDUAL`] names none (all zeros).
+#[derive(Debug)]
+pub struct Residual(Tensor);
+
+const RESIDUAL_MAGIC: [u8; 4] = [0x70, 0x6f, 0x74, 0xb5];
+const RESIDUAL_HEADER: usize = 4 + 1 + 4;
+
+/// The residual hash of a participant that has none (the chain's zero hash).
+pub const NO_RESIDUAL: Hash = [0; 32];
+
+impl Residual {
+	/// The canonical encoding.
+	pub fn encode(&self) -> Result<Vec<u8>> {
+		let values = Vec::<f32>::try_from(&self.0.f_contiguous()?)?;
+		let dim = u32::try_from(values.len()).map_err(|_| err("residual too long"))?;
+		let mut out = Vec::with_capacity(
+			RESIDUAL_HEADER.saturating_add(values.len().saturating_mul(4)),
+		);
+		out.extend_from_slice(&RESIDUAL_MAGIC);
+		out.push(VERSION);
+		out.extend_from_slice(&dim.to_le_bytes());
+		for v in values {
+			out.extend_from_slice(&v.to_le_bytes());
+		}
+		Ok(out)
+	}
+
+	/// Decodes a residual of at most `max_dim` coordinates, rejecting anything else.
+	pub fn decode(bytes: &[u8], max_dim: u32) -> Result<Self> {
+		let (header, body) = bytes
+			.split_first_chunk::<RESIDUAL_HEADER>()
+			.ok_or_else(|| err("residual shorter than its header"))?;
+		let (magic, rest) = header.split_at(4);
+		if magic != RESIDUAL_MAGIC {
+			return Err(err("not an error-feedback residual (magic)"));
+		}
+		let (version, dim) = rest.split_at(1);
+		if version != [VERSION] {
+			return Err(err("unknown residual version"));
+		}
+		let dim = u32::from_le_bytes(dim.try_into().map_err(|_| err("residual header"))?);
+		if dim > max_dim {
+			return Err(err(format!("residual dimension {dim} above the limit {max_dim}")));
+		}
+		if body.len() != (dim as usize).saturating_mul(4) {
+			return Err(err(format!("{} value bytes for a residual of {dim}", body.len())));
+		}
+		let values: Vec<f32> = body
+			.chunks_exact(4)
+			.filter_map(|b| <[u8; 4]>::try_from(b).ok().map(f32::from_le_bytes))
+			.collect();
+		if values.iter().any(|v| !v.is_finite()) {
+			return Err(err("the residual has non-finite values"));
+		}
+		Ok(Self(Tensor::f_from_slice(&values)?))
+	}
+
+	/// Its coordinates.
+	pub fn dim(&self) -> i64 {
+		self.0.size().first().copied().unwrap_or(0)
+	}
+
+	/// The residual hash: BLAKE2b-256 of [`Self::encode`].
+	pub fn hash(&self) -> Result<Hash> {
+		Ok(blake2_256(&self.encode()?))
+	}
+}
+
+/// One error-feedback step: `c = C(Δ + e)` with `k` coordinates kept and the residual it
+/// leaves, `Δ + e − decode(c)` (`e`: none is zeros).
+pub fn compress_with_feedback(
+	update: &Tensor,
+	residual: Option<&Residual>,
+	k: usize,
+) -> Result<(Sparse, Residual)> {
+	let _guard = tch::no_grad_guard();
+	let corrected = match residual {
+		Some(r) if r.0.size() == update.size() => update.f_add(&r.0)?,
+		Some(r) => {
+			return Err(err(format!(
+				"a residual of {} coordinates for an update of {:?}",
+				r.dim(),
+				update.size()
+			)))
+		},
+		None => update.f_detach()?,
+	};
+	let sparse = compress(&corrected, k)?;
+	let left = corrected.f_sub(&sparse.to_dense()?)?;
+	Ok((sparse, Residual(left)))
+}
+
 /// The payload a provider commits under [`UpdateEncoding::TopK`] for a round it started from
-/// `round` and ended at `last`: the update θ_r − θ_H ([`crate::aggregate::update`]) with its
-/// [`UpdateEncoding::kept_of`] largest coordinates, 8 bits ([`compress`]). Rounds are
-/// stateless (no residual is carried over), so anyone holding the proof recomputes it.
-pub fn payload(round: &crate::model::Params, last: &crate::model::Params, kept_ppb: u32) -> Result<Sparse> {
+/// `round` and ended at `last`, with `residual` its error-feedback residual so far: the update
+/// θ_r − θ_H ([`crate::aggregate::update`]) plus the residual, with its
+/// [`UpdateEncoding::kept_of`] largest coordinates, 8 bits ([`compress_with_feedback`]); and the
+/// residual it leaves. Anyone holding the proof and the residual recomputes both.
+pub fn payload(
+	round: &crate::model::Params,
+	last: &crate::model::Params,
+	kept_ppb: u32,
+	residual: Option<&Residual>,
+) -> Result<(Sparse, Residual)> {
 	let _guard = tch::no_grad_guard();
 	let update = crate::aggregate::update(round, last)?;
 	let dim = usize::try_from(update.size().first().copied().unwrap_or(0)).unwrap_or(0);
 	let k = UpdateEncoding::TopK { kept_ppb }.kept_of(dim).unwrap_or(1);
-	compress(&update, k)
-}
-
-/// A provider's error-feedback compressor: keeps what compression dropped for the next round.
-pub struct ErrorFeedback {
-	residual: Option<Tensor>,
-	/// Coordinates kept per update.
-	pub k: usize,
-}
-
-impl ErrorFeedback {
-	/// A compressor keeping `k` coordinates, with no residual yet.
-	pub fn new(k: usize) -> Self {
-		Self { residual: None, k }
-	}
-
-	/// Compresses `update` plus the residual and keeps the new residual.
-	pub fn compress(&mut self, update: &Tensor) -> Result<Sparse> {
-		let _guard = tch::no_grad_guard();
-		let corrected = match &self.residual {
-			Some(r) => update.f_add(r)?,
-			None => update.f_detach()?,
-		};
-		let sparse = compress(&corrected, self.k)?;
-		self.residual = Some(corrected.f_sub(&sparse.to_dense()?)?);
-		Ok(sparse)
-	}
+	compress_with_feedback(&update, residual, k)
 }
 
 #[cfg(test)]
@@ -419,17 +498,68 @@ mod tests {
 	}
 
 	#[test]
-	fn the_payload_is_the_top_k_of_the_round_update() {
+	fn the_payload_is_the_top_k_of_the_round_update_plus_the_residual() {
 		let round: crate::model::Params =
 			[("w".to_owned(), Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]))].into_iter().collect();
 		let last: crate::model::Params =
 			[("w".to_owned(), Tensor::from_slice(&[1.5f32, 2.0, 1.0, 4.1]))].into_iter().collect();
 		// θ_r − θ_H = [−0.5, 0, 2, −0.1]; half the coordinates: −0.5 and 2.
-		let p = payload(&round, &last, 500_000_000).unwrap();
+		let (p, left) = payload(&round, &last, 500_000_000, None).unwrap();
 		assert_eq!((p.dim, p.indices.clone()), (4, vec![0, 2]));
 		assert_eq!(p.values, vec![-32, 127]);
-		assert_eq!(p, payload(&round, &last, 500_000_000).unwrap(), "deterministic");
-		assert_ne!(p.hash(), payload(&round, &last, 250_000_000).unwrap().hash());
+		// What is left: the two dropped coordinates and the quantization error of −0.5.
+		let left_values = Vec::<f32>::try_from(&left.0).unwrap();
+		for (got, want) in left_values.iter().zip([-0.5 + 32.0 * 2.0 / 127.0, 0.0, 0.0, -0.1]) {
+			assert!((got - want).abs() < 1e-6, "{left_values:?}");
+		}
+		let again = payload(&round, &last, 500_000_000, None).unwrap();
+		assert_eq!((&p, left.hash().unwrap()), (&again.0, again.1.hash().unwrap()), "deterministic");
+		assert_ne!(p.hash(), payload(&round, &last, 250_000_000, None).unwrap().0.hash());
+
+		// The residual is added before compressing: [−0.5, 3, 2, −0.1] keeps 3 and 2.
+		let residual = Residual(Tensor::from_slice(&[0.0f32, 3.0, 0.0, 0.0]));
+		let (with, _) = payload(&round, &last, 500_000_000, Some(&residual)).unwrap();
+		assert_eq!(with.indices, vec![1, 2]);
+		// A residual of another model is refused.
+		let other = Residual(Tensor::from_slice(&[1.0f32]));
+		assert!(payload(&round, &last, 500_000_000, Some(&other)).is_err());
+	}
+
+	#[test]
+	fn a_residual_has_one_encoding_and_the_decoder_refuses_the_rest() {
+		let r = Residual(Tensor::from_slice(&[0.25f32, -1.5, 0.0]));
+		let bytes = r.encode().unwrap();
+		assert_eq!(bytes.len(), RESIDUAL_HEADER + 3 * 4);
+		let back = Residual::decode(&bytes, 3).unwrap();
+		assert_eq!(back.encode().unwrap(), bytes);
+		assert_eq!(back.hash().unwrap(), blake2_256(&bytes));
+		assert_ne!(r.hash().unwrap(), NO_RESIDUAL);
+		let mutate = |at: usize, byte: u8| {
+			let mut b = bytes.clone();
+			b[at] = byte;
+			b
+		};
+		let nan = {
+			let mut b = bytes.clone();
+			b[RESIDUAL_HEADER..RESIDUAL_HEADER + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+			b
+		};
+		for (bad, max_dim, why) in [
+			(bytes[..RESIDUAL_HEADER - 1].to_vec(), 3, "header"),
+			(mutate(0, b'x'), 3, "magic"),
+			(mutate(4, 2), 3, "version"),
+			(bytes.clone(), 2, "limit"),
+			(bytes[..bytes.len() - 1].to_vec(), 3, "value bytes"),
+			([bytes.clone(), vec![0; 4]].concat(), 3, "value bytes"),
+			(nan, 3, "non-finite"),
+		] {
+			let e = Residual::decode(&bad, max_dim).unwrap_err().to_string();
+			assert!(e.contains(why), "{why}: {e}");
+		}
+		// The payload's decoder refuses a residual, and the other way round.
+		assert!(Sparse::decode(&bytes, 3).is_err());
+		let payload = compress(&Tensor::from_slice(&[1.0f32, 0.0]), 1).unwrap().encode();
+		assert!(Residual::decode(&payload, 3).is_err());
 	}
 
 	#[test]
@@ -437,10 +567,12 @@ mod tests {
 		// A constant update of which only one coordinate fits per round: the residual makes every
 		// coordinate go out in turn, and the sum sent tracks the sum of the updates.
 		let u = Tensor::from_slice(&[1.0f32, 0.9, 0.8, 0.7]);
-		let mut ef = ErrorFeedback::new(1);
+		let mut residual = None;
 		let mut sent = Tensor::zeros([4], (Kind::Float, tch::Device::Cpu));
 		for _ in 0..200 {
-			sent += ef.compress(&u).unwrap().to_dense().unwrap();
+			let (sparse, left) = compress_with_feedback(&u, residual.as_ref(), 1).unwrap();
+			sent += sparse.to_dense().unwrap();
+			residual = Some(left);
 		}
 		let total = Vec::<f32>::try_from(&(sent / 200.0)).unwrap();
 		for (got, want) in total.iter().zip([1.0, 0.9, 0.8, 0.7]) {

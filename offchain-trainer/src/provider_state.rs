@@ -5,7 +5,8 @@
 //! DIR/
 //!   commitments/{order}-{round}.json   CommitmentRecord: what was (or is being) committed
 //!   proofs/{order}-{round}/            the proof directory of that round (proof::train)
-//!   artifacts/{kind}/{hash}            model specs and weights downloaded from validators
+//!   artifacts/{kind}/{hash}            model specs and weights downloaded from validators, and
+//!                                      the provider's error-feedback residuals (`residual`)
 //! ```
 //! A record is written (to a temporary file, synced, then renamed over the old one) *before*
 //! its commitment is submitted, as `Pending`, and marked `Confirmed` once the transaction is
@@ -58,6 +59,10 @@ pub struct CommitmentRecord {
 	pub loss_before: u64,
 	/// Last training loss (×10⁹).
 	pub loss_after: u64,
+	/// Error-feedback residual the update was compressed with (zero: none).
+	pub residual_in: String,
+	/// Residual the update leaves (zero under a dense encoding).
+	pub residual_out: String,
 	/// Submission state.
 	pub state: SubmissionState,
 	/// Best block number when last submitted.
@@ -211,6 +216,8 @@ mod tests {
 			steps_done: 50,
 			loss_before: 2_300_000_000,
 			loss_after: 400_000_000,
+			residual_in: "00".repeat(32),
+			residual_out: "33".repeat(32),
 			state,
 			submitted_at,
 			submissions,

@@ -277,8 +277,8 @@ impl ArtifactClient {
 	}
 
 	/// Downloads artifact `kind/hash`, at most `max_bytes` of it ([`RemoteError::NotFound`] when
-	/// the service does not have it). `model`, `report` and `update` bytes are checked
-	/// against the address; the caller checks `weights` and `proof`.
+	/// the service does not have it). `model`, `report`, `update` and `residual` bytes are
+	/// checked against the address; the caller checks `weights` and `proof`.
 	pub async fn get(&self, kind: Kind, hash: &Hash, max_bytes: u64) -> Result<Vec<u8>, RemoteError> {
 		let url = self.artifact_url(kind, hash, None);
 		let response = self.send(reqwest::Method::GET, &url, Vec::new()).await?;
@@ -286,7 +286,7 @@ impl ArtifactClient {
 			return Err(status_error(&url, response).await);
 		}
 		let body = read_limited(&url, response, max_bytes).await?;
-		if matches!(kind, Kind::Model | Kind::Report | Kind::Update) {
+		if matches!(kind, Kind::Model | Kind::Report | Kind::Update | Kind::Residual) {
 			check_artifact(kind, hash, &body, max_bytes)
 				.map_err(|reason| RemoteError::Mismatch { url: url.clone(), reason })?;
 		}

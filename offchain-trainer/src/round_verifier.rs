@@ -216,6 +216,11 @@ pub struct CommitmentInfo {
 	pub checkpoint_count: u32,
 	/// Steps done.
 	pub steps_done: u32,
+	/// The error-feedback residual the update was compressed with ([`compress::NO_RESIDUAL`]:
+	/// none).
+	pub residual_in: Hash,
+	/// The residual the update leaves ([`compress::NO_RESIDUAL`] under a dense encoding).
+	pub residual_out: Hash,
 }
 
 /// Everything the job needs from the chain.
@@ -534,9 +539,10 @@ fn check_provider(
 }
 
 /// The update a verified proof ending at `last` contributes, or why its commitment does not
-/// name it. Dense: θ_r − θ_H (the manifest's final weights were checked against `update_hash`).
-/// Top-k: the payload stored under `update_hash` (the provider uploads it), decoded, which must
-/// be exactly the payload of the proof ([`compress::payload`]).
+/// name it. Dense: θ_r − θ_H (the manifest's final weights were checked against `update_hash`),
+/// with no residual. Top-k: the payload stored under `update_hash` (the provider uploads it),
+/// decoded, which must be exactly the payload of the proof plus the residual stored under
+/// `residual_in` ([`compress::payload`]), and `residual_out` the residual that leaves.
 pub(crate) fn committed_update(
 	store: &Store,
 	encoding: UpdateEncoding,
@@ -545,19 +551,56 @@ pub(crate) fn committed_update(
 	c: &CommitmentInfo,
 ) -> Result<Result<tch::Tensor, String>, JobError> {
 	let UpdateEncoding::TopK { kept_ppb } = encoding else {
+		if c.residual_in != compress::NO_RESIDUAL || c.residual_out != compress::NO_RESIDUAL {
+			return Ok(Err("a dense update carries no error-feedback residual".into()));
+		}
 		return Ok(Ok(aggregate::update(round_params, last)?));
 	};
 	let Some(bytes) = store.get(Kind::Update, &c.update_hash)? else {
 		return Ok(Err(format!("no update stored under update_hash {}", hex::encode(c.update_hash))));
 	};
-	let recomputed = compress::payload(round_params, last, kept_ppb)?;
+	let residual_in = match stored_residual(store, &c.residual_in, round_params)? {
+		Ok(residual) => residual,
+		Err(why) => return Ok(Err(why)),
+	};
+	let (recomputed, residual_out) =
+		compress::payload(round_params, last, kept_ppb, residual_in.as_ref())?;
 	if let Err(e) = Sparse::decode(&bytes, recomputed.dim) {
 		return Ok(Err(format!("the committed update: {e}")));
 	}
 	if recomputed.encode() != bytes {
-		return Ok(Err("the committed update is not the top-k payload of the proof's update".into()));
+		return Ok(Err("the committed update is not the top-k payload of the proof's update \
+			plus its residual"
+			.into()));
+	}
+	if residual_out.hash()? != c.residual_out {
+		return Ok(Err("the committed residual_out is not the residual the update leaves".into()));
 	}
 	Ok(Ok(recomputed.to_dense()?))
+}
+
+/// The error-feedback residual stored under `hash` for a model with `round_params`'
+/// coordinates (`None` for [`compress::NO_RESIDUAL`]), or why there is none.
+pub(crate) fn stored_residual(
+	store: &Store,
+	hash: &Hash,
+	round_params: &Params,
+) -> Result<Result<Option<compress::Residual>, String>, JobError> {
+	if *hash == compress::NO_RESIDUAL {
+		return Ok(Ok(None));
+	}
+	let Some(bytes) = store.get(Kind::Residual, hash)? else {
+		return Ok(Err(format!("no residual stored under residual_in {}", hex::encode(hash))));
+	};
+	let dim = aggregate::flatten(round_params)?.numel();
+	let residual = u32::try_from(dim)
+		.map_err(|_| JobError::Failed("the model has too many parameters".into()))
+		.map(|dim| compress::Residual::decode(&bytes, dim))?;
+	Ok(match residual {
+		Ok(r) if usize::try_from(r.dim()).ok() == Some(dim) => Ok(Some(r)),
+		Ok(r) => Err(format!("the residual_in has {} coordinates, the model {dim}", r.dim())),
+		Err(e) => Err(format!("the residual_in: {e}")),
+	})
 }
 
 /// The verdict of a failed report; stores the report.
@@ -996,6 +1039,8 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 					checkpoint_root: c.checkpoint_root.0,
 					checkpoint_count: c.checkpoint_count,
 					steps_done: c.steps_done,
+					residual_in: c.residual_in.0,
+					residual_out: c.residual_out.0,
 				},
 			));
 		}

@@ -609,6 +609,12 @@ pub fn check_artifact(
 			}
 			crate::compress::Sparse::decode(body, u32::MAX).map(|_| ()).map_err(|e| e.to_string())
 		}
+		Kind::Residual => {
+			if pot_pol_core::blake2_256(body) != *hash {
+				return Err("the residual does not hash to its address".into());
+			}
+			crate::compress::Residual::decode(body, u32::MAX).map(|_| ()).map_err(|e| e.to_string())
+		}
 		Kind::Weights => {
 			let dir = std::env::temp_dir().join(format!(
 				"pot-weights-check-{}-{}",

@@ -35,12 +35,23 @@ pub enum Kind {
 	/// A compressed update (`compress::Sparse`'s canonical encoding), addressed by its
 	/// BLAKE2b-256: the `update_hash` of a commitment under a top-k `UpdateEncoding`.
 	Update,
+	/// An error-feedback residual (`compress::Residual`'s canonical encoding), addressed by its
+	/// BLAKE2b-256: the `residual_out` of a commitment under a top-k `UpdateEncoding`, and the
+	/// `residual_in` of the provider's next one.
+	Residual,
 }
 
 impl Kind {
 	/// Every kind.
-	pub const ALL: [Kind; 6] =
-		[Kind::Model, Kind::Weights, Kind::Proof, Kind::Report, Kind::Dataset, Kind::Update];
+	pub const ALL: [Kind; 7] = [
+		Kind::Model,
+		Kind::Weights,
+		Kind::Proof,
+		Kind::Report,
+		Kind::Dataset,
+		Kind::Update,
+		Kind::Residual,
+	];
 
 	/// The kind named `name` in a URL.
 	pub fn parse(name: &str) -> Option<Self> {
@@ -56,6 +67,7 @@ impl Kind {
 			Kind::Report => "report",
 			Kind::Dataset => "dataset",
 			Kind::Update => "update",
+			Kind::Residual => "residual",
 		}
 	}
 }

@@ -451,6 +451,8 @@ impl Worker {
 					steps_done: 0,
 					loss_before: 0,
 					loss_after: 0,
+					residual_in: String::new(),
+					residual_out: String::new(),
 					state: SubmissionState::Confirmed,
 					submitted_at: 0,
 					submissions: 0,
@@ -532,6 +534,14 @@ impl Worker {
 		let forgery = self.forgery;
 		let encoding = update_encoding(&spec);
 		let update_path = self.state.update_path(order, round);
+		// The residual this round's update must add back: the chain's record of what
+		// compression dropped from this provider's accepted updates so far.
+		let residual_in = run
+			.participants
+			.0
+			.get(position as usize)
+			.map_or(compress::NO_RESIDUAL, |p| p.residual.0);
+		let residual_in_path = self.fetch_residual(&endpoint, &residual_in).await?;
 		let (manifest, payload) = tokio::task::spawn_blocking(move || {
 			let honest = ensure_proof(&task, &train, &weights_path, &train_dir, profile)?;
 			let manifest = match forgery {
@@ -541,9 +551,15 @@ impl Worker {
 			let payload = match encoding {
 				UpdateEncoding::Dense => None,
 				UpdateEncoding::TopK { kept_ppb } => {
-					let bytes = payload_of(&task.model, &weights_path, &train_dir, kept_ppb)?;
+					let (bytes, residual) = payload_of(
+						&task.model,
+						&weights_path,
+						&train_dir,
+						kept_ppb,
+						residual_in_path.as_deref(),
+					)?;
 					crate::provider_state::write_atomic(&update_path, &bytes)?;
-					Some(bytes)
+					Some((bytes, residual))
 				},
 			};
 			anyhow::Ok((manifest, payload))
@@ -559,11 +575,18 @@ impl Worker {
 			}),
 		);
 		self.upload_proof(&endpoint, &dir, &manifest.merkle_root.to_string()).await?;
-		let update_hash = match payload {
-			Some(bytes) => self.upload_update(&endpoint, bytes).await?,
-			None => manifest.final_weights.0,
+		let (update_hash, residual_out) = match payload {
+			Some((bytes, residual)) => {
+				// Kept for the next round and for a resubmission.
+				let residual_out = pot_pol_core::blake2_256(&residual);
+				let kept = self.state.artifact_path(Kind::Residual.name(), &residual_out);
+				crate::provider_state::write_atomic(&kept, &residual)?;
+				self.upload_residual(&endpoint, residual).await?;
+				(self.upload_update(&endpoint, bytes).await?, residual_out)
+			},
+			None => (manifest.final_weights.0, compress::NO_RESIDUAL),
 		};
-		let commitment = commitment_of(&manifest, update_hash)?;
+		let commitment = commitment_of(&manifest, update_hash, residual_in, residual_out)?;
 		let record = CommitmentRecord {
 			order,
 			round,
@@ -574,6 +597,8 @@ impl Worker {
 			steps_done: commitment.steps_done,
 			loss_before: commitment.loss_before.0,
 			loss_after: commitment.loss_after.0,
+			residual_in: hex32(&commitment.residual_in),
+			residual_out: hex32(&commitment.residual_out),
 			state: SubmissionState::Pending,
 			submitted_at: now,
 			submissions: 1,
@@ -599,6 +624,10 @@ impl Worker {
 			self.upload_proof(&endpoint, &dir, &record.checkpoint_root).await?;
 			if let Ok(bytes) = std::fs::read(self.state.update_path(record.order, record.round)) {
 				self.upload_update(&endpoint, bytes).await?;
+			}
+			let residual = self.state.artifact_path(Kind::Residual.name(), &commitment.residual_out.0);
+			if let Ok(bytes) = std::fs::read(residual) {
+				self.upload_residual(&endpoint, bytes).await?;
 			}
 		}
 		record.submissions = record.submissions.saturating_add(1);
@@ -666,6 +695,47 @@ impl Worker {
 			serde_json::json!({ "update_hash": hex::encode(hash), "bytes": size, "new": stored == remote::Stored::Created }),
 		);
 		Ok(hash)
+	}
+
+	/// Uploads an error-feedback residual the provider's update leaves (the validator keeps it
+	/// as the provider's next `residual_in`); returns its hash.
+	async fn upload_residual(&self, endpoint: &str, bytes: Vec<u8>) -> anyhow::Result<[u8; 32]> {
+		let hash = pot_pol_core::blake2_256(&bytes);
+		let size = bytes.len();
+		let stored = self.artifacts(endpoint)?.put(Kind::Residual, &hash, bytes, None).await?;
+		self.report.event(
+			"uploaded",
+			"error-feedback residual uploaded",
+			serde_json::json!({ "residual": hex::encode(hash), "bytes": size, "new": stored == remote::Stored::Created }),
+		);
+		Ok(hash)
+	}
+
+	/// The file of the residual `hash` (`None` for [`compress::NO_RESIDUAL`]): the one this
+	/// provider kept, or else the copy it uploaded to the validator (checked against its hash).
+	async fn fetch_residual(
+		&self,
+		endpoint: &str,
+		hash: &[u8; 32],
+	) -> anyhow::Result<Option<PathBuf>> {
+		if *hash == compress::NO_RESIDUAL {
+			return Ok(None);
+		}
+		let path = self.state.artifact_path(Kind::Residual.name(), hash);
+		if !path.exists() {
+			let bytes = self
+				.artifacts(endpoint)?
+				.get(Kind::Residual, hash, MAX_WEIGHTS_BYTES)
+				.await
+				.context("this provider's error-feedback residual is neither kept nor at the validator")?;
+			crate::provider_state::write_atomic(&path, &bytes)?;
+			self.report.event(
+				"downloaded",
+				"error-feedback residual downloaded",
+				serde_json::json!({ "residual": hex::encode(hash), "bytes": bytes.len() }),
+			);
+		}
+		Ok(Some(path))
 	}
 
 	/// The model spec `hash`, from the cache or the validator (checked against its hash).
@@ -773,6 +843,8 @@ pub fn commitment_of_record(r: &CommitmentRecord) -> anyhow::Result<Commitment> 
 		steps_done: r.steps_done,
 		loss_before: FixedU64(r.loss_before),
 		loss_after: FixedU64(r.loss_after),
+		residual_in: hash(&r.residual_in)?,
+		residual_out: hash(&r.residual_out)?,
 	})
 }
 
@@ -788,17 +860,27 @@ pub fn assigned_chunk(task: &TrainTask) -> anyhow::Result<Vec<u32>> {
 }
 
 /// The encoded top-k payload ([`compress::payload`]) of the proof in `dir`, trained from the
-/// weights in the file `round_weights`: what a commitment names under a top-k encoding.
+/// weights in the file `round_weights`, plus the error-feedback residual in the file
+/// `residual` (`None`: none), and the encoded residual it leaves: what a commitment names as
+/// its `update_hash` and `residual_out` under a top-k encoding.
 pub fn payload_of(
 	model: &ModelSpec,
 	round_weights: &Path,
 	dir: &Path,
 	kept_ppb: u32,
-) -> crate::Result<Vec<u8>> {
+	residual: Option<&Path>,
+) -> crate::Result<(Vec<u8>, Vec<u8>)> {
 	let built = model.build()?;
 	let round = load_weights(round_weights, built.as_ref())?;
 	let last = load_weights(&dir.join(proof::FINAL_WEIGHTS_FILE), built.as_ref())?;
-	Ok(compress::payload(&round, &last, kept_ppb)?.encode())
+	let residual = residual
+		.map(|path| {
+			let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+			compress::Residual::decode(&bytes, u32::MAX)
+		})
+		.transpose()?;
+	let (payload, left) = compress::payload(&round, &last, kept_ppb, residual.as_ref())?;
+	Ok((payload.encode(), left.encode()?))
 }
 
 /// The proof of `task` in `dir`: the finished one if the directory holds it (its manifest is
@@ -874,6 +956,8 @@ mod tests {
 			steps_done: 50,
 			loss_before: 2_000_000_000,
 			loss_after: 500_000_000,
+			residual_in: "0c".repeat(32),
+			residual_out: "0d".repeat(32),
 			state: SubmissionState::Pending,
 			submitted_at: 9,
 			submissions: 1,
@@ -881,6 +965,9 @@ mod tests {
 		let c = commitment_of_record(&r)?;
 		assert_eq!(c.checkpoint_root.0, [0x0b; 32]);
 		assert_eq!((c.checkpoint_count, c.steps_done, c.loss_after.0), (6, 50, 500_000_000));
+		assert_eq!((c.residual_in.0, c.residual_out.0), ([0x0c; 32], [0x0d; 32]));
+		let bad_residual = CommitmentRecord { residual_out: "0d".into(), ..r.clone() };
+		assert!(commitment_of_record(&bad_residual).is_err());
 		assert!(commitment_of_record(&CommitmentRecord { update_hash: "zz".into(), ..r }).is_err());
 		Ok(())
 	}
@@ -919,7 +1006,7 @@ mod tests {
 		let profile = ComputeProfile::cpu(1);
 		let first = ensure_proof(&task, &train, &weights, &dir, profile.clone())?;
 		assert_eq!(first.steps, 6);
-		let c = commitment_of(&first, first.final_weights.0)?;
+		let c = commitment_of(&first, first.final_weights.0, compress::NO_RESIDUAL, compress::NO_RESIDUAL)?;
 		assert_eq!((c.checkpoint_count, c.steps_done), (3, 6));
 		// Reused as is (the checkpoint files stay untouched).
 		let modified = std::fs::metadata(dir.join("ckpt-000001.safetensors"))?.modified()?;

@@ -1,7 +1,8 @@
 //! Compressed federated training still learns the digits (issue 6): 10 providers train the
 //! digits MLP 64-256-10 (19 210 parameters) on their own chunks, send their updates as top-k
-//! sparsified, 8-bit quantized payloads with error feedback (`compress`), and the validator
-//! decodes them (checking each payload against its hash and the size limit) and averages.
+//! sparsified, 8-bit quantized payloads with error feedback (`compress::payload`, as orders with
+//! a top-k `UpdateEncoding` send them), and the validator checks each payload and residual
+//! against its recomputation, decodes the payload (hash and size limit) and averages.
 //!
 //! `cargo test -p pot-trainer --test compression` asserts that top-1% compression reaches
 //! within a few points of dense training; the table of `docs/benchmarks.md`:
@@ -20,7 +21,7 @@ use common::copy_params as copy;
 use pot_trainer::{
 	aggregate::{aggregate, apply_update, update, Rule},
 	checkpoint::{weights_hash, Checkpoint},
-	compress::{ErrorFeedback, Sparse},
+	compress::{self, Residual, Sparse},
 	data::{digits_split, Dataset},
 	model::{ModelSpec, Params},
 	optim::{OptimizerConfig, OptimizerKind},
@@ -68,8 +69,7 @@ fn run(keep_per_mille: Option<usize>, rounds: u32, train: &Dataset, held: &Datas
 }
 
 /// [`run`] from the initial weights of `init_seed`; without `error_feedback` every round's
-/// payload is the top-k of that round's update alone, as orders with a top-k `UpdateEncoding`
-/// send it (rounds are stateless so that the validator can check the payload against the proof).
+/// payload is the top-k of that round's update alone (no residual carried between rounds).
 fn run_seeded(
 	keep_per_mille: Option<usize>,
 	rounds: u32,
@@ -81,13 +81,12 @@ fn run_seeded(
 	let model = spec().build().unwrap();
 	let mut global = model.init(init_seed).unwrap();
 	let dim = pot_trainer::aggregate::flatten(&global).unwrap().numel();
-	let mut feedback: Vec<ErrorFeedback> = (0..PROVIDERS)
-		.map(|_| ErrorFeedback::new((dim * keep_per_mille.unwrap_or(1000)).div_ceil(1000)))
-		.collect();
+	let kept_ppb = keep_per_mille.map_or(1_000_000_000, |k| k as u32 * 1_000_000);
+	let mut residuals: Vec<Option<Residual>> = (0..PROVIDERS).map(|_| None).collect();
 	let (mut bytes, mut payloads) = (0usize, 0usize);
 	for round in 0..rounds {
 		let mut updates = Vec::new();
-		for (p, ef) in feedback.iter_mut().enumerate() {
+		for (p, residual) in residuals.iter_mut().enumerate() {
 			let t = task(train, &global, round, p as u32);
 			let mut session = Session::new(&t, train, Device::Cpu).unwrap();
 			let mut c = Checkpoint::initial(&t.optimizer, copy(&global)).unwrap();
@@ -99,21 +98,23 @@ fn run_seeded(
 				updates.push(delta);
 				continue;
 			}
-			// Provider: compress, commit the hash, upload the bytes.
-			let sparse = if error_feedback {
-				ef.compress(&delta).unwrap()
-			} else {
-				pot_trainer::compress::compress(&delta, ef.k).unwrap()
-			};
+			// Provider: compress with its residual, commit the hashes, upload the bytes.
+			let residual_in = if error_feedback { residual.take() } else { None };
+			let (sparse, left) =
+				compress::payload(&global, &c.params, kept_ppb, residual_in.as_ref()).unwrap();
 			let payload = sparse.encode();
-			let committed = pot_pol_core::blake2_256(&payload);
+			let committed = (pot_pol_core::blake2_256(&payload), left.hash().unwrap());
 			bytes += payload.len();
 			payloads += 1;
-			// Validator: hash check, bounded decode, dense update.
-			assert_eq!(pot_pol_core::blake2_256(&payload), committed);
+			// Validator: the payload and residual are what the proof and `residual_in` give;
+			// hash check, bounded decode, dense update.
+			let (again, again_left) =
+				compress::payload(&global, &c.params, kept_ppb, residual_in.as_ref()).unwrap();
+			assert_eq!((again.hash(), again_left.hash().unwrap()), committed);
 			let decoded = Sparse::decode(&payload, dim as u32).unwrap();
-			assert_eq!(decoded.hash(), committed);
+			assert_eq!(decoded.hash(), committed.0);
 			updates.push(decoded.to_dense().unwrap());
+			*residual = Some(left);
 		}
 		let agg: Tensor = aggregate(&Rule::Mean, &updates).unwrap();
 		global = apply_update(&global, &agg, 1.0).unwrap();
@@ -139,7 +140,7 @@ fn compressed_training_still_learns_digits() {
 /// The table of `docs/benchmarks.md`. `POT_COMPRESSION_ROUNDS` (comma-separated, default
 /// `12,30`) and `POT_COMPRESSION_KEEP` (per mille, default `50,10,5,2`) choose the cells;
 /// `POT_COMPRESSION_SEEDS` (default `5`) the initial weights, accuracies averaged over them;
-/// `POT_COMPRESSION_FEEDBACK=0` runs without error feedback (stateless rounds, as on chain).
+/// `POT_COMPRESSION_FEEDBACK=0` runs without error feedback (stateless rounds).
 #[test]
 #[ignore]
 fn compression_table() {

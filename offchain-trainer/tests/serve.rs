@@ -136,6 +136,8 @@ fn commitment_of(m: &Manifest) -> CommitmentInfo {
 		checkpoint_root: m.merkle_root.0,
 		checkpoint_count: m.checkpoints.len() as u32,
 		steps_done: m.steps as u32,
+		residual_in: compress::NO_RESIDUAL,
+		residual_out: compress::NO_RESIDUAL,
 	}
 }
 
@@ -302,6 +304,31 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 		put(&app, "update", &hex::encode(blake2_256(&not_canonical)), not_canonical).await;
 	assert_eq!(status, StatusCode::BAD_REQUEST, "a zero value: {why}");
 
+	// error-feedback residual: checked against its address and decoded
+	let (_, residual) = compress::compress_with_feedback(
+		&tch::Tensor::from_slice(&[0.5f32, -2.0, 0.0, 1.0]),
+		None,
+		2,
+	)
+	.unwrap();
+	let residual_bytes = residual.encode().unwrap();
+	let residual_addr = hex::encode(residual.hash().unwrap());
+	let (status, why) = put(&app, "residual", &residual_addr, residual_bytes.clone()).await;
+	assert_eq!(status, StatusCode::CREATED, "{why}");
+	assert_eq!(get(&app, "residual", &residual_addr).await, (StatusCode::OK, residual_bytes.clone()));
+	assert_eq!(
+		put(&app, "residual", &"04".repeat(32), residual_bytes.clone()).await.0,
+		StatusCode::BAD_REQUEST,
+		"another address"
+	);
+	let (status, why) = put(&app, "residual", &update_addr, update_bytes.clone()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "a payload is no residual: {why}");
+	let mut infinite = residual_bytes.clone();
+	let last = infinite.len() - 4;
+	infinite[last..].copy_from_slice(&f32::INFINITY.to_le_bytes());
+	let (status, why) = put(&app, "residual", &hex::encode(blake2_256(&infinite)), infinite).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST, "a non-finite value: {why}");
+
 	// proof
 	let capacities = [1, 1];
 	let proof_dir = tempfile::tempdir().unwrap();
@@ -380,7 +407,10 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 		.map(|e| e.unwrap().file_name().into_string().unwrap())
 		.collect();
 	top.sort();
-	assert_eq!(top, ["dataset", "model", "proof", "report", "results", "tmp", "update", "weights"]);
+	assert_eq!(
+		top,
+		["dataset", "model", "proof", "report", "residual", "results", "tmp", "update", "weights"]
+	);
 	assert_eq!(std::fs::read_dir(store.path().join("tmp")).unwrap().count(), 0, "temp files left");
 
 	// A new service on the same directory serves the same artifacts.
@@ -972,15 +1002,34 @@ fn a_segment_that_re_executes_does_not_make_a_commitment_its_proof_does_not_back
 /// 5% of the coordinates, in parts per billion.
 const FIVE_PERCENT: u32 = 50_000_000;
 
-/// `r`'s round under a top-k encoding: positions 0 and 1 uploaded and committed their payloads.
+/// The error-feedback residual position 0 carries into `r`'s compressed round (one of the
+/// model's size: what compressing position 1's update to half the share leaves).
+fn carried_residual(r: &Round) -> compress::Residual {
+	compress::payload(&r.initial, &r.finals[1], FIVE_PERCENT / 2, None).unwrap().1
+}
+
+/// The payload and residual of the proof of `position` in `r`'s compressed round.
+fn compressed_update(r: &Round, position: usize) -> (compress::Sparse, compress::Residual) {
+	let carried = (position == 0).then(|| carried_residual(r));
+	compress::payload(&r.initial, &r.finals[position], FIVE_PERCENT, carried.as_ref()).unwrap()
+}
+
+/// `r`'s round under a top-k encoding: positions 0 and 1 uploaded and committed their payloads
+/// and residuals; position 0 adds the residual of an earlier round, which the validator keeps.
 fn compressed_round(r: &Round) -> RoundInputs {
 	let mut inputs = r.inputs.clone();
 	inputs.task.update = UpdateEncoding::TopK { kept_ppb: FIVE_PERCENT };
+	let carried = carried_residual(r);
+	r.store.put(Kind::Residual, &carried.hash().unwrap(), &carried.encode().unwrap()).unwrap();
 	for (position, c) in &mut inputs.commitments {
-		if let Some(last) = r.finals.get(*position as usize) {
-			let payload = compress::payload(&r.initial, last, FIVE_PERCENT).unwrap();
+		if (*position as usize) < r.finals.len() {
+			let (payload, left) = compressed_update(r, *position as usize);
 			r.store.put(Kind::Update, &payload.hash(), &payload.encode()).unwrap();
+			r.store.put(Kind::Residual, &left.hash().unwrap(), &left.encode().unwrap()).unwrap();
 			c.update_hash = payload.hash();
+			c.residual_in =
+				if *position == 0 { carried.hash().unwrap() } else { compress::NO_RESIDUAL };
+			c.residual_out = left.hash().unwrap();
 		}
 	}
 	inputs
@@ -998,11 +1047,8 @@ fn compressed_updates_are_checked_against_the_proof_and_their_payloads_combined(
 	);
 	assert!(matches!(verdicts[2], VerdictOut::Rejected { segment: 1, .. }), "the forged proof");
 	// θ_{r+1} = θ_r − mean of the decoded payloads, not of the dense updates.
-	let decoded: Vec<_> = r
-		.finals
-		.iter()
-		.map(|f| compress::payload(&r.initial, f, FIVE_PERCENT).unwrap().to_dense().unwrap())
-		.collect();
+	let decoded: Vec<_> =
+		(0..r.finals.len()).map(|p| compressed_update(&r, p).0.to_dense().unwrap()).collect();
 	let mean = aggregate::aggregate(&Rule::Mean, &decoded).unwrap();
 	let expected = aggregate::apply_update(&r.initial, &mean, 1.0).unwrap();
 	assert_eq!(outcome.new_weights, weights_hash(&expected).unwrap());
@@ -1017,20 +1063,53 @@ fn compressed_updates_are_checked_against_the_proof_and_their_payloads_combined(
 	assert!(payload_bytes.len() * 20 < dense_bytes, "{} of {dense_bytes} bytes", payload_bytes.len());
 
 	// Position 1 names a payload that is not the proof's (another share kept), stored or not,
-	// or its dense final weights: rejected at segment 0, with the reason as evidence.
-	let other = compress::payload(&r.initial, &r.finals[1], FIVE_PERCENT / 2).unwrap();
+	// or its dense final weights, or a payload compressed without the residual it claims to
+	// add, or residuals it does not have or leave: rejected at segment 0, with the reason as
+	// evidence. So is a dense update that names a residual.
+	let (other, other_left) =
+		compress::payload(&r.initial, &r.finals[1], FIVE_PERCENT / 2, None).unwrap();
 	let dense_hash = weights_hash(&r.finals[1]).unwrap();
-	for (update_hash, stored, why) in [
-		(other.hash(), false, "no update stored"),
-		(other.hash(), true, "not the top-k payload"),
-		(dense_hash, false, "no update stored"),
-	] {
+	let carried_hash = carried_residual(&r).hash().unwrap();
+	let honest = |position: u32| inputs.commitments.iter().find(|(p, _)| *p == position).unwrap().1;
+	let lie = |position: u32, edit: fn(&mut CommitmentInfo, [Hash; 3])| {
+		let mut c = honest(position);
+		edit(&mut c, [other.hash(), dense_hash, other_left.hash().unwrap()]);
+		(position, c)
+	};
+	let lies = [
+		(lie(1, |c, [other, ..]| c.update_hash = other), false, "no update stored"),
+		(lie(1, |c, [other, ..]| c.update_hash = other), true, "not the top-k payload"),
+		(lie(1, |c, [_, dense, _]| c.update_hash = dense), false, "no update stored"),
+		// Compressed without the residual it names.
+		(
+			(1, CommitmentInfo { residual_in: carried_hash, ..honest(1) }),
+			false,
+			"not the top-k payload of the proof's update plus its residual",
+		),
+		(
+			(1, CommitmentInfo { residual_in: [0x5a; 32], ..honest(1) }),
+			false,
+			"no residual stored under residual_in",
+		),
+		(lie(1, |c, [.., left]| c.residual_out = left), false, "residual_out is not the residual"),
+		// Claims no residual, but its payload was compressed with one.
+		(
+			(0, CommitmentInfo { residual_in: compress::NO_RESIDUAL, ..honest(0) }),
+			false,
+			"not the top-k payload",
+		),
+		(
+			(0, CommitmentInfo { residual_out: compress::NO_RESIDUAL, ..honest(0) }),
+			false,
+			"residual_out is not the residual",
+		),
+	];
+	for ((position, commitment), stored, why) in lies {
 		if stored {
 			r.store.put(Kind::Update, &other.hash(), &other.encode()).unwrap();
 		}
 		let mut lying = inputs.clone();
-		lying.commitments.retain(|(p, _)| *p == 1);
-		lying.commitments[0].1.update_hash = update_hash;
+		lying.commitments = vec![(position, commitment)];
 		let out = verify_round(&r.store, &lying, &config()).unwrap();
 		let VerdictOut::Rejected { segment: 0, distance: u64::MAX, evidence } = out.verdicts[0].1
 		else {
@@ -1063,6 +1142,31 @@ fn compressed_updates_are_checked_against_the_proof_and_their_payloads_combined(
 	assert!(!judged(&segment), "the segment re-executes, the committed update is not the proof's");
 	segment.claim = Claim::InvalidWorkAccepted;
 	assert!(judged(&segment));
+	// A segment claim on position 0 reads the residual it carried in, and holds it to the
+	// residual it names as left.
+	let mut carried_in = challenge_of(&r, Claim::ValidWorkRejected, 0, 1);
+	carried_in.round = inputs.clone();
+	assert!(carried_in.needed().contains(&(Kind::Residual, carried_hash)));
+	assert!(judged(&carried_in));
+	carried_in.claim = Claim::InvalidWorkAccepted;
+	assert!(!judged(&carried_in));
+	for (position, c) in &mut carried_in.round.commitments {
+		if *position == 0 {
+			c.residual_out = carried_hash;
+		}
+	}
+	assert!(judged(&carried_in), "the residual it names is not the one its update leaves");
+	carried_in.claim = Claim::ValidWorkRejected;
+	assert!(!judged(&carried_in));
+
+	// Under a dense encoding a commitment names no residual.
+	let mut dense_with_residual = r.inputs.clone();
+	dense_with_residual.commitments.retain(|(p, _)| *p == 0);
+	dense_with_residual.commitments[0].1.residual_out = carried_hash;
+	let out = verify_round(&r.store, &dense_with_residual, &config()).unwrap();
+	let VerdictOut::Rejected { evidence, .. } = out.verdicts[0].1 else { panic!("{out:?}") };
+	let reason = String::from_utf8(r.store.get(Kind::Report, &evidence).unwrap().unwrap()).unwrap();
+	assert!(reason.contains("a dense update carries no error-feedback residual"), "{reason}");
 }
 
 /// A chain stand-in that knows one challenge and no round.

@@ -128,11 +128,13 @@ pub enum UpdateEncoding {
 	/// the dense updates θ_r − θ_H.
 	#[default]
 	Dense,
-	/// The update θ_r − θ_H kept to its `kept` share of largest-magnitude coordinates (at least
-	/// one), quantized to 8 bits with one scale: `update_hash` is the hash of that payload's
-	/// canonical encoding, which the provider uploads, and the validator combines the decoded
-	/// payloads. Rounds are stateless (fresh optimizer state, no error feedback carried from
-	/// round to round), so the payload is a function of the proof that anyone can recompute.
+	/// The update θ_r − θ_H plus the provider's error-feedback residual (what compression
+	/// dropped from its earlier accepted updates), kept to its `kept` share of
+	/// largest-magnitude coordinates (at least one) and quantized to 8 bits with one scale:
+	/// `update_hash` is the hash of that payload's canonical encoding, which the provider
+	/// uploads, and the validator combines the decoded payloads. The commitment names the
+	/// residual it added and the one it leaves (`residual_in`, `residual_out`, both uploaded),
+	/// so anyone holding the proof and the residual recomputes the payload.
 	TopK {
 		/// Share of the coordinates kept (not zero).
 		kept: Perbill,

@@ -523,6 +523,8 @@ fn commitment_over(tag: u8, steps: u32) -> pallet_pot_pol::Commitment {
 		steps_done: steps,
 		loss_before: FixedU64::from_rational(23, 10),
 		loss_after: FixedU64::from_rational(9, 10),
+		residual_in: H256::zero(),
+		residual_out: H256::zero(),
 	}
 }
 
@@ -1150,6 +1152,8 @@ fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() 
 				steps_done: 5,
 				loss_before: FixedU64::from_rational(23, 10),
 				loss_after: FixedU64::from_rational(9, 10),
+				residual_in: H256::zero(),
+				residual_out: H256::zero(),
 			};
 			assert_ok!(Pol::submit_commitment(signed(provider), order, 0, commitment));
 		}

@@ -14,7 +14,8 @@
 //!   included: nothing lost, nothing paid twice;
 //! - each provider received a data chunk per round and never the whole dataset: its chunks
 //!   hold fewer samples than the training split (data minimisation, PROTOCOL.md step 3);
-//! - each honest provider kept a compressed payload per round, a tenth of the coordinates at most.
+//! - each honest provider kept a compressed payload per round, a tenth of the coordinates at most,
+//!   and carried the error-feedback residual of each round's accepted update into the next.
 //!
 //! Needs the workspace built (`cargo build --workspace`): pot-node, pot-trainer and pot-malus.
 //! Alice's registered endpoint in the dev preset is http://127.0.0.1:8800, so that port must be
@@ -242,6 +243,24 @@ async fn order_completes_with_a_cheater_slashed_and_crashes_recovered() -> Resul
 			let (dim, count) = (u32_at(5).context("short")?, u32_at(9).context("short")?);
 			ensure!(count > 0 && count * 10 <= dim, "{state} round {round}: {count} of {dim} coordinates");
 			ensure!((file.len() as u64) * 10 < dim * 4, "{state} round {round}: {} bytes for {dim}", file.len());
+		}
+	}
+
+	// With error feedback: each honest provider's round-0 commitment adds no residual, and every
+	// later one adds exactly the residual its previous (accepted) update left, which the chain
+	// required (`ResidualMismatch` otherwise) and the validator recomputed. The provider keeps
+	// each residual (`compress::Residual`'s encoding: magic "potε", version 1, dimension).
+	for state in ["eve", "ferdie"] {
+		let mut carried = "00".repeat(32);
+		for round in 0..ROUNDS {
+			let path = dir.join(state).join("commitments").join(format!("0-{round}.json"));
+			let record: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+			ensure!(record["residual_in"] == carried, "{state} round {round} added {}, not {carried}", record["residual_in"]);
+			let left = record["residual_out"].as_str().context("no residual_out")?.to_owned();
+			ensure!(left != carried && left != "00".repeat(32), "{state} round {round} left residual {left}");
+			let kept = std::fs::read(dir.join(state).join("artifacts").join("residual").join(&left))?;
+			ensure!(kept.get(..5) == Some(&[0x70, 0x6f, 0x74, 0xb5, 1][..]), "{state} round {round}: not a residual");
+			carried = left;
 		}
 	}
 

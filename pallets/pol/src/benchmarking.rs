@@ -65,6 +65,9 @@ fn full_commitment<T: Config>(order: OrderId) -> Commitment {
 		steps_done: steps,
 		loss_before: FixedU64::from_rational(2, 1),
 		loss_after: FixedU64::from_rational(1, 1),
+		// Round 0's: no participant has a residual yet.
+		residual_in: ContentHash::zero(),
+		residual_out: ContentHash::repeat_byte(3),
 	}
 }
 

@@ -132,7 +132,12 @@ impl<T: Config> Pallet<T> {
 		let participants: Vec<_> = members
 			.into_iter()
 			.zip(sizes)
-			.map(|(m, samples)| Participant { provider: m.provider, capacity: m.capacity, samples })
+			.map(|(m, samples)| Participant {
+				provider: m.provider,
+				capacity: m.capacity,
+				samples,
+				residual: ContentHash::zero(),
+			})
 			.collect();
 		let participants =
 			BoundedVec::try_from(participants).map_err(|_| Error::<T>::NotEnoughProviders)?;
@@ -231,6 +236,7 @@ impl<T: Config> Pallet<T> {
 		)
 		.map_err(|_| Error::<T>::CheckpointCountMismatch)?;
 		ensure!(commitment.checkpoint_count == expected, Error::<T>::CheckpointCountMismatch);
+		ensure!(commitment.residual_in == participant.residual, Error::<T>::ResidualMismatch);
 
 		run.round.commitments = run.round.commitments.saturating_add(1);
 		// The last expected commitment closes the window in this block: the verification seed
@@ -294,12 +300,16 @@ impl<T: Config> Pallet<T> {
 			previous = Some(position);
 			let commitment =
 				Commitments::<T>::get(order, position).ok_or(Error::<T>::VerdictsMismatch)?;
-			ensure!(
-				run.participants.get(position as usize).is_some(),
-				Error::<T>::VerdictsMismatch
-			);
+			let participant = run
+				.participants
+				.get_mut(position as usize)
+				.ok_or(Error::<T>::VerdictsMismatch)?;
 			match verdict {
-				Verdict::Accepted { .. } => accepted = accepted.saturating_add(1),
+				Verdict::Accepted { .. } => {
+					accepted = accepted.saturating_add(1);
+					// What the accepted update's compression dropped is added to its next one.
+					participant.residual = commitment.residual_out;
+				},
 				Verdict::Rejected(r) => {
 					let segments = schedule::segment_count(
 						u64::from(commitment.steps_done),

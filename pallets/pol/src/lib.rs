@@ -598,6 +598,9 @@ pub mod pallet {
 		AlreadyVoted,
 		/// The challenge's vote deadline has passed.
 		VoteWindowClosed,
+		/// The commitment's `residual_in` is not the caller's current error-feedback residual
+		/// (`Participant::residual`).
+		ResidualMismatch,
 	}
 
 	#[pallet::hooks]
@@ -650,7 +653,8 @@ pub mod pallet {
 
 		/// Commits the caller's work of round `round` of `order`: only a provider of the run,
 		/// only until the round's commit deadline, once per round. `steps_done` is at most the
-		/// order's local steps and `checkpoint_count` must match it. Emits
+		/// order's local steps and `checkpoint_count` must match it; `residual_in` must be the
+		/// caller's current error-feedback residual. Emits
 		/// `CommitmentSubmitted`. The commitment that completes the round (every participant
 		/// with a non-empty chunk has committed) closes the commit window in its block, which
 		/// becomes the round's commit deadline: `CommitWindowClosed` follows.

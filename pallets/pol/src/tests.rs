@@ -97,6 +97,8 @@ pub(crate) fn commitment(steps: u32) -> Commitment {
 		steps_done: steps,
 		loss_before: FixedU64::from_rational(23, 10),
 		loss_after: FixedU64::from_rational(9, 10),
+		residual_in: H256::zero(),
+		residual_out: H256::zero(),
 	}
 }
 
@@ -167,8 +169,8 @@ fn start_order_assigns_the_cluster_by_capacity() {
 		assert_eq!(run.validator, V);
 		assert_eq!((run.rounds, run.local_steps, run.checkpoint_interval), (2, 4, 2));
 		let expected = vec![
-			Participant { provider: P1, capacity: WorkUnits(1), samples: 25 },
-			Participant { provider: P2, capacity: WorkUnits(3), samples: 75 },
+			Participant { provider: P1, capacity: WorkUnits(1), samples: 25, residual: H256::zero() },
+			Participant { provider: P2, capacity: WorkUnits(3), samples: 75, residual: H256::zero() },
 		];
 		assert_eq!(run.participants.to_vec(), expected);
 		let r = run.round;
@@ -473,6 +475,55 @@ fn submit_commitment_errors() {
 		assert_noop!(commit(order, 0, P1, 4), Error::<Test>::AlreadyCommitted);
 		run_to_block(round_of(order).commit_deadline + 1);
 		assert_noop!(commit(order, 0, P2, 4), Error::<Test>::CommitWindowClosed);
+	});
+}
+
+#[test]
+fn an_accepted_commitment_hands_its_residual_to_the_providers_next_round() {
+	ExtBuilder::build_and_execute(|| {
+		let order = started(3);
+		let with_residual = |steps: u32, residual_in: u8, residual_out: u8| {
+			let mut c = commitment(steps);
+			c.residual_in = H256::repeat_byte(residual_in);
+			c.residual_out = H256::repeat_byte(residual_out);
+			c
+		};
+		let residuals = || {
+			Runs::<Test>::get(order).unwrap().participants.iter().map(|p| p.residual).collect::<Vec<_>>()
+		};
+		let zero = H256::zero();
+		assert_eq!(residuals(), vec![zero; 3]);
+		// Round 0: no participant has a residual yet, so none may claim one.
+		assert_noop!(
+			Pol::submit_commitment(RuntimeOrigin::signed(P1), order, 0, with_residual(4, 1, 2)),
+			Error::<Test>::ResidualMismatch
+		);
+		assert_ok!(Pol::submit_commitment(RuntimeOrigin::signed(P1), order, 0, with_residual(4, 0, 2)));
+		assert_ok!(Pol::submit_commitment(RuntimeOrigin::signed(P2), order, 0, with_residual(4, 0, 3)));
+		past_commit_deadline(order);
+		assert_ok!(submit(order, 0, vec![(0, ACCEPTED), (1, rejection(0))]));
+		// P1's accepted update leaves its residual; P2's rejected one leaves nothing, and P3
+		// committed nothing.
+		let two = H256::repeat_byte(2);
+		assert_eq!(residuals(), vec![two, zero, zero]);
+
+		// Round 1: P1 must carry its residual forward, P2 must still start from none.
+		assert_noop!(commit(order, 1, P1, 4), Error::<Test>::ResidualMismatch);
+		assert_noop!(
+			Pol::submit_commitment(RuntimeOrigin::signed(P2), order, 1, with_residual(4, 2, 4)),
+			Error::<Test>::ResidualMismatch
+		);
+		assert_ok!(Pol::submit_commitment(RuntimeOrigin::signed(P1), order, 1, with_residual(4, 2, 5)));
+		assert_ok!(commit(order, 1, P2, 4));
+		past_commit_deadline(order);
+		assert_ok!(submit(order, 1, vec![(0, rejection(1)), (1, ACCEPTED)]));
+		// A rejected update leaves the residual it started from.
+		assert_eq!(residuals(), vec![two, zero, zero]);
+		assert_noop!(
+			Pol::submit_commitment(RuntimeOrigin::signed(P1), order, 2, with_residual(4, 5, 6)),
+			Error::<Test>::ResidualMismatch
+		);
+		assert_ok!(Pol::submit_commitment(RuntimeOrigin::signed(P1), order, 2, with_residual(4, 2, 6)));
 	});
 }
 

@@ -31,6 +31,11 @@ pub struct Participant<AccountId> {
 	/// Samples of its chunk in every round (`pot_pol_core::assign::chunk_sizes`). Which samples
 	/// they are changes with each round's seed (`pot_pol_core::assign::chunks`).
 	pub samples: u32,
+	/// Hash of the provider's error-feedback residual: what compression has dropped from its
+	/// accepted updates so far, which its next commitment must add back
+	/// ([`Commitment::residual_in`]). Zero until an accepted commitment names one, and always
+	/// zero under a dense update encoding.
+	pub residual: ContentHash,
 }
 
 /// The participants of a run, in the validator's cluster order.
@@ -183,6 +188,13 @@ pub struct Commitment {
 	pub loss_before: FixedU64,
 	/// Training loss after the last step.
 	pub loss_after: FixedU64,
+	/// The error-feedback residual the update was compressed with: must be the participant's
+	/// [`Participant::residual`] when the commitment is submitted (zero: none).
+	pub residual_in: ContentHash,
+	/// The residual this update leaves (`Δ + residual_in − decode(update)`, canonically
+	/// encoded); the participant's residual once the validator accepts the commitment. Zero
+	/// under a dense update encoding.
+	pub residual_out: ContentHash,
 }
 
 /// Why the validator rejected a submission: the segment whose re-execution failed.
