@@ -581,8 +581,8 @@ impl Worker {
 				let residual_out = pot_pol_core::blake2_256(&residual);
 				let kept = self.state.artifact_path(Kind::Residual.name(), &residual_out);
 				crate::provider_state::write_atomic(&kept, &residual)?;
-				self.upload_residual(&endpoint, residual).await?;
-				(self.upload_update(&endpoint, bytes).await?, residual_out)
+				self.upload_hashed(&endpoint, Kind::Residual, residual).await?;
+				(self.upload_hashed(&endpoint, Kind::Update, bytes).await?, residual_out)
 			},
 			None => (manifest.final_weights.0, compress::NO_RESIDUAL),
 		};
@@ -623,11 +623,11 @@ impl Worker {
 			let endpoint = endpoint_of(at, &run.validator).await?;
 			self.upload_proof(&endpoint, &dir, &record.checkpoint_root).await?;
 			if let Ok(bytes) = std::fs::read(self.state.update_path(record.order, record.round)) {
-				self.upload_update(&endpoint, bytes).await?;
+				self.upload_hashed(&endpoint, Kind::Update, bytes).await?;
 			}
 			let residual = self.state.artifact_path(Kind::Residual.name(), &commitment.residual_out.0);
 			if let Ok(bytes) = std::fs::read(residual) {
-				self.upload_residual(&endpoint, bytes).await?;
+				self.upload_hashed(&endpoint, Kind::Residual, bytes).await?;
 			}
 		}
 		record.submissions = record.submissions.saturating_add(1);
@@ -684,29 +684,17 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Uploads a top-k payload (`update/{hash}`); returns its hash, the commitment's update hash.
-	async fn upload_update(&self, endpoint: &str, bytes: Vec<u8>) -> anyhow::Result<[u8; 32]> {
+	/// Uploads a top-k payload (`update`) or an error-feedback residual (`residual`), both
+	/// addressed by their BLAKE2b-256; returns the hash: the commitment's `update_hash` or
+	/// `residual_out` (which the validator keeps as the provider's next `residual_in`).
+	async fn upload_hashed(&self, endpoint: &str, kind: Kind, bytes: Vec<u8>) -> anyhow::Result<[u8; 32]> {
 		let hash = pot_pol_core::blake2_256(&bytes);
 		let size = bytes.len();
-		let stored = self.artifacts(endpoint)?.put(Kind::Update, &hash, bytes, None).await?;
+		let stored = self.artifacts(endpoint)?.put(kind, &hash, bytes, None).await?;
 		self.report.event(
 			"uploaded",
-			"compressed update uploaded",
-			serde_json::json!({ "update_hash": hex::encode(hash), "bytes": size, "new": stored == remote::Stored::Created }),
-		);
-		Ok(hash)
-	}
-
-	/// Uploads an error-feedback residual the provider's update leaves (the validator keeps it
-	/// as the provider's next `residual_in`); returns its hash.
-	async fn upload_residual(&self, endpoint: &str, bytes: Vec<u8>) -> anyhow::Result<[u8; 32]> {
-		let hash = pot_pol_core::blake2_256(&bytes);
-		let size = bytes.len();
-		let stored = self.artifacts(endpoint)?.put(Kind::Residual, &hash, bytes, None).await?;
-		self.report.event(
-			"uploaded",
-			"error-feedback residual uploaded",
-			serde_json::json!({ "residual": hex::encode(hash), "bytes": size, "new": stored == remote::Stored::Created }),
+			&format!("{} uploaded", kind.name()),
+			serde_json::json!({ "kind": kind.name(), "hash": hex::encode(hash), "bytes": size, "new": stored == remote::Stored::Created }),
 		);
 		Ok(hash)
 	}
