@@ -42,8 +42,8 @@ use crate::{
 	proof::{entry_path, Manifest},
 	remote::ArtifactClient,
 	round_verifier::{
-		aggregated, base_task, manifest_mismatch, stored_dataset, stored_model, stored_residual,
-		stored_weights, task_params, unavailable, CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
+		aggregated, base_task, committed_payload, dense_mismatch, manifest_mismatch, stored_dataset,
+		stored_model, stored_weights, task_params, unavailable, CommitmentInfo, JobError, RoundInputs, TempDir, VerifyConfig, JOB_LOCK,
 	},
 	serve::check_artifact,
 	store::{Kind, Store},
@@ -420,27 +420,10 @@ fn inconsistency(
 		return Ok(Some("the final weights are not the last checkpoint's".into()));
 	}
 	let UpdateEncoding::TopK { kept_ppb } = round.task.update else {
-		if c.residual_in != compress::NO_RESIDUAL || c.residual_out != compress::NO_RESIDUAL {
-			return Ok(Some("a dense update carries no error-feedback residual".into()));
-		}
-		return Ok(None);
+		return Ok(dense_mismatch(c));
 	};
 	let round_params = stored_weights(store, model_box.as_ref(), &round.round_weights)?;
-	let residual_in = match stored_residual(store, &c.residual_in, &round_params)? {
-		Ok(residual) => residual,
-		Err(why) => return Ok(Some(why)),
-	};
-	let (payload, residual_out) =
-		compress::payload(&round_params, &checkpoint.params, kept_ppb, residual_in.as_ref())?;
-	if payload.hash() != c.update_hash {
-		return Ok(Some(
-			"the committed update is not the top-k payload of the proof plus its residual".into(),
-		));
-	}
-	if residual_out.hash()? != c.residual_out {
-		return Ok(Some("the committed residual_out is not the residual the update leaves".into()));
-	}
-	Ok(None)
+	Ok(committed_payload(store, kept_ppb, &round_params, &checkpoint.params, c)?.err())
 }
 
 /// Whether the announced weights differ from the aggregate of the accepted updates.

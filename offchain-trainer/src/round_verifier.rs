@@ -540,9 +540,8 @@ fn check_provider(
 
 /// The update a verified proof ending at `last` contributes, or why its commitment does not
 /// name it. Dense: θ_r − θ_H (the manifest's final weights were checked against `update_hash`),
-/// with no residual. Top-k: the payload stored under `update_hash` (the provider uploads it),
-/// decoded, which must be exactly the payload of the proof plus the residual stored under
-/// `residual_in` ([`compress::payload`]), and `residual_out` the residual that leaves.
+/// with no residual ([`dense_mismatch`]). Top-k: the payload stored under `update_hash` (the
+/// provider uploads it), which must be byte for byte [`committed_payload`].
 pub(crate) fn committed_update(
 	store: &Store,
 	encoding: UpdateEncoding,
@@ -551,24 +550,48 @@ pub(crate) fn committed_update(
 	c: &CommitmentInfo,
 ) -> Result<Result<tch::Tensor, String>, JobError> {
 	let UpdateEncoding::TopK { kept_ppb } = encoding else {
-		if c.residual_in != compress::NO_RESIDUAL || c.residual_out != compress::NO_RESIDUAL {
-			return Ok(Err("a dense update carries no error-feedback residual".into()));
+		if let Some(why) = dense_mismatch(c) {
+			return Ok(Err(why));
 		}
 		return Ok(Ok(aggregate::update(round_params, last)?));
 	};
 	let Some(bytes) = store.get(Kind::Update, &c.update_hash)? else {
 		return Ok(Err(format!("no update stored under update_hash {}", hex::encode(c.update_hash))));
 	};
+	let payload = match committed_payload(store, kept_ppb, round_params, last, c)? {
+		Ok(payload) => payload,
+		Err(why) => return Ok(Err(why)),
+	};
+	if payload.encode() != bytes {
+		return Ok(Err("the update stored under update_hash is not the committed payload".into()));
+	}
+	Ok(Ok(payload.to_dense()?))
+}
+
+/// Why commitment `c` under a dense encoding is not one, if it is not: it names a residual.
+pub(crate) fn dense_mismatch(c: &CommitmentInfo) -> Option<String> {
+	(c.residual_in != compress::NO_RESIDUAL || c.residual_out != compress::NO_RESIDUAL)
+		.then(|| "a dense update carries no error-feedback residual".into())
+}
+
+/// The top-k payload (share `kept_ppb`) of a verified proof ending at `last`, started from
+/// `round_params` and compressed with the residual stored under `residual_in`
+/// ([`compress::payload`]), or why commitment `c` does not name it: its `update_hash` must be
+/// the payload's hash and its `residual_out` the hash of the residual the payload leaves.
+pub(crate) fn committed_payload(
+	store: &Store,
+	kept_ppb: u32,
+	round_params: &Params,
+	last: &Params,
+	c: &CommitmentInfo,
+) -> Result<Result<Sparse, String>, JobError> {
 	let residual_in = match stored_residual(store, &c.residual_in, round_params)? {
 		Ok(residual) => residual,
 		Err(why) => return Ok(Err(why)),
 	};
-	let (recomputed, residual_out) =
+	let (payload, residual_out) =
 		compress::payload(round_params, last, kept_ppb, residual_in.as_ref())?;
-	if let Err(e) = Sparse::decode(&bytes, recomputed.dim) {
-		return Ok(Err(format!("the committed update: {e}")));
-	}
-	if recomputed.encode() != bytes {
+	if payload.hash() != c.update_hash {
 		return Ok(Err("the committed update is not the top-k payload of the proof's update \
 			plus its residual"
 			.into()));
@@ -576,7 +599,7 @@ pub(crate) fn committed_update(
 	if residual_out.hash()? != c.residual_out {
 		return Ok(Err("the committed residual_out is not the residual the update leaves".into()));
 	}
-	Ok(Ok(recomputed.to_dense()?))
+	Ok(Ok(payload))
 }
 
 /// The error-feedback residual stored under `hash` for a model with `round_params`'
@@ -592,7 +615,7 @@ pub(crate) fn stored_residual(
 	let Some(bytes) = store.get(Kind::Residual, hash)? else {
 		return Ok(Err(format!("no residual stored under residual_in {}", hex::encode(hash))));
 	};
-	let dim = aggregate::flatten(round_params)?.numel();
+	let dim: usize = round_params.values().map(|t| t.numel()).sum();
 	let residual = u32::try_from(dim)
 		.map_err(|_| JobError::Failed("the model has too many parameters".into()))
 		.map(|dim| compress::Residual::decode(&bytes, dim))?;
