@@ -278,6 +278,11 @@ fn challenge_errors() {
 		assert_noop!(challenge(STRANGER, order, 0, 0, iwa, 0), Error::<Test>::NoCommittee);
 		MockClusters::set_validators(&POOL);
 
+		// Challenge ids exhausted.
+		NextChallengeId::<Test>::put(ChallengeId::MAX);
+		assert_noop!(challenge(STRANGER, order, 0, 0, iwa, 0), Error::<Test>::Overflow);
+		NextChallengeId::<Test>::put(0);
+
 		// One open challenge per submission, each segment once.
 		assert_ok!(challenge(STRANGER, order, 0, 0, iwa, 0));
 		assert_noop!(challenge(STRANGER, order, 0, 0, iwa, 0), Error::<Test>::AlreadyChallenged);

@@ -311,6 +311,12 @@ fn start_order_errors() {
 			Error::<Test>::InvalidTask
 		);
 
+		// The round's deadlines would lie beyond the last block number.
+		let now = System::block_number();
+		System::set_block_number(BlockNumber::MAX - 1);
+		assert_noop!(Pol::start_order(RuntimeOrigin::signed(V), order), Error::<Test>::Overflow);
+		System::set_block_number(now);
+
 		assert_ok!(Pol::start_order(RuntimeOrigin::signed(V), order));
 		assert_noop!(
 			Pol::start_order(RuntimeOrigin::signed(V), order),

@@ -209,3 +209,11 @@ fn an_inactive_validator_may_still_withdraw() {
 		assert_ok!(Market::withdraw_ask(RuntimeOrigin::signed(V1)));
 	});
 }
+
+#[test]
+fn place_ask_fails_once_ask_ids_are_exhausted() {
+	ExtBuilder::default().build_and_execute(|| {
+		NextAskId::<Test>::put(AskId(u64::MAX));
+		assert_noop!(place(V1, 7, 100, vec![GPU], vec![]), Error::<Test>::IdsExhausted);
+	});
+}

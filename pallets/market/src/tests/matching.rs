@@ -1,7 +1,8 @@
 //! Deterministic matching: price, bond and age tie-breaks, conditions, capacity, waiting orders.
 
 use super::*;
-use polkadot_sdk::frame_support::assert_ok;
+use crate::book::Choice;
+use polkadot_sdk::frame_support::{assert_noop, assert_ok};
 use pot_primitives::AskId;
 
 fn validator_of(id: OrderId) -> AccountId {
@@ -259,5 +260,67 @@ fn orders_in_one_class_never_see_another_class_book() {
 		assert_ok!(place(V2, 5, 1_000, vec![CPU], vec![]));
 		assert!(is_open(gpu));
 		assert!(WaitingOrders::<Test>::get(CPU).is_empty());
+	});
+}
+
+#[test]
+fn a_validator_running_its_most_orders_takes_no_more() {
+	ExtBuilder::default().build_and_execute(|| {
+		gpu_ask(V1, 5, 1_000);
+		// MaxOrdersPerValidator = 16, from three consumers (8 orders each at most) over four
+		// deadline blocks (4 orders each at most).
+		let consumers = [ALICE, BOB, CHARLIE];
+		let order_number = |n: u64| {
+			let mut c = conditions(10, GPU);
+			c.deadline = 50 + n / 4;
+			order(consumers[(n / 8) as usize], c, 100)
+		};
+		for n in 0..16 {
+			assert_eq!(validator_of(order_number(n)), V1);
+		}
+		let waiting = order_number(16);
+		assert!(is_open(waiting), "V1's ask has capacity left but V1 runs 16 orders");
+		assert_eq!(Asks::<Test>::get(V1).unwrap().booked, WorkUnits(160));
+
+		// Matching it to V1 regardless is refused and changes nothing.
+		let choice =
+			Choice { validator: V1, ask: Asks::<Test>::get(V1).unwrap(), units: WorkUnits(10) };
+		assert_noop!(
+			Market::match_order(
+				waiting,
+				Orders::<Test>::get(waiting).unwrap(),
+				choice,
+				System::block_number()
+			),
+			Error::<Test>::ValidatorOrdersFull
+		);
+
+		// Another validator's ask takes it.
+		gpu_ask(V2, 6, 1_000);
+		assert_eq!(validator_of(waiting), V2);
+	});
+}
+
+#[test]
+fn a_booking_that_would_overflow_the_ask_is_refused() {
+	ExtBuilder::default().build_and_execute(|| {
+		let waiting = order(ALICE, conditions(10, GPU), 100);
+		gpu_ask(V1, 5, 1_000);
+		// Placing the ask matched the waiting order; a fresh order is matched by hand.
+		assert_eq!(validator_of(waiting), V1);
+		let next = order(BOB, conditions(1, GPU), 100);
+		assert!(is_open(next), "above BOB's price");
+		let mut ask = Asks::<Test>::get(V1).unwrap();
+		ask.booked = WorkUnits(u64::MAX - 5);
+		let choice = Choice { validator: V1, ask, units: WorkUnits(10) };
+		assert_noop!(
+			Market::match_order(
+				next,
+				Orders::<Test>::get(next).unwrap(),
+				choice,
+				System::block_number()
+			),
+			Error::<Test>::Overflow
+		);
 	});
 }

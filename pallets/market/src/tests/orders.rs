@@ -313,3 +313,14 @@ fn unsigned_calls_are_refused() {
 		);
 	});
 }
+
+#[test]
+fn create_order_fails_once_order_ids_are_exhausted() {
+	ExtBuilder::default().build_and_execute(|| {
+		NextOrderId::<Test>::put(OrderId(u64::MAX));
+		assert_noop!(
+			create(ALICE, task(1, 10), conditions(10, GPU), 100),
+			Error::<Test>::IdsExhausted
+		);
+	});
+}
