@@ -234,6 +234,11 @@ pub fn flatten(params: &Params) -> Result<Tensor> {
 	Ok(Tensor::f_cat(&parts, 0)?)
 }
 
+/// How many coordinates `params` has together: the length of [`flatten`]'s result.
+pub fn coordinate_count(params: &Params) -> usize {
+	params.values().map(Tensor::numel).sum()
+}
+
 /// The update `θ_start − θ_end`, flattened.
 pub fn update(start: &Params, end: &Params) -> Result<Tensor> {
 	Ok(flatten(start)?.f_sub(&flatten(end)?)?)
@@ -374,6 +379,7 @@ mod tests {
 		q.insert("b".into(), t(&[6.0]));
 		let d = update(&p, &q).unwrap();
 		assert_eq!(v(&d), vec![1.0, 0.0, 0.0, 2.0, -1.0]);
+		assert_eq!(coordinate_count(&p), 5);
 		let back = apply_update(&p, &d, 1.0).unwrap();
 		assert!(back["a"].equal(&q["a"]) && back["b"].equal(&q["b"]));
 		assert_eq!(back["a"].size(), vec![2, 2]);

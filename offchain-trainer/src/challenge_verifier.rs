@@ -440,6 +440,8 @@ fn wrong_aggregate(
 		inputs.round.task.optimizer,
 		inputs.round.task.learning_rate,
 	);
+	let dim = u32::try_from(aggregate::coordinate_count(&round_params))
+		.map_err(|_| JobError::Failed("the model has too many parameters".into()))?;
 	let mut updates = Vec::new();
 	for position in &inputs.accepted {
 		let c = inputs.commitment(*position)?;
@@ -447,8 +449,6 @@ fn wrong_aggregate(
 			let bytes = store.get(Kind::Update, &c.update_hash)?.ok_or_else(|| {
 				JobError::Unavailable(format!("update {} is not stored", hex::encode(c.update_hash)))
 			})?;
-			let dim = u32::try_from(aggregate::flatten(&round_params)?.numel())
-				.map_err(|_| JobError::Failed("the model has too many parameters".into()))?;
 			let payload = Sparse::decode(&bytes, dim).map_err(|e| {
 				JobError::Failed(format!("accepted update of position {position}: {e}"))
 			})?;

@@ -615,7 +615,7 @@ pub(crate) fn stored_residual(
 	let Some(bytes) = store.get(Kind::Residual, hash)? else {
 		return Ok(Err(format!("no residual stored under residual_in {}", hex::encode(hash))));
 	};
-	let dim: usize = round_params.values().map(|t| t.numel()).sum();
+	let dim = aggregate::coordinate_count(round_params);
 	let residual = u32::try_from(dim)
 		.map_err(|_| JobError::Failed("the model has too many parameters".into()))
 		.map(|dim| compress::Residual::decode(&bytes, dim))?;
