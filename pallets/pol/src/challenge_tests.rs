@@ -673,6 +673,8 @@ fn forged_work_the_sample_could_miss_reports_the_provider_and_spares_the_validat
 			Error::<Test>::AlreadyChallenged
 		);
 		assert_ok!(challenge(STRANGER, order, 0, 1, ClaimKind::ForgedWork, 1));
+		// Two claims on one segment are a state the invariants accept.
+		assert_ok!(Pol::do_try_state());
 		assert!(!committee(1).contains(&STRANGER) && !committee(1).contains(&P2));
 		assert_noop!(
 			challenge(W2, order, 0, 1, ClaimKind::ForgedWork, 0),
@@ -920,6 +922,14 @@ fn try_state_catches_broken_challenge_state() {
 	});
 	broken(|_| {
 		System::set_block_number(Challenges::<Test>::get(0).unwrap().vote_deadline + 1)
+	});
+	// The same claim on a segment twice.
+	broken(|order| {
+		RoundResults::<Test>::mutate(order, 0, |r| {
+			let r = r.as_mut().unwrap();
+			let again = ChallengeSlot { open: false, ..r.challenges[0].clone() };
+			r.challenges.try_push(again).unwrap();
+		})
 	});
 	// A verdict overturned without a resolved challenge.
 	broken(|order| {

@@ -144,11 +144,11 @@ impl<T: Config> Pallet<T> {
 				let subjects: BTreeSet<_> = record
 					.challenges
 					.iter()
-					.map(|c| (c.claim.is_segment_claim(), c.target, c.segment))
+					.map(|c| (c.claim, c.target, c.segment))
 					.collect();
 				ensure!(
 					subjects.len() == record.challenges.len(),
-					"a segment was challenged twice"
+					"a segment was challenged twice with the same claim"
 				);
 			}
 			ensure!(recorded == run.unsettled, "a run's unsettled count is off");

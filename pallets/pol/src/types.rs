@@ -350,6 +350,8 @@ impl RecordedVerdict {
 	Copy,
 	PartialEq,
 	Eq,
+	PartialOrd,
+	Ord,
 	Debug,
 )]
 pub enum ClaimKind {
