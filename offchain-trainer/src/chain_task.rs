@@ -347,12 +347,13 @@ pub fn train_task(
 	})
 }
 
-/// The commitment of a proof naming `update_hash` (the final weights' hash, or the hash of the
-/// top-k payload under that encoding) and the error-feedback residuals it was compressed with
-/// and leaves (zero hashes under a dense encoding): checkpoint root, count, steps and the first
-/// and last training loss.
+/// The commitment of a proof uploaded as the bundle hashing to `proof_hash`, naming
+/// `update_hash` (the final weights' hash, or the hash of the top-k payload under that
+/// encoding) and the error-feedback residuals it was compressed with and leaves (zero hashes
+/// under a dense encoding): checkpoint root, count, steps and the first and last training loss.
 pub fn commitment_of(
 	m: &Manifest,
+	proof_hash: [u8; 32],
 	update_hash: [u8; 32],
 	residual_in: [u8; 32],
 	residual_out: [u8; 32],
@@ -361,6 +362,7 @@ pub fn commitment_of(
 	Ok(Commitment {
 		update_hash: H256(update_hash),
 		checkpoint_root: H256(m.merkle_root.0),
+		proof_hash: H256(proof_hash),
 		checkpoint_count: u32::try_from(m.checkpoints.len())
 			.map_err(|_| too_many("checkpoints"))?,
 		steps_done: u32::try_from(m.steps).map_err(|_| too_many("steps"))?,

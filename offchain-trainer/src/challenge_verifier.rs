@@ -113,8 +113,8 @@ impl ChallengeInputs {
 			.ok_or_else(|| JobError::NotFound(format!("no commitment at position {position}")))
 	}
 
-	/// The artifacts the verdict reads: the model, then the target's proof bundle and the
-	/// order's dataset (unless embedded), plus under a top-k encoding the round's weights and
+	/// The artifacts the verdict reads: the model, then the target's proof bundle, the
+	/// order's dataset (unless embedded) and the round's weights, plus under a top-k encoding
 	/// the target's `residual_in` (unless none); or
 	/// for the aggregate the round's weights and every accepted update: the proof bundles of
 	/// dense updates, the (small) payloads of top-k ones.
@@ -126,7 +126,7 @@ impl ChallengeInputs {
 			positions
 				.iter()
 				.filter_map(|p| self.commitment(*p).ok())
-				.map(|c| (kind, if kind == Kind::Update { c.update_hash } else { c.checkpoint_root }))
+				.map(|c| (kind, if kind == Kind::Update { c.update_hash } else { c.proof_hash }))
 				.collect()
 		};
 		match self.claim {
@@ -140,8 +140,9 @@ impl ChallengeInputs {
 				if !embedded {
 					needed.push((Kind::Dataset, self.round.task.dataset));
 				}
+				// Checkpoint 0 must be the round's weights.
+				needed.push((Kind::Weights, self.round.round_weights));
 				if top_k {
-					needed.push((Kind::Weights, self.round.round_weights));
 					let residual_in = self.commitment(self.target).map(|c| c.residual_in);
 					if let Some(hash) = residual_in.ok().filter(|h| *h != compress::NO_RESIDUAL) {
 						needed.push((Kind::Residual, hash));
@@ -249,8 +250,8 @@ fn unpack_target(
 	let pair = stored_dataset(store, &inputs.round.task.dataset)?;
 	let base = base_task(&inputs.round, spec, &pair)?;
 	let c = inputs.commitment(inputs.target)?;
-	let bytes = store.get(Kind::Proof, &c.checkpoint_root)?.ok_or_else(|| {
-		JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.checkpoint_root)))
+	let bytes = store.get(Kind::Proof, &c.proof_hash)?.ok_or_else(|| {
+		JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.proof_hash)))
 	})?;
 	let dir = TempDir(store.temp_path());
 	std::fs::create_dir(&dir.0).map_err(|e| crate::error::Error::io(&dir.0, e))?;
@@ -271,6 +272,17 @@ fn unpack_target(
 		inconsistency(store, &task, &dir.0, &manifest, &inputs.round, inputs.target, &c)?
 	{
 		return Ok(Err(why));
+	}
+	// What the round verifier checks before re-executing: every checkpoint against its hash,
+	// checkpoint 0 against the round's weights, every step's minibatch. Without it a proof
+	// trained from other weights than the round's could win `ValidWorkRejected` on a segment
+	// that re-executes from them.
+	let model_box = task.model.build()?;
+	let round_params = stored_weights(store, model_box.as_ref(), &inputs.round.round_weights)?;
+	let failures =
+		verify::whole_proof_failures(&task, &pair, round_params, &dir.0, &c.checkpoint_root)?;
+	if !failures.is_empty() {
+		return Ok(Err(format!("the proof as a whole: {}", failures.join("; "))));
 	}
 	Ok(Ok(UnpackedProof { task, pair, dir, manifest, root: c.checkpoint_root }))
 }
@@ -334,7 +346,7 @@ pub fn first_invalid_segment(
 			let hashes = inputs
 				.commitment(inputs.target)
 				.ok()
-				.and_then(|c| store.get(Kind::Proof, &c.checkpoint_root).ok().flatten())
+				.and_then(|c| store.get(Kind::Proof, &c.proof_hash).ok().flatten())
 				.and_then(|bytes| bundle::unpack(&bytes, config.max_artifact_bytes).ok())
 				.and_then(|files| files.into_iter().find(|(name, _)| name == bundle::MANIFEST))
 				.and_then(|(_, text)| serde_json::from_slice::<Manifest>(&text).ok())
@@ -461,8 +473,8 @@ fn wrong_aggregate(
 			updates.push(payload.to_dense()?);
 			continue;
 		}
-		let bytes = store.get(Kind::Proof, &c.checkpoint_root)?.ok_or_else(|| {
-			JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.checkpoint_root)))
+		let bytes = store.get(Kind::Proof, &c.proof_hash)?.ok_or_else(|| {
+			JobError::Unavailable(format!("proof {} is not stored", hex::encode(c.proof_hash)))
 		})?;
 		let dir = TempDir(store.temp_path());
 		std::fs::create_dir(&dir.0).map_err(|e| crate::error::Error::io(&dir.0, e))?;
@@ -474,6 +486,14 @@ fn wrong_aggregate(
 			JobError::Failed(format!("accepted proof of position {position} has no checkpoints"))
 		})?;
 		let checkpoint = Checkpoint::load(&entry_path(&dir.0, last)?, model, &optimizer)?;
+		// What the validator aggregated is the committed update: a bundle whose last checkpoint
+		// is not it is a matter for `InvalidWorkAccepted`, not evidence about the aggregate.
+		if checkpoint.hash()? != last.hash.0 || weights_hash(&checkpoint.params)? != c.update_hash {
+			return Err(JobError::Failed(format!(
+				"accepted proof of position {position}: its last checkpoint is not the committed \
+				 update"
+			)));
+		}
 		updates.push(aggregate::update(&round_params, &checkpoint.params)?);
 	}
 	let computed = weights_hash(&aggregated(&round_params, &updates, inputs.round.task.aggregation)?)?;
@@ -564,6 +584,7 @@ pub async fn claim_inputs(
 			CommitmentInfo {
 				update_hash: v.commitment.update_hash.0,
 				checkpoint_root: v.commitment.checkpoint_root.0,
+				proof_hash: v.commitment.proof_hash.0,
 				checkpoint_count: v.commitment.checkpoint_count,
 				steps_done: v.commitment.steps_done,
 				residual_in: v.commitment.residual_in.0,

@@ -119,6 +119,15 @@ impl Chunk {
 		}
 		let features =
 			shape.features().ok_or_else(|| Error::Dataset("image too large".into()))?;
+		// Each sample is its index, its pixels and its label: the shape is the sender's word
+		// until the bytes are there, so nothing is reserved for samples that are not.
+		let needed = count.saturating_mul(features.saturating_add(5));
+		if needed > r.remaining() {
+			return Err(Error::Dataset(format!(
+				"truncated: {count} samples of {features} pixels need {needed} bytes, {} left",
+				r.remaining()
+			)));
+		}
 		let mut pixels = Vec::with_capacity(count.saturating_mul(features));
 		let mut labels = Vec::with_capacity(count);
 		let mut rows = HashMap::with_capacity(count);
@@ -222,5 +231,23 @@ mod tests {
 		huge.extend_from_slice(&file[16..]);
 		assert!(Chunk::decode_verified(&huge, &hash, &indices).is_err());
 		assert!(encode(&pair, &[1497]).is_err());
+	}
+
+	#[test]
+	fn a_chunk_whose_shape_outgrows_its_bytes_is_refused_before_reserving_memory() {
+		let pair = digits_pair().unwrap();
+		let indices = vec![5, 6, 7];
+		let mut file = encode(&pair, &indices).unwrap();
+		let mut shape = pair.train.shape();
+		(shape.rows, shape.cols) = (1 << 20, 1 << 20);
+		file[16..20].copy_from_slice(&shape.rows.to_le_bytes());
+		file[20..24].copy_from_slice(&shape.cols.to_le_bytes());
+		let n = pair.train.len();
+		let leaves: Vec<Hash> =
+			file[61..61 + 32 * n].chunks_exact(32).map(|c| c.try_into().unwrap()).collect();
+		// An order may name the hash this shape implies: a hash needs no data behind it.
+		let dataset = pair_hash(&hash_of_leaves(&shape, &leaves), &pair.held_out.hash());
+		let refused = Chunk::decode_verified(&file, &dataset, &indices).unwrap_err();
+		assert!(refused.to_string().contains("truncated"), "{refused}");
 	}
 }

@@ -312,6 +312,11 @@ impl<'a> Reader<'a> {
 		Self(bytes)
 	}
 
+	/// Bytes not read yet.
+	pub(crate) fn remaining(&self) -> usize {
+		self.0.len()
+	}
+
 	pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
 		let (head, tail) = self.0.split_at_checked(n).ok_or_else(|| {
 			Error::Dataset(format!("truncated: {n} bytes needed, {} left", self.0.len()))

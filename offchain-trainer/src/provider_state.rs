@@ -51,6 +51,10 @@ pub struct CommitmentRecord {
 	pub update_hash: String,
 	/// Merkle root of the checkpoints.
 	pub checkpoint_root: String,
+	/// BLAKE2b-256 of the proof bundle uploaded (its address). Empty in records written
+	/// before proofs were addressed by it: such a record cannot be resubmitted.
+	#[serde(default)]
+	pub proof_hash: String,
 	/// Checkpoints under the root.
 	pub checkpoint_count: u32,
 	/// Steps trained.
@@ -212,6 +216,7 @@ mod tests {
 			position: 0,
 			update_hash: "11".repeat(32),
 			checkpoint_root: "22".repeat(32),
+			proof_hash: "44".repeat(32),
 			checkpoint_count: 6,
 			steps_done: 50,
 			loss_before: 2_300_000_000,

@@ -9,7 +9,7 @@
 //!   `Pol.Commitments`, `Market.Orders`, `System.BlockHash`) at the best block. Kept thin.
 //!
 //! Per commitment (ascending position): the proof bundle stored under the commitment's
-//! `checkpoint_root` is unpacked; a missing or malformed bundle, or a manifest that disagrees
+//! `proof_hash` is unpacked; a missing or malformed bundle, or a manifest that disagrees
 //! with the commitment (steps, checkpoint count, final weights = `update_hash`, initial weights
 //! = the round's weights, order, round, position) is rejected at segment 0 with the largest
 //! distance and evidence = BLAKE2b-256 of a short reason (stored as a `report` artifact).
@@ -210,8 +210,10 @@ pub struct TaskParams {
 pub struct CommitmentInfo {
 	/// Hash of the provider's final weights.
 	pub update_hash: Hash,
-	/// Merkle root of the checkpoint hashes (the proof's address).
+	/// Merkle root of the checkpoint hashes.
 	pub checkpoint_root: Hash,
+	/// BLAKE2b-256 of the proof bundle: its address.
+	pub proof_hash: Hash,
 	/// Checkpoints under the root.
 	pub checkpoint_count: u32,
 	/// Steps done.
@@ -484,12 +486,12 @@ fn check_provider(
 	position: u32,
 	c: &CommitmentInfo,
 ) -> Result<Checked, JobError> {
-	let Some(bytes) = store.get(Kind::Proof, &c.checkpoint_root)? else {
+	let Some(bytes) = store.get(Kind::Proof, &c.proof_hash)? else {
 		return reject_for(
 			store,
 			inputs,
 			position,
-			&format!("no proof stored under checkpoint root {}", hex::encode(c.checkpoint_root)),
+			&format!("no proof stored under proof hash {}", hex::encode(c.proof_hash)),
 		);
 	};
 	let dir = TempDir(store.temp_path());
@@ -1060,6 +1062,7 @@ async fn read_chain(chain: &Chain, order: u64, round: u32) -> Result<RoundInputs
 				CommitmentInfo {
 					update_hash: c.update_hash.0,
 					checkpoint_root: c.checkpoint_root.0,
+					proof_hash: c.proof_hash.0,
 					checkpoint_count: c.checkpoint_count,
 					steps_done: c.steps_done,
 					residual_in: c.residual_in.0,

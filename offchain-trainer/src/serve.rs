@@ -19,9 +19,11 @@
 //!   address = [`weights_hash`] of the f32 tensors in the file. With `?model={model hash}` (a
 //!   stored model; 400 when it is not) the file must also have exactly that model's tensors
 //!   and shapes. Consumers upload the model first and name it.
-//! - `proof`: a proof bundle ([`crate::bundle`]); address = its manifest's `merkle_root`, which
-//!   must be the Merkle root of the manifest's checkpoint hashes; every checkpoint file the
-//!   manifest names must be in the bundle. (Checkpoint contents are checked by the verifier.)
+//! - `proof`: a proof bundle ([`crate::bundle`]); address = its BLAKE2b-256 (the commitment's
+//!   `proof_hash`, so no other copy of the proof can stand in for the committed one); its
+//!   manifest's `merkle_root` must be the Merkle root of the manifest's checkpoint hashes and
+//!   every checkpoint file the manifest names must be in the bundle. (Checkpoint contents are
+//!   checked by the verifier.)
 //! - `report`: written by the verifier only (evidence of rejections), readable by anyone.
 //! - `dataset`: an order's data, a [`DatasetPair`] file; address = [`DatasetPair::hash`]
 //!   (`TaskSpec.dataset`). With an allow list, only validators may download it whole (403
@@ -539,14 +541,17 @@ pub fn check_weights_file(
 	Ok(())
 }
 
-/// Checks a proof bundle against its address: it unpacks within `max_bytes`, its manifest
-/// parses, names only files of the bundle, and its Merkle root is the root of its checkpoint
-/// hashes and the address.
+/// Checks a proof bundle against its address: it hashes to it (BLAKE2b-256, the commitment's
+/// `proof_hash`), unpacks within `max_bytes`, its manifest parses and names only files of the
+/// bundle, and its Merkle root is the root of its checkpoint hashes.
 pub fn check_proof(
 	bundle_bytes: &[u8],
 	hash: &Hash,
 	max_bytes: u64,
 ) -> std::result::Result<(), String> {
+	if pot_pol_core::blake2_256(bundle_bytes) != *hash {
+		return Err("the proof bundle does not hash to its address".into());
+	}
 	let files = bundle::unpack(bundle_bytes, max_bytes).map_err(|e| e.to_string())?;
 	let manifest_bytes = files
 		.iter()
@@ -563,9 +568,6 @@ pub fn check_proof(
 	let root = merkle::root(&manifest.hashes()).map_err(|e| format!("Merkle root: {e:?}"))?;
 	if root != manifest.merkle_root.0 {
 		return Err("the manifest's merkle_root is not the root of its checkpoint hashes".into());
-	}
-	if root != *hash {
-		return Err(format!("the proof's Merkle root is {}, not its address", hex::encode(root)));
 	}
 	Ok(())
 }
@@ -616,15 +618,14 @@ pub fn check_artifact(
 			crate::compress::Residual::decode(body, u32::MAX).map(|_| ()).map_err(|e| e.to_string())
 		}
 		Kind::Weights => {
-			let dir = std::env::temp_dir().join(format!(
-				"pot-weights-check-{}-{}",
-				std::process::id(),
-				hex::encode(hash)
-			));
-			std::fs::write(&dir, body).map_err(|e| e.to_string())?;
-			let checked = check_weights_file(&dir, hash, None);
-			let _ = std::fs::remove_file(&dir);
-			checked
+			// A file of its own (created exclusively, removed when dropped): two checks of one
+			// address never share it, and no link planted in the temporary directory is
+			// followed.
+			let mut file = tempfile::NamedTempFile::with_prefix("pot-weights-check-")
+				.map_err(|e| format!("a temporary file: {e}"))?;
+			std::io::Write::write_all(&mut file, body)
+				.map_err(|e| format!("a temporary file: {e}"))?;
+			check_weights_file(file.path(), hash, None)
 		}
 	}
 }

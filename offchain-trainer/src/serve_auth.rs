@@ -135,6 +135,18 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, String> {
 		.map_err(|_| format!("header {name} is not text"))
 }
 
+/// What a request's signature headers claim, checked for form and freshness but not yet
+/// against the body.
+struct SignedClaim {
+	account: AccountId32,
+	timestamp: u64,
+	signature: [u8; 64],
+}
+
+fn unauthorized(why: String) -> (StatusCode, String) {
+	(StatusCode::UNAUTHORIZED, why)
+}
+
 /// Checks a request's signature headers and returns the signer; `Err((status, reason))` when
 /// refused (401). Whether the signer is allowed is the caller's question.
 pub fn signer_of(
@@ -144,7 +156,11 @@ pub fn signer_of(
 	body: &[u8],
 	now: u64,
 ) -> Result<AccountId32, (StatusCode, String)> {
-	let unauthorized = |why: String| (StatusCode::UNAUTHORIZED, why);
+	claim_of(headers, now)?.verify(method, path_and_query, body)
+}
+
+/// The signature headers, read and checked for form and freshness (401 otherwise).
+fn claim_of(headers: &HeaderMap, now: u64) -> Result<SignedClaim, (StatusCode, String)> {
 	let account: AccountId32 = header(headers, ACCOUNT_HEADER)
 		.map_err(unauthorized)?
 		.parse()
@@ -164,11 +180,23 @@ pub fn signer_of(
 		&mut signature,
 	)
 	.map_err(|_| unauthorized("x-pot-signature is not 128 hex digits".into()))?;
-	let payload = signing_payload(method, path_and_query, body, timestamp);
-	if !verify(&Signature(signature), payload, &PublicKey(account.0)) {
-		return Err(unauthorized("the signature does not verify".into()));
+	Ok(SignedClaim { account, timestamp, signature })
+}
+
+impl SignedClaim {
+	/// The signer, if the signature covers this request and `body` (401 otherwise).
+	fn verify(
+		self,
+		method: &str,
+		path_and_query: &str,
+		body: &[u8],
+	) -> Result<AccountId32, (StatusCode, String)> {
+		let payload = signing_payload(method, path_and_query, body, self.timestamp);
+		if !verify(&Signature(self.signature), payload, &PublicKey(self.account.0)) {
+			return Err(unauthorized("the signature does not verify".into()));
+		}
+		Ok(self.account)
 	}
-	Ok(account)
 }
 
 /// Checks a request's signature and that its signer is on `allow` (403 otherwise); returns the
@@ -202,28 +230,36 @@ pub struct AuthState {
 	pub max_body: usize,
 }
 
-/// axum middleware: refuses unsigned or foreign artifact requests.
+/// axum middleware: refuses unsigned or foreign artifact requests. The headers and the allow
+/// list are checked before the body is read, so a request that names no allowed signer costs
+/// no buffer; the signature, which covers the body, is checked once it is read.
 pub async fn require_signature(
 	State(auth): State<AuthState>,
 	request: Request,
 	next: Next,
 ) -> Response {
 	let (parts, body) = request.into_parts();
+	let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+	let refused = |(status, why): (StatusCode, String)| {
+		tracing::info!(%status, %why, path, "refused unsigned request");
+		(status, format!("{why}\n")).into_response()
+	};
+	let claim = match claim_of(&parts.headers, now_secs()) {
+		Ok(claim) => claim,
+		Err(refusal) => return refused(refusal),
+	};
+	if !auth.allow.admits(&claim.account.0).await {
+		return refused((StatusCode::FORBIDDEN, format!("{} is not allowed", claim.account)));
+	}
 	let body = match to_bytes(body, auth.max_body).await {
 		Ok(b) => b,
 		Err(_) => {
 			return (StatusCode::PAYLOAD_TOO_LARGE, "above the size limit\n").into_response();
 		}
 	};
-	let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
-	let checked =
-		check(&auth.allow, parts.method.as_str(), &path, &parts.headers, &body, now_secs()).await;
-	let account = match checked {
+	let account = match claim.verify(parts.method.as_str(), &path, &body) {
 		Ok(account) => account,
-		Err((status, why)) => {
-			tracing::info!(%status, %why, path, "refused unsigned request");
-			return (status, format!("{why}\n")).into_response();
-		},
+		Err(refusal) => return refused(refusal),
 	};
 	let mut request = Request::from_parts(parts, Body::from(body));
 	request.extensions_mut().insert(Signer(account));

@@ -191,10 +191,73 @@ pub fn verify_observed(
 	device: Device,
 	at_segment: &mut dyn FnMut(usize, usize),
 ) -> Result<Report> {
+	let (manifest, mut session, norms, root) =
+		match check_whole(task, train, initial, dir, committed_root, device)? {
+			WholeProof::Broken(report) => return Ok(report),
+			WholeProof::Sound { manifest, session, norms, root } =>
+				(manifest, session, norms, root),
+		};
+	let mut failures = Vec::new();
+	let model_box = task.model.build()?;
+	let model: &dyn Model = model_box.as_ref();
+
+	// Re-execute under the prover's thread count: within the CPU profile, results of
+	// convolutions depend on it (measured: l∞ ≈ 3e-8 after 20 CNN steps, 1 vs 2 threads).
+	let threads = tch::get_num_threads();
+	tch::set_num_threads(i32::try_from(manifest.profile.threads.clamp(1, 256)).unwrap_or(1));
+	let outcome = reexecute(
+		task,
+		&manifest,
+		&mut session,
+		model,
+		dir,
+		(&norms, seed, &root, max_miss_ppm),
+		at_segment,
+	);
+	tch::set_num_threads(threads);
+	let (selected, reports) = outcome?;
+	failures.extend(reports.iter().filter(|r| !r.accepted).map(|r| {
+		format!(
+			"segment {} (steps {}..{}) does not reproduce: l2 {:.3e}, l∞ {:.3e}, cosine {:.6}",
+			r.index, r.start, r.end, r.l2, r.linf, r.cosine
+		)
+	}));
+	Ok(Report {
+		accepted: failures.is_empty(),
+		failures,
+		selected,
+		segments: reports,
+		update_norms: norms,
+	})
+}
+
+/// A proof after [`check_whole`].
+enum WholeProof {
+	/// It fails a whole-proof check: the rejecting report.
+	Broken(Report),
+	/// It passes them: its manifest, the data session that re-executes it, the update norms
+	/// between neighbouring checkpoints, and its Merkle root.
+	Sound { manifest: Box<Manifest>, session: Box<Session>, norms: Vec<f64>, root: Hash },
+}
+
+/// The checks of a whole proof that come before any re-execution: the manifest against the
+/// task (model, dataset, initial weights, order, round, provider, steps, interval, a profile a
+/// bitwise task can re-execute), the checkpoint schedule, every checkpoint file against its
+/// hash, checkpoint 0 against `initial` with fresh optimizer state, the Merkle root (and
+/// `committed_root`), the final weights against the last checkpoint, and the minibatch of
+/// every step against the one `(order, round, seed, provider)` assign.
+fn check_whole(
+	task: &TrainTask,
+	train: &dyn Samples,
+	initial: Params,
+	dir: &Path,
+	committed_root: Option<&Hash>,
+	device: Device,
+) -> Result<WholeProof> {
 	let mut failures = Vec::new();
 	let manifest = match Manifest::read(dir) {
 		Ok(m) => m,
-		Err(e) => return Ok(rejected(vec![format!("manifest: {e}")])),
+		Err(e) => return Ok(WholeProof::Broken(rejected(vec![format!("manifest: {e}")]))),
 	};
 	let mut session = Session::new(task, train, device)?;
 	let model_box = task.model.build()?;
@@ -233,10 +296,10 @@ pub fn verify_observed(
 	if manifest.checkpoints.len() != count as usize {
 		failures
 			.push(format!("{} checkpoints, the schedule has {count}", manifest.checkpoints.len()));
-		return Ok(rejected(failures));
+		return Ok(WholeProof::Broken(rejected(failures)));
 	}
 	if !failures.is_empty() {
-		return Ok(rejected(failures));
+		return Ok(WholeProof::Broken(rejected(failures)));
 	}
 
 	// Every checkpoint: schedule, file hash; update norms between neighbours.
@@ -299,42 +362,36 @@ pub fn verify_observed(
 		}
 	}
 	if !failures.is_empty() {
-		return Ok(Report {
+		return Ok(WholeProof::Broken(Report {
 			accepted: false,
 			failures,
 			selected: vec![],
 			segments: vec![],
 			update_norms: norms,
-		});
+		}));
 	}
+	Ok(WholeProof::Sound {
+		manifest: Box::new(manifest),
+		session: Box::new(session),
+		norms,
+		root,
+	})
 
-	// Re-execute under the prover's thread count: within the CPU profile, results of
-	// convolutions depend on it (measured: l∞ ≈ 3e-8 after 20 CNN steps, 1 vs 2 threads).
-	let threads = tch::get_num_threads();
-	tch::set_num_threads(i32::try_from(manifest.profile.threads.clamp(1, 256)).unwrap_or(1));
-	let outcome = reexecute(
-		task,
-		&manifest,
-		&mut session,
-		model,
-		dir,
-		(&norms, seed, &root, max_miss_ppm),
-		at_segment,
-	);
-	tch::set_num_threads(threads);
-	let (selected, reports) = outcome?;
-	failures.extend(reports.iter().filter(|r| !r.accepted).map(|r| {
-		format!(
-			"segment {} (steps {}..{}) does not reproduce: l2 {:.3e}, l∞ {:.3e}, cosine {:.6}",
-			r.index, r.start, r.end, r.l2, r.linf, r.cosine
-		)
-	}));
-	Ok(Report {
-		accepted: failures.is_empty(),
-		failures,
-		selected,
-		segments: reports,
-		update_norms: norms,
+}
+
+/// Why the proof in `dir` fails [`check_whole`] (empty: it passes), for a committee that
+/// re-executes one disputed segment but must first know the proof backs its commitment as a
+/// whole, as the round verifier did.
+pub fn whole_proof_failures(
+	task: &TrainTask,
+	train: &dyn Samples,
+	initial: Params,
+	dir: &Path,
+	committed_root: &Hash,
+) -> Result<Vec<String>> {
+	Ok(match check_whole(task, train, initial, dir, Some(committed_root), Device::Cpu)? {
+		WholeProof::Broken(report) => report.failures,
+		WholeProof::Sound { .. } => Vec::new(),
 	})
 }
 

@@ -447,6 +447,7 @@ impl Worker {
 					position,
 					update_hash: String::new(),
 					checkpoint_root: String::new(),
+					proof_hash: String::new(),
 					checkpoint_count: 0,
 					steps_done: 0,
 					loss_before: 0,
@@ -574,7 +575,7 @@ impl Worker {
 				"loss_before": manifest.losses.first(), "loss_after": manifest.losses.last(),
 			}),
 		);
-		self.upload_proof(&endpoint, &dir, &manifest.merkle_root.to_string()).await?;
+		let proof_hash = self.upload_hashed(&endpoint, Kind::Proof, bundle::pack(&dir)?).await?;
 		let (update_hash, residual_out) = match payload {
 			Some((bytes, residual)) => {
 				// Kept for the next round and for a resubmission.
@@ -586,13 +587,15 @@ impl Worker {
 			},
 			None => (manifest.final_weights.0, compress::NO_RESIDUAL),
 		};
-		let commitment = commitment_of(&manifest, update_hash, residual_in, residual_out)?;
+		let commitment =
+			commitment_of(&manifest, proof_hash, update_hash, residual_in, residual_out)?;
 		let record = CommitmentRecord {
 			order,
 			round,
 			position,
 			update_hash: hex32(&commitment.update_hash),
 			checkpoint_root: hex32(&commitment.checkpoint_root),
+			proof_hash: hex32(&commitment.proof_hash),
 			checkpoint_count: commitment.checkpoint_count,
 			steps_done: commitment.steps_done,
 			loss_before: commitment.loss_before.0,
@@ -621,7 +624,15 @@ impl Worker {
 		let dir = self.state.proof_dir(record.order, record.round);
 		if dir.join(bundle::MANIFEST).exists() {
 			let endpoint = endpoint_of(at, &run.validator).await?;
-			self.upload_proof(&endpoint, &dir, &record.checkpoint_root).await?;
+			let bundle = bundle::pack(&dir)?;
+			if pot_pol_core::blake2_256(&bundle) != commitment.proof_hash.0 {
+				anyhow::bail!(
+					"the proof in {} no longer packs to the committed proof hash {}",
+					dir.display(),
+					record.proof_hash
+				);
+			}
+			self.upload_hashed(&endpoint, Kind::Proof, bundle).await?;
 			if let Ok(bytes) = std::fs::read(self.state.update_path(record.order, record.round)) {
 				self.upload_hashed(&endpoint, Kind::Update, bytes).await?;
 			}
@@ -657,6 +668,7 @@ impl Worker {
 			"commitment finalized",
 			serde_json::json!({
 				"order": record.order, "round": record.round, "checkpoint_root": record.checkpoint_root,
+				"proof_hash": record.proof_hash,
 				"update_hash": record.update_hash, "steps_done": record.steps_done,
 			}),
 		);
@@ -669,24 +681,10 @@ impl Worker {
 		Ok(remote::ArtifactClient::new(endpoint)?.with_signer(self.signer.clone()))
 	}
 
-	async fn upload_proof(&self, endpoint: &str, dir: &Path, root: &str) -> anyhow::Result<()> {
-		let bytes = bundle::pack(dir)?;
-		let size = bytes.len();
-		let stored = self
-			.artifacts(endpoint)?
-			.put(Kind::Proof, &remote::parse_address(root)?, bytes, None)
-			.await?;
-		self.report.event(
-			"uploaded",
-			"proof uploaded",
-			serde_json::json!({ "merkle_root": root, "bytes": size, "new": stored == remote::Stored::Created }),
-		);
-		Ok(())
-	}
-
-	/// Uploads a top-k payload (`update`) or an error-feedback residual (`residual`), both
-	/// addressed by their BLAKE2b-256; returns the hash: the commitment's `update_hash` or
-	/// `residual_out` (which the validator keeps as the provider's next `residual_in`).
+	/// Uploads a proof bundle, a top-k payload (`update`) or an error-feedback residual
+	/// (`residual`), each addressed by its BLAKE2b-256; returns the hash: the commitment's
+	/// `proof_hash`, `update_hash` or `residual_out` (which the validator keeps as the
+	/// provider's next `residual_in`).
 	async fn upload_hashed(&self, endpoint: &str, kind: Kind, bytes: Vec<u8>) -> anyhow::Result<[u8; 32]> {
 		let hash = pot_pol_core::blake2_256(&bytes);
 		let size = bytes.len();
@@ -827,6 +825,7 @@ pub fn commitment_of_record(r: &CommitmentRecord) -> anyhow::Result<Commitment> 
 	Ok(Commitment {
 		update_hash: hash(&r.update_hash)?,
 		checkpoint_root: hash(&r.checkpoint_root)?,
+		proof_hash: hash(&r.proof_hash)?,
 		checkpoint_count: r.checkpoint_count,
 		steps_done: r.steps_done,
 		loss_before: FixedU64(r.loss_before),
@@ -940,6 +939,7 @@ mod tests {
 			position: 2,
 			update_hash: "0a".repeat(32),
 			checkpoint_root: "0b".repeat(32),
+			proof_hash: "0e".repeat(32),
 			checkpoint_count: 6,
 			steps_done: 50,
 			loss_before: 2_000_000_000,
@@ -951,7 +951,7 @@ mod tests {
 			submissions: 1,
 		};
 		let c = commitment_of_record(&r)?;
-		assert_eq!(c.checkpoint_root.0, [0x0b; 32]);
+		assert_eq!((c.checkpoint_root.0, c.proof_hash.0), ([0x0b; 32], [0x0e; 32]));
 		assert_eq!((c.checkpoint_count, c.steps_done, c.loss_after.0), (6, 50, 500_000_000));
 		assert_eq!((c.residual_in.0, c.residual_out.0), ([0x0c; 32], [0x0d; 32]));
 		let bad_residual = CommitmentRecord { residual_out: "0d".into(), ..r.clone() };
@@ -994,8 +994,10 @@ mod tests {
 		let profile = ComputeProfile::cpu(1);
 		let first = ensure_proof(&task, &train, &weights, &dir, profile.clone())?;
 		assert_eq!(first.steps, 6);
-		let c = commitment_of(&first, first.final_weights.0, compress::NO_RESIDUAL, compress::NO_RESIDUAL)?;
-		assert_eq!((c.checkpoint_count, c.steps_done), (3, 6));
+		let proof_hash = pot_pol_core::blake2_256(&bundle::pack(&dir)?);
+		let (none, weights_hash) = (compress::NO_RESIDUAL, first.final_weights.0);
+		let c = commitment_of(&first, proof_hash, weights_hash, none, none)?;
+		assert_eq!((c.checkpoint_count, c.steps_done, c.proof_hash.0), (3, 6, proof_hash));
 		// Reused as is (the checkpoint files stay untouched).
 		let modified = std::fs::metadata(dir.join("ckpt-000001.safetensors"))?.modified()?;
 		assert_eq!(ensure_proof(&task, &train, &weights, &dir, profile.clone())?, first);
@@ -1004,6 +1006,8 @@ mod tests {
 		std::fs::remove_file(dir.join("manifest.json"))?;
 		let again = ensure_proof(&task, &train, &weights, &dir, profile)?;
 		assert_eq!(again.merkle_root, first.merkle_root);
+		// It packs to the bundle committed, so a resubmission can upload it again.
+		assert_eq!(pot_pol_core::blake2_256(&bundle::pack(&dir)?), proof_hash);
 		Ok(())
 	}
 }

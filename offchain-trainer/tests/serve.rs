@@ -130,10 +130,12 @@ fn model_bytes() -> Vec<u8> {
 	serde_json::to_vec(&spec()).unwrap()
 }
 
-fn commitment_of(m: &Manifest) -> CommitmentInfo {
+/// The dense commitment of the proof `m` in `dir`.
+fn commitment_of(m: &Manifest, dir: &Path) -> CommitmentInfo {
 	CommitmentInfo {
 		update_hash: m.final_weights.0,
 		checkpoint_root: m.merkle_root.0,
+		proof_hash: blake2_256(&bundle::pack(dir).unwrap()),
 		checkpoint_count: m.checkpoints.len() as u32,
 		steps_done: m.steps as u32,
 		residual_in: compress::NO_RESIDUAL,
@@ -334,7 +336,7 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 	let proof_dir = tempfile::tempdir().unwrap();
 	let m = train_provider(&train, &initial, &capacities, 0, proof_dir.path());
 	let bundle_bytes = bundle::pack(proof_dir.path()).unwrap();
-	let root = hex::encode(m.merkle_root.0);
+	let root = hex::encode(blake2_256(&bundle_bytes));
 	assert_eq!(put(&app, "proof", &root, bundle_bytes.clone()).await.0, StatusCode::CREATED);
 	assert_eq!(put(&app, "proof", &root, bundle_bytes.clone()).await.0, StatusCode::OK);
 	assert_eq!(get(&app, "proof", &root).await, (StatusCode::OK, bundle_bytes.clone()));
@@ -342,12 +344,30 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 		put(&app, "proof", &"02".repeat(32), bundle_bytes.clone()).await.0,
 		StatusCode::BAD_REQUEST
 	);
+	// Under its Merkle root, as proofs were once addressed: refused.
+	let (status, why) = put(&app, "proof", &hex::encode(m.merkle_root.0), bundle_bytes.clone()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
+	assert!(why.contains("does not hash to its address"), "{why}");
 	let mut truncated = bundle_bytes.clone();
 	truncated.pop();
 	assert_eq!(put(&app, "proof", &root, truncated).await.0, StatusCode::BAD_REQUEST);
+	// The same checkpoints with doctored records (one loss changed) cannot replace the stored
+	// proof: they are another bundle, with another address.
+	let mut doctored = m.clone();
+	doctored.losses[1] += 1.0;
+	doctored.write(proof_dir.path()).unwrap();
+	let doctored_bytes = bundle::pack(proof_dir.path()).unwrap();
+	let (status, why) = put(&app, "proof", &root, doctored_bytes.clone()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
+	assert!(why.contains("does not hash to its address"), "{why}");
+	assert_eq!(get(&app, "proof", &root).await, (StatusCode::OK, bundle_bytes.clone()));
+	let doctored_address = hex::encode(blake2_256(&doctored_bytes));
+	assert_eq!(put(&app, "proof", &doctored_address, doctored_bytes).await.0, StatusCode::CREATED);
 	// A bundle missing a checkpoint the manifest names.
+	m.write(proof_dir.path()).unwrap();
 	std::fs::remove_file(proof_dir.path().join(&m.checkpoints[1].file)).unwrap();
-	let (status, why) = put(&app, "proof", &root, bundle::pack(proof_dir.path()).unwrap()).await;
+	let missing = bundle::pack(proof_dir.path()).unwrap();
+	let (status, why) = put(&app, "proof", &hex::encode(blake2_256(&missing)), missing).await;
 	assert_eq!(status, StatusCode::BAD_REQUEST);
 	assert!(why.contains("not in the bundle"), "{why}");
 	// A manifest whose root is not the root of its hashes.
@@ -358,13 +378,15 @@ async fn artifacts_round_trip_and_are_checked_against_their_address() {
 		std::fs::write(lying_dir.path().join(&e.file), b"x").unwrap();
 	}
 	lying.write(lying_dir.path()).unwrap();
-	let (status, why) = put(&app, "proof", &root, bundle::pack(lying_dir.path()).unwrap()).await;
+	let lying_bytes = bundle::pack(lying_dir.path()).unwrap();
+	let (status, why) = put(&app, "proof", &hex::encode(blake2_256(&lying_bytes)), lying_bytes).await;
 	assert_eq!(status, StatusCode::BAD_REQUEST);
 	assert!(why.contains("merkle_root"), "{why}");
 	// A manifest that does not parse.
 	std::fs::write(lying_dir.path().join("manifest.json"), b"{").unwrap();
+	let unparsed = bundle::pack(lying_dir.path()).unwrap();
 	assert_eq!(
-		put(&app, "proof", &root, bundle::pack(lying_dir.path()).unwrap()).await.0,
+		put(&app, "proof", &hex::encode(blake2_256(&unparsed)), unparsed).await.0,
 		StatusCode::BAD_REQUEST
 	);
 
@@ -478,10 +500,11 @@ fn round() -> Round {
 			finals
 				.push(load_weights(&dir.path().join("final.safetensors"), model.as_ref()).unwrap());
 		}
+		let c = commitment_of(&m, dir.path());
 		if position != 3 {
-			store.put(Kind::Proof, &m.merkle_root.0, &bundle::pack(dir.path()).unwrap()).unwrap();
+			store.put(Kind::Proof, &c.proof_hash, &bundle::pack(dir.path()).unwrap()).unwrap();
 		}
-		commitments.push((position, commitment_of(&m)));
+		commitments.push((position, c));
 		proofs.push(dir);
 	}
 	// Out of order on purpose: verdicts come back by ascending position.
@@ -827,6 +850,18 @@ async fn with_an_allow_list_artifact_requests_must_be_signed_by_a_listed_account
 	assert_eq!(put(&service, "model", &addr_hex, model.clone()).await.0, StatusCode::UNAUTHORIZED);
 	assert_eq!(get(&service, "model", &addr_hex).await.0, StatusCode::UNAUTHORIZED);
 	assert_eq!(post_result(&service, 1, 0).await.0, StatusCode::CONFLICT);
+	// A request without an allowed signer is refused before its body is read: a body above
+	// the limit gets 401 or 403, not 413.
+	let oversized = vec![0u8; (1 << 20) + 1];
+	assert_eq!(put(&service, "model", &addr_hex, oversized.clone()).await.0, StatusCode::UNAUTHORIZED);
+	let uri = format!("/v1/artifacts/model/{addr_hex}");
+	let mut request = Request::builder().method(Method::PUT).uri(&uri);
+	let now = pot_trainer::serve_auth::now_secs();
+	for (name, value) in pot_trainer::serve_auth::sign_headers(&dev::bob(), "PUT", &uri, &oversized, now) {
+		request = request.header(name, value);
+	}
+	let response = service.clone().oneshot(request.body(Body::from(oversized)).unwrap()).await;
+	assert_eq!(response.unwrap().status(), StatusCode::FORBIDDEN);
 
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -948,12 +983,47 @@ fn a_committee_re_executes_the_disputed_segment_and_recomputes_the_aggregate() {
 	aggregate.new_weights = outcome.new_weights;
 	aggregate.accepted = vec![0];
 	assert!(judged(&aggregate), "the announced mean has an update the round did not accept");
+	// An accepted commitment whose proof does not end in its update: no verdict on the
+	// aggregate (that is an InvalidWorkAccepted claim).
+	aggregate.accepted = vec![0, 1];
+	for (position, commitment) in &mut aggregate.round.commitments {
+		if *position == 0 {
+			commitment.update_hash = [7; 32];
+		}
+	}
+	let unbacked = judge(&r.store, &aggregate, &config());
+	assert!(matches!(unbacked, Err(JobError::Failed(_))), "{unbacked:?}");
 	// Position 3's proof is not stored and there is nowhere to fetch it from: retry later.
 	let missing = challenge_of(&r, Claim::ValidWorkRejected, 3, 0);
 	assert!(matches!(judge(&r.store, &missing, &config()), Err(JobError::Unavailable(_))));
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	let fetched = runtime.block_on(fetch_missing(&r.store, &missing, 64 << 20, None));
 	assert!(matches!(fetched, Err(JobError::Unavailable(_))), "{fetched:?}");
+}
+
+#[test]
+fn a_proof_trained_from_other_weights_than_the_rounds_wins_no_claim() {
+	let r = round();
+	// Position 1 trains from other weights and names the round's as its initial weights.
+	let other = spec().build().unwrap().init(12).unwrap();
+	let dir = tempfile::tempdir().unwrap();
+	let mut m = train_provider(&r.train, &other, &r.inputs.capacities, 1, dir.path());
+	m.initial_weights = HexHash(r.inputs.round_weights);
+	m.write(dir.path()).unwrap();
+	let c = commitment_of(&m, dir.path());
+	r.store.put(Kind::Proof, &c.proof_hash, &bundle::pack(dir.path()).unwrap()).unwrap();
+	let mut claim = challenge_of(&r, Claim::ValidWorkRejected, 1, 0);
+	for (position, commitment) in &mut claim.round.commitments {
+		if *position == 1 {
+			*commitment = c;
+		}
+	}
+	(claim.start, claim.end) = (m.hashes()[0], m.hashes()[1]);
+	// Its segment 0 re-executes from the weights it started from, yet its rejection stands
+	// and its acceptance is wrong: checkpoint 0 is not the round's weights.
+	assert!(!judge(&r.store, &claim, &config()).unwrap());
+	claim.claim = Claim::InvalidWorkAccepted;
+	assert!(judge(&r.store, &claim, &config()).unwrap());
 }
 
 #[test]
@@ -988,13 +1058,25 @@ fn a_segment_that_re_executes_does_not_make_a_commitment_its_proof_does_not_back
 	let store_dir = tempfile::tempdir().unwrap();
 	let store = Store::open(store_dir.path()).unwrap();
 	store.put(Kind::Model, &spec().hash(), &model_bytes()).unwrap();
-	store.put(Kind::Proof, &manifest.merkle_root.0, &bundle::pack(copy.path()).unwrap()).unwrap();
+	store.put(Kind::Weights, &weights_hash(&r.initial).unwrap(), &weights_bytes(&r.initial)).unwrap();
+	let lying_bundle = bundle::pack(copy.path()).unwrap();
+	let lying_hash = blake2_256(&lying_bundle);
+	store.put(Kind::Proof, &lying_hash, &lying_bundle).unwrap();
+	let lying_with_its_bundle = |claim| {
+		let mut c = lying(claim);
+		for (position, commitment) in &mut c.round.commitments {
+			if *position == 0 {
+				commitment.proof_hash = lying_hash;
+			}
+		}
+		c
+	};
 	let judged_there = |c: &ChallengeInputs| judge(&store, c, &config()).unwrap();
-	assert!(!judged_there(&lying(Claim::ValidWorkRejected)));
-	assert!(judged_there(&lying(Claim::InvalidWorkAccepted)));
+	assert!(!judged_there(&lying_with_its_bundle(Claim::ValidWorkRejected)));
+	assert!(judged_there(&lying_with_its_bundle(Claim::InvalidWorkAccepted)));
 	// Position 0's own, consistent bundle in that store: the segment claim holds again.
-	store.put(Kind::Proof, &manifest.merkle_root.0, &bundle::pack(r._proofs[0].path()).unwrap())
-		.unwrap();
+	let honest_bundle = bundle::pack(r._proofs[0].path()).unwrap();
+	store.put(Kind::Proof, &blake2_256(&honest_bundle), &honest_bundle).unwrap();
 	assert!(judged_there(&challenge_of(&r, Claim::ValidWorkRejected, 0, 1)));
 	assert!(!judged_there(&lying(Claim::ValidWorkRejected)));
 }
@@ -1224,7 +1306,7 @@ async fn the_verdict_endpoint_fetches_what_it_lacks_from_the_accused_validator()
 	};
 	assert_eq!(body, vec![1], "SCALE `true`: the rejected segment re-executes");
 	let member_store = Store::open(member_dir.path()).unwrap();
-	assert!(member_store.contains(Kind::Proof, &r.inputs.commitments.iter().find(|(p, _)| *p == 0).unwrap().1.checkpoint_root));
+	assert!(member_store.contains(Kind::Proof, &r.inputs.commitments.iter().find(|(p, _)| *p == 0).unwrap().1.proof_hash));
 	assert!(member_store.contains(Kind::Model, &spec().hash()));
 }
 
@@ -1439,8 +1521,9 @@ fn watchers_and_committees_hold_a_validator_to_the_segments_it_had_to_re_execute
 	let store = Store::open(store_dir.path()).unwrap();
 	store.put(Kind::Model, &spec().hash(), &model_bytes()).unwrap();
 	store.put(Kind::Weights, &weights_hash(&initial).unwrap(), &weights_bytes(&initial)).unwrap();
-	store.put(Kind::Proof, &m.merkle_root.0, &bundle::pack(dir.path()).unwrap()).unwrap();
-	let mut round = inputs(&train, &initial, &capacities, vec![(0, commitment_of(&m))]);
+	let c = commitment_of(&m, dir.path());
+	store.put(Kind::Proof, &c.proof_hash, &bundle::pack(dir.path()).unwrap()).unwrap();
+	let mut round = inputs(&train, &initial, &capacities, vec![(0, c)]);
 	round.task.local_steps = 200;
 	round.task.checkpoint_interval = 1;
 	let watched = |seed: Hash| {

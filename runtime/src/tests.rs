@@ -519,6 +519,7 @@ fn commitment_over(tag: u8, steps: u32) -> pallet_pot_pol::Commitment {
 	pallet_pot_pol::Commitment {
 		update_hash: H256::repeat_byte(tag),
 		checkpoint_root: H256(pot_pol_core::merkle::root(&leaves).unwrap()),
+		proof_hash: H256::repeat_byte(tag ^ 0x50),
 		checkpoint_count: leaves.len() as u32,
 		steps_done: steps,
 		loss_before: FixedU64::from_rational(23, 10),
@@ -1148,6 +1149,7 @@ fn the_pol_offchain_worker_starts_orders_and_submits_results_as_the_validator() 
 			let commitment = Commitment {
 				update_hash: H256::repeat_byte(i as u8 + 1),
 				checkpoint_root: H256::repeat_byte(i as u8 + 10),
+				proof_hash: H256::repeat_byte(i as u8 + 20),
 				checkpoint_count: checkpoints,
 				steps_done: 5,
 				loss_before: FixedU64::from_rational(23, 10),

@@ -210,6 +210,7 @@ impl Worker {
 		let dir = self.state.proof_dir(order, round);
 		let manifest = Manifest::read(&dir)?;
 		let bundle = bundle::pack(&dir)?;
+		let proof_hash = pot_pol_core::blake2_256(&bundle);
 		let model_hash = manifest.model_hash.0;
 		let model = std::fs::read(self.state.artifact_path("model", &model_hash)).ok();
 		for (member, _) in &challenge.committee.0 {
@@ -219,7 +220,7 @@ impl Worker {
 				if let Some(model) = &model {
 					client.put(Kind::Model, &model_hash, model.clone(), None).await?;
 				}
-				client.put(Kind::Proof, &manifest.merkle_root.0, bundle.clone(), None).await?;
+				client.put(Kind::Proof, &proof_hash, bundle.clone(), None).await?;
 				Ok::<_, anyhow::Error>(endpoint)
 			}
 			.await;

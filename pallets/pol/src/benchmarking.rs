@@ -57,6 +57,7 @@ fn full_commitment<T: Config>(order: OrderId) -> Commitment {
 	Commitment {
 		update_hash: ContentHash::repeat_byte(1),
 		checkpoint_root: ContentHash::repeat_byte(2),
+		proof_hash: ContentHash::repeat_byte(4),
 		checkpoint_count: schedule::checkpoint_count(
 			u64::from(steps),
 			u64::from(run.checkpoint_interval),

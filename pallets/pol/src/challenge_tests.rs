@@ -927,7 +927,7 @@ fn try_state_catches_broken_challenge_state() {
 	broken(|order| {
 		RoundResults::<Test>::mutate(order, 0, |r| {
 			let r = r.as_mut().unwrap();
-			let again = ChallengeSlot { open: false, ..r.challenges[0].clone() };
+			let again = ChallengeSlot { open: false, ..r.challenges[0] };
 			r.challenges.try_push(again).unwrap();
 		})
 	});

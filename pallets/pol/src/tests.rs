@@ -93,6 +93,7 @@ pub(crate) fn commitment(steps: u32) -> Commitment {
 	Commitment {
 		update_hash: H256::repeat_byte(steps as u8),
 		checkpoint_root: H256(pot_pol_core::merkle::root(&checkpoints(steps.max(1))).unwrap()),
+		proof_hash: H256::repeat_byte(0x50 + steps as u8),
 		checkpoint_count: steps.div_ceil(2) + 1,
 		steps_done: steps,
 		loss_before: FixedU64::from_rational(23, 10),

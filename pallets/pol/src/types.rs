@@ -179,6 +179,10 @@ pub struct Commitment {
 	pub update_hash: ContentHash,
 	/// Merkle root over the checkpoint hashes (`pot_pol_core::merkle::root`).
 	pub checkpoint_root: ContentHash,
+	/// BLAKE2b-256 of the proof bundle uploaded to the validator (manifest with losses and
+	/// minibatches, and the checkpoints): its address, so that no copy of the proof with the
+	/// same checkpoints but other records can stand in for it.
+	pub proof_hash: ContentHash,
 	/// Number of checkpoints under the root, the initial one included; must equal
 	/// `pot_pol_core::schedule::checkpoint_count(steps_done, k)`.
 	pub checkpoint_count: u32,

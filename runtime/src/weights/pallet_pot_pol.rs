@@ -66,11 +66,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `1170 + p * (189 ±0)`
 		//  Estimated: `8546 + p * (3180 ±0)`
-		// Minimum execution time: 568_882_000 picoseconds.
-		Weight::from_parts(516_725_125, 0)
+		// Minimum execution time: 570_245_000 picoseconds.
+		Weight::from_parts(517_783_114, 0)
 			.saturating_add(Weight::from_parts(0, 8546))
-			// Standard Error: 330_177
-			.saturating_add(Weight::from_parts(108_109_283, 0).saturating_mul(p.into()))
+			// Standard Error: 410_038
+			.saturating_add(Weight::from_parts(108_196_876, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -80,13 +80,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Runs` (r:1 w:1)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(5081), added: 7556, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:1 w:1)
-	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(180), added: 2655, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(212), added: 2687, mode: `MaxEncodedLen`)
 	fn submit_commitment() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `5883`
 		//  Estimated: `8546`
-		// Minimum execution time: 479_500_000 picoseconds.
-		Weight::from_parts(518_968_000, 0)
+		// Minimum execution time: 484_878_000 picoseconds.
+		Weight::from_parts(530_776_000, 0)
 			.saturating_add(Weight::from_parts(0, 8546))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -94,7 +94,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Runs` (r:1 w:1)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(5081), added: 7556, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:64 w:64)
-	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(180), added: 2655, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(212), added: 2687, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:0)
 	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::SettleAt` (r:1 w:1)
@@ -104,7 +104,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::ResultDeadlines` (r:1 w:1)
 	/// Proof: `Pol::ResultDeadlines` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:0 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(13235), added: 15710, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(15283), added: 17758, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:8 w:8)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:1 w:0)
@@ -118,10 +118,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `n` is `[0, 64]`.
 	fn submit_round_result_accept(_n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `22185`
+		//  Measured:  `22189`
 		//  Estimated: `204510`
-		// Minimum execution time: 5_121_885_000 picoseconds.
-		Weight::from_parts(31_222_950_837, 0)
+		// Minimum execution time: 5_182_705_000 picoseconds.
+		Weight::from_parts(28_641_473_057, 0)
 			.saturating_add(Weight::from_parts(0, 204510))
 			.saturating_add(T::DbWeight::get().reads(263))
 			.saturating_add(T::DbWeight::get().writes(197))
@@ -129,7 +129,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Runs` (r:1 w:1)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(5081), added: 7556, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:64 w:64)
-	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(180), added: 2655, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(212), added: 2687, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:1 w:0)
 	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::SettleAt` (r:1 w:1)
@@ -141,7 +141,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:0 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(13235), added: 15710, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(15283), added: 17758, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:8 w:8)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:1 w:0)
@@ -155,10 +155,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `n` is `[0, 64]`.
 	fn submit_round_result_reject(_n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `22340`
+		//  Measured:  `22344`
 		//  Estimated: `204510`
-		// Minimum execution time: 5_409_901_000 picoseconds.
-		Weight::from_parts(28_494_781_172, 0)
+		// Minimum execution time: 5_546_113_000 picoseconds.
+		Weight::from_parts(28_476_174_277, 0)
 			.saturating_add(Weight::from_parts(0, 204510))
 			.saturating_add(T::DbWeight::get().reads(265))
 			.saturating_add(T::DbWeight::get().writes(198))
@@ -193,8 +193,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `3296`
 		//  Estimated: `9621`
-		// Minimum execution time: 1_900_204_000 picoseconds.
-		Weight::from_parts(2_029_856_000, 0)
+		// Minimum execution time: 1_906_433_000 picoseconds.
+		Weight::from_parts(2_042_785_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
 			.saturating_add(T::DbWeight::get().reads(16))
 			.saturating_add(T::DbWeight::get().writes(11))
@@ -206,7 +206,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Market::Orders` (r:12 w:12)
 	/// Proof: `Market::Orders` (`max_values`: None, `max_size`: Some(633), added: 3108, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Commitments` (r:768 w:768)
-	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(180), added: 2655, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::Commitments` (`max_values`: None, `max_size`: Some(212), added: 2687, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:12 w:12)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:1 w:0)
@@ -234,21 +234,21 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `r` is `[0, 12]`.
 	fn fail_overdue(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3313 + r * (17022 ±0)`
-		//  Estimated: `9621 + r * (171798 ±0)`
-		// Minimum execution time: 60_339_000 picoseconds.
-		Weight::from_parts(60_339_000, 0)
+		//  Measured:  `3345 + r * (17022 ±0)`
+		//  Estimated: `9621 + r * (171968 ±0)`
+		// Minimum execution time: 69_573_000 picoseconds.
+		Weight::from_parts(69_573_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 360_813_478
-			.saturating_add(Weight::from_parts(25_520_403_716, 0).saturating_mul(r.into()))
+			// Standard Error: 1_000_409_560
+			.saturating_add(Weight::from_parts(25_847_365_837, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((203_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((202_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 171798).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 171968).saturating_mul(r.into()))
 	}
 	/// Storage: `Pol::RoundResults` (r:1 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(13235), added: 15710, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(15283), added: 17758, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:256 w:0)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:1 w:0)
@@ -270,13 +270,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `v` is `[4, 254]`.
 	fn challenge(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `19243 + v * (188 ±0)`
-		//  Estimated: `16700 + v * (3180 ±0)`
-		// Minimum execution time: 1_784_072_000 picoseconds.
-		Weight::from_parts(1_244_399_025, 0)
-			.saturating_add(Weight::from_parts(0, 16700))
-			// Standard Error: 3_385_563
-			.saturating_add(Weight::from_parts(96_027_873, 0).saturating_mul(v.into()))
+		//  Measured:  `21291 + v * (188 ±0)`
+		//  Estimated: `18748 + v * (3180 ±0)`
+		// Minimum execution time: 1_901_146_000 picoseconds.
+		Weight::from_parts(1_599_639_742, 0)
+			.saturating_add(Weight::from_parts(0, 18748))
+			// Standard Error: 926_011
+			.saturating_add(Weight::from_parts(91_859_081, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(11))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -288,8 +288,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 		// Proof Size summary in bytes:
 		//  Measured:  `443`
 		//  Estimated: `3709`
-		// Minimum execution time: 208_669_000 picoseconds.
-		Weight::from_parts(273_405_000, 0)
+		// Minimum execution time: 230_811_000 picoseconds.
+		Weight::from_parts(265_193_000, 0)
 			.saturating_add(Weight::from_parts(0, 3709))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -301,7 +301,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Runs` (r:1 w:1)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(5081), added: 7556, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:1 w:1)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(13235), added: 15710, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(15283), added: 17758, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:2 w:2)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:2 w:0)
@@ -332,10 +332,10 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Proof: `Pol::OpenRuns` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn vote_resolve() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `29061`
+		//  Measured:  `31109`
 		//  Estimated: `175391`
-		// Minimum execution time: 40_576_837_000 picoseconds.
-		Weight::from_parts(41_778_457_000, 0)
+		// Minimum execution time: 40_916_991_000 picoseconds.
+		Weight::from_parts(41_757_887_000, 0)
 			.saturating_add(Weight::from_parts(0, 175391))
 			.saturating_add(T::DbWeight::get().reads(151))
 			.saturating_add(T::DbWeight::get().writes(146))
@@ -343,7 +343,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::SettleAt` (r:1 w:1)
 	/// Proof: `Pol::SettleAt` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:12 w:12)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(13235), added: 15710, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(15283), added: 17758, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::Runs` (r:12 w:12)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(5081), added: 7556, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Orders` (r:12 w:12)
@@ -373,13 +373,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `r` is `[0, 12]`.
 	fn settle_due(r: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `686 + r * (26895 ±0)`
+		//  Measured:  `686 + r * (28943 ±0)`
 		//  Estimated: `9621 + r * (171798 ±0)`
-		// Minimum execution time: 89_272_000 picoseconds.
-		Weight::from_parts(5_903_731_738, 0)
+		// Minimum execution time: 62_032_000 picoseconds.
+		Weight::from_parts(62_032_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
-			// Standard Error: 963_229_237
-			.saturating_add(Weight::from_parts(40_520_489_110, 0).saturating_mul(r.into()))
+			// Standard Error: 161_394_419
+			.saturating_add(Weight::from_parts(41_364_450_338, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((139_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -393,7 +393,7 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// Storage: `Pol::Runs` (r:12 w:12)
 	/// Proof: `Pol::Runs` (`max_values`: None, `max_size`: Some(5081), added: 7556, mode: `MaxEncodedLen`)
 	/// Storage: `Pol::RoundResults` (r:12 w:12)
-	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(13235), added: 15710, mode: `MaxEncodedLen`)
+	/// Proof: `Pol::RoundResults` (`max_values`: None, `max_size`: Some(15283), added: 17758, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::Ledger` (r:17 w:17)
 	/// Proof: `Staking::Ledger` (`max_values`: None, `max_size`: Some(705), added: 3180, mode: `MaxEncodedLen`)
 	/// Storage: `Staking::SlashFractions` (r:2 w:0)
@@ -425,13 +425,13 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_pol::WeightInfo for Weigh
 	/// The range of component `c` is `[0, 12]`.
 	fn close_votes(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2678 + c * (27784 ±0)`
+		//  Measured:  `2678 + c * (29832 ±0)`
 		//  Estimated: `15878 + c * (171837 ±0)`
-		// Minimum execution time: 49_243_000 picoseconds.
-		Weight::from_parts(49_243_000, 0)
+		// Minimum execution time: 48_241_000 picoseconds.
+		Weight::from_parts(48_241_000, 0)
 			.saturating_add(Weight::from_parts(0, 15878))
-			// Standard Error: 140_398_905
-			.saturating_add(Weight::from_parts(42_481_115_120, 0).saturating_mul(c.into()))
+			// Standard Error: 102_761_565
+			.saturating_add(Weight::from_parts(42_276_575_438, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((142_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(11))
