@@ -519,6 +519,7 @@ async fn create(chain: &Chain, args: &CreateArgs) -> anyhow::Result<Created> {
 			})?
 		},
 	};
+	check_budget(budget, max_price, [args.rounds, args.steps, args.max_providers])?;
 	let deadline = u32::try_from(from_block)
 		.ok()
 		.and_then(|b| b.checked_add(args.deadline_blocks))
@@ -1192,9 +1193,45 @@ async fn run_all(args: &RunArgs) -> anyhow::Result<i32> {
 	Ok(0)
 }
 
+/// The chain's rule (`Market::BudgetBelowTask`), said before anything is signed: `budget`
+/// must pay for the task's most work, `rounds × steps × max providers` units, at `max_price`.
+fn check_budget(
+	budget: u128,
+	max_price: u128,
+	[rounds, steps, providers]: [u32; 3],
+) -> anyhow::Result<()> {
+	let most_work =
+		u128::from(rounds).saturating_mul(u128::from(steps)).saturating_mul(u128::from(providers));
+	let most_cost = most_work.saturating_mul(max_price);
+	if budget < most_cost {
+		bail!(
+			"--budget {} does not pay for the task's {most_work} work units (rounds × steps × \
+			 max providers) at {} each: give at least {}",
+			format_pot(budget),
+			format_pot(max_price),
+			format_pot(most_cost)
+		);
+	}
+	Ok(())
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_budget_must_pay_for_the_tasks_most_work() -> anyhow::Result<()> {
+		// 3 rounds × 50 steps × 3 providers at 0.01 POT: 4.5 POT.
+		let cent = parse_pot("0.01")?;
+		check_budget(parse_pot("4.5")?, cent, [3, 50, 3])?;
+		let Err(short) = check_budget(parse_pot("4.49")?, cent, [3, 50, 3]) else {
+			anyhow::bail!("a budget short of the task was accepted");
+		};
+		assert!(short.to_string().contains("450 work units"), "{short}");
+		assert!(short.to_string().contains("give at least 4.5"), "{short}");
+		check_budget(u128::MAX, u128::MAX, [u32::MAX; 3])?;
+		Ok(())
+	}
 
 	#[test]
 	fn order_records_round_trip() -> anyhow::Result<()> {

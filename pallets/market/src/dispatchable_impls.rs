@@ -56,7 +56,6 @@ impl<T: Config> Pallet<T> {
 		task.validate().map_err(Self::task_error)?;
 		ensure!(!budget.is_zero(), Error::<T>::ZeroBudget);
 		ensure!(!conditions.max_price_per_unit.is_zero(), Error::<T>::ZeroPrice);
-		ensure!(budget >= conditions.max_price_per_unit, Error::<T>::BudgetBelowOneUnit);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(conditions.deadline > now, Error::<T>::DeadlineInPast);
 		ensure!(
@@ -77,6 +76,13 @@ impl<T: Config> Pallet<T> {
 			normalize(core::mem::take(&mut conditions.regions), Error::<T>::TooManyRegions.into())?;
 		let max_work_units =
 			task.max_work_units(conditions.max_providers).ok_or(Error::<T>::WorkUnitsOverflow)?;
+		let most_work: BalanceOf<T> =
+			max_work_units.0.try_into().map_err(|_| Error::<T>::WorkUnitsOverflow)?;
+		let most_cost = conditions
+			.max_price_per_unit
+			.checked_mul(&most_work)
+			.ok_or(Error::<T>::WorkUnitsOverflow)?;
+		ensure!(budget >= most_cost, Error::<T>::BudgetBelowTask);
 
 		let id = NextOrderId::<T>::get();
 		NextOrderId::<T>::put(id.next().ok_or(Error::<T>::IdsExhausted)?);

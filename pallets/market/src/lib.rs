@@ -305,8 +305,10 @@ pub mod pallet {
 		ZeroBudget,
 		/// A price per work unit is zero.
 		ZeroPrice,
-		/// The budget does not pay for one work unit at the order's maximum price.
-		BudgetBelowOneUnit,
+		/// The budget does not pay for the task's most work (rounds × local steps × max
+		/// providers work units) at the order's maximum price. A run trains every round, so a
+		/// smaller budget would leave providers working unpaid.
+		BudgetBelowTask,
 		/// The deadline is not after the current block.
 		DeadlineInPast,
 		/// The deadline is further away than `MaxOrderLifetime`.

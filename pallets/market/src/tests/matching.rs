@@ -131,19 +131,19 @@ fn regions_must_be_allowed_by_the_order() {
 }
 
 #[test]
-fn the_reservation_is_what_the_budget_buys_at_most_the_task() {
+fn the_reservation_is_the_tasks_most_work() {
 	ExtBuilder::default().build_and_execute(|| {
 		gpu_ask(V1, 4, 1_000);
-		// 10 units wanted, 30 / 4 = 7 affordable.
-		let id = order(ALICE, conditions(10, GPU), 30);
-		assert_eq!(assignment(id).work_units, WorkUnits(7));
-		// 3 rounds × 10 steps × 2 providers = 60 units, all affordable.
+		// 10 units at most; the budget pays for them at the order's maximum price.
+		let id = order(ALICE, conditions(10, GPU), 100);
+		assert_eq!(assignment(id).work_units, WorkUnits(10));
+		// 3 rounds × 10 steps × 2 providers = 60 units.
 		let mut c = conditions(10, GPU);
 		c.max_providers = 2;
 		let id = NextOrderId::<Test>::get();
 		assert_ok!(create(BOB, task(3, 10), c, 1_000));
 		assert_eq!(assignment(id).work_units, WorkUnits(60));
-		assert_eq!(Asks::<Test>::get(V1).unwrap().booked, WorkUnits(67));
+		assert_eq!(Asks::<Test>::get(V1).unwrap().booked, WorkUnits(70));
 	});
 }
 

@@ -62,12 +62,19 @@ fn create_order_rejects_a_zero_budget() {
 }
 
 #[test]
-fn create_order_rejects_a_budget_below_one_unit() {
+fn create_order_rejects_a_budget_below_the_tasks_most_work() {
 	ExtBuilder::default().build_and_execute(|| {
+		// 1 round × 10 steps × 1 provider at 10 each: 100.
 		assert_noop!(
-			create(ALICE, task(1, 10), conditions(10, GPU), 9),
-			Error::<Test>::BudgetBelowOneUnit
+			create(ALICE, task(1, 10), conditions(10, GPU), 99),
+			Error::<Test>::BudgetBelowTask
 		);
+		// 3 rounds × 10 steps × 2 providers at 10 each: 600.
+		let mut two = conditions(10, GPU);
+		two.max_providers = 2;
+		assert_noop!(create(ALICE, task(3, 10), two.clone(), 599), Error::<Test>::BudgetBelowTask);
+		assert_ok!(create(ALICE, task(3, 10), two, 600));
+		assert_ok!(create(ALICE, task(1, 10), conditions(10, GPU), 100));
 	});
 }
 

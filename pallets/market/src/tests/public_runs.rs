@@ -65,12 +65,23 @@ fn governance_opens_a_public_run_that_holds_nothing_and_runs_at_its_reward() {
 }
 
 #[test]
-fn the_cap_bounds_the_work_units_reserved() {
+fn the_cap_pays_for_the_whole_task_and_bounds_what_the_run_reserves() {
 	ExtBuilder::default().build_and_execute(|| {
 		gpu_ask(V1, 4, 1_000);
-		// 35 buys 3 units at the reward of 10: the run can never mint more than 30.
-		let id = open(10, 35);
-		assert_eq!(assignment(id).work_units, WorkUnits(3));
+		// 10 units at the reward of 10: a cap of 99 would leave a round unpaid.
+		assert_noop!(
+			Market::open_public_run(
+				RuntimeOrigin::root(),
+				task(1, 10),
+				conditions(10, GPU),
+				99,
+				vec![]
+			),
+			Error::<Test>::BudgetBelowTask
+		);
+		// A cap of 100 reserves the 10 units: the run can never mint more than 100.
+		let id = open(10, 100);
+		assert_eq!(assignment(id).work_units, WorkUnits(10));
 	});
 }
 
@@ -97,8 +108,8 @@ fn only_governance_opens_public_runs_and_bad_terms_are_refused() {
 			Error::<Test>::ZeroPrice
 		);
 		assert_noop!(
-			Market::open_public_run(root(), task(1, 10), conditions(10, GPU), 9, vec![]),
-			Error::<Test>::BudgetBelowOneUnit
+			Market::open_public_run(root(), task(1, 10), conditions(10, GPU), 99, vec![]),
+			Error::<Test>::BudgetBelowTask
 		);
 		assert_noop!(
 			Market::open_public_run(root(), task(0, 10), conditions(10, GPU), 1_000, vec![]),
