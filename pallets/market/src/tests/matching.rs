@@ -2,7 +2,10 @@
 
 use super::*;
 use crate::book::Choice;
-use polkadot_sdk::frame_support::{assert_noop, assert_ok};
+use polkadot_sdk::{
+	frame_support::{assert_noop, assert_ok},
+	sp_runtime::DispatchResult,
+};
 use pot_primitives::AskId;
 
 fn validator_of(id: OrderId) -> AccountId {
@@ -263,6 +266,11 @@ fn orders_in_one_class_never_see_another_class_book() {
 	});
 }
 
+/// Matches open order `id` to `choice` directly, past the checks of `find_best_ask`.
+fn match_by_hand(id: OrderId, choice: Choice<Test>) -> DispatchResult {
+	Market::match_order(id, Orders::<Test>::get(id).unwrap(), choice, System::block_number())
+}
+
 #[test]
 fn a_validator_running_its_most_orders_takes_no_more() {
 	ExtBuilder::default().build_and_execute(|| {
@@ -285,15 +293,7 @@ fn a_validator_running_its_most_orders_takes_no_more() {
 		// Matching it to V1 regardless is refused and changes nothing.
 		let choice =
 			Choice { validator: V1, ask: Asks::<Test>::get(V1).unwrap(), units: WorkUnits(10) };
-		assert_noop!(
-			Market::match_order(
-				waiting,
-				Orders::<Test>::get(waiting).unwrap(),
-				choice,
-				System::block_number()
-			),
-			Error::<Test>::ValidatorOrdersFull
-		);
+		assert_noop!(match_by_hand(waiting, choice), Error::<Test>::ValidatorOrdersFull);
 
 		// Another validator's ask takes it.
 		gpu_ask(V2, 6, 1_000);
@@ -313,14 +313,6 @@ fn a_booking_that_would_overflow_the_ask_is_refused() {
 		let mut ask = Asks::<Test>::get(V1).unwrap();
 		ask.booked = WorkUnits(u64::MAX - 5);
 		let choice = Choice { validator: V1, ask, units: WorkUnits(10) };
-		assert_noop!(
-			Market::match_order(
-				next,
-				Orders::<Test>::get(next).unwrap(),
-				choice,
-				System::block_number()
-			),
-			Error::<Test>::Overflow
-		);
+		assert_noop!(match_by_hand(next, choice), Error::<Test>::Overflow);
 	});
 }
