@@ -66,11 +66,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 		// Proof Size summary in bytes:
 		//  Measured:  `8628 + a * (197 ±0)`
 		//  Estimated: `10677 + a * (2617 ±0)`
-		// Minimum execution time: 1_116_545_000 picoseconds.
-		Weight::from_parts(1_122_109_770, 0)
+		// Minimum execution time: 1_075_022_000 picoseconds.
+		Weight::from_parts(1_029_181_612, 0)
 			.saturating_add(Weight::from_parts(0, 10677))
-			// Standard Error: 562_690
-			.saturating_add(Weight::from_parts(44_766_550, 0).saturating_mul(a.into()))
+			// Standard Error: 2_523_699
+			.saturating_add(Weight::from_parts(51_852_956, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -95,11 +95,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 		// Proof Size summary in bytes:
 		//  Measured:  `7802 + a * (194 ±0)`
 		//  Estimated: `10677 + a * (2617 ±0)`
-		// Minimum execution time: 492_199_000 picoseconds.
-		Weight::from_parts(512_276_976, 0)
+		// Minimum execution time: 528_312_000 picoseconds.
+		Weight::from_parts(1_012_747_980, 0)
 			.saturating_add(Weight::from_parts(0, 10677))
-			// Standard Error: 902_072
-			.saturating_add(Weight::from_parts(47_258_781, 0).saturating_mul(a.into()))
+			// Standard Error: 3_351_652
+			.saturating_add(Weight::from_parts(43_766_270, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -121,8 +121,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 		// Proof Size summary in bytes:
 		//  Measured:  `10009`
 		//  Estimated: `9621`
-		// Minimum execution time: 939_783_000 picoseconds.
-		Weight::from_parts(974_393_000, 0)
+		// Minimum execution time: 947_673_000 picoseconds.
+		Weight::from_parts(992_250_000, 0)
 			.saturating_add(Weight::from_parts(0, 9621))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -153,14 +153,14 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 	fn place_ask(c: u32, a: u32, m: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `8426 + a * (203 ±0) + m * (599 ±0)`
-		//  Estimated: `46625 + a * (2143 ±102) + c * (9687 ±0) + m * (10315 ±0)`
-		// Minimum execution time: 1_347_646_000 picoseconds.
-		Weight::from_parts(1_380_045_000, 0)
+		//  Estimated: `46625 + a * (2143 ±246) + c * (9687 ±0) + m * (10315 ±2_929)`
+		// Minimum execution time: 1_346_184_000 picoseconds.
+		Weight::from_parts(1_351_472_000, 0)
 			.saturating_add(Weight::from_parts(0, 46625))
-			// Standard Error: 6_375_736
-			.saturating_add(Weight::from_parts(130_555_114, 0).saturating_mul(a.into()))
-			// Standard Error: 78_490_757
-			.saturating_add(Weight::from_parts(1_817_486_507, 0).saturating_mul(m.into()))
+			// Standard Error: 16_411_731
+			.saturating_add(Weight::from_parts(134_938_698, 0).saturating_mul(a.into()))
+			// Standard Error: 202_042_417
+			.saturating_add(Weight::from_parts(1_988_541_109, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(21))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(m.into())))
@@ -195,14 +195,14 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 	fn update_ask(c: u32, a: u32, m: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `8625 + a * (203 ±0) + c * (47 ±0) + m * (599 ±0)`
-		//  Estimated: `46625 + a * (2143 ±102) + c * (9687 ±1_346) + m * (10315 ±0)`
-		// Minimum execution time: 1_658_908_000 picoseconds.
-		Weight::from_parts(1_661_261_000, 0)
+		//  Estimated: `46625 + a * (2143 ±246) + c * (9687 ±0) + m * (10315 ±2_929)`
+		// Minimum execution time: 1_673_999_000 picoseconds.
+		Weight::from_parts(1_722_861_000, 0)
 			.saturating_add(Weight::from_parts(0, 46625))
-			// Standard Error: 7_501_445
-			.saturating_add(Weight::from_parts(128_376_991, 0).saturating_mul(a.into()))
-			// Standard Error: 92_349_192
-			.saturating_add(Weight::from_parts(1_751_539_102, 0).saturating_mul(m.into()))
+			// Standard Error: 9_652_152
+			.saturating_add(Weight::from_parts(142_883_198, 0).saturating_mul(a.into()))
+			// Standard Error: 118_826_231
+			.saturating_add(Weight::from_parts(1_999_611_780, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(20))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(m.into())))
@@ -222,11 +222,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 		// Proof Size summary in bytes:
 		//  Measured:  `341 + c * (48 ±0)`
 		//  Estimated: `3607 + c * (9687 ±0)`
-		// Minimum execution time: 251_653_000 picoseconds.
-		Weight::from_parts(215_055_353, 0)
+		// Minimum execution time: 249_670_000 picoseconds.
+		Weight::from_parts(217_012_251, 0)
 			.saturating_add(Weight::from_parts(0, 3607))
-			// Standard Error: 140_491
-			.saturating_add(Weight::from_parts(50_745_180, 0).saturating_mul(c.into()))
+			// Standard Error: 328_965
+			.saturating_add(Weight::from_parts(55_029_254, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -250,11 +250,11 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 		// Proof Size summary in bytes:
 		//  Measured:  `327 + n * (541 ±0)`
 		//  Estimated: `3606 + n * (8631 ±0)`
-		// Minimum execution time: 72_176_000 picoseconds.
-		Weight::from_parts(140_230_623, 0)
+		// Minimum execution time: 69_313_000 picoseconds.
+		Weight::from_parts(131_149_771, 0)
 			.saturating_add(Weight::from_parts(0, 3606))
-			// Standard Error: 822_314
-			.saturating_add(Weight::from_parts(604_086_382, 0).saturating_mul(n.into()))
+			// Standard Error: 971_545
+			.saturating_add(Weight::from_parts(600_336_540, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -271,8 +271,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 		// Proof Size summary in bytes:
 		//  Measured:  `1038`
 		//  Estimated: `6196`
-		// Minimum execution time: 663_263_000 picoseconds.
-		Weight::from_parts(687_319_000, 0)
+		// Minimum execution time: 662_070_000 picoseconds.
+		Weight::from_parts(704_533_000, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -287,8 +287,8 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 		// Proof Size summary in bytes:
 		//  Measured:  `851`
 		//  Estimated: `4098`
-		// Minimum execution time: 453_993_000 picoseconds.
-		Weight::from_parts(473_292_000, 0)
+		// Minimum execution time: 452_780_000 picoseconds.
+		Weight::from_parts(484_227_000, 0)
 			.saturating_add(Weight::from_parts(0, 4098))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -323,14 +323,14 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 	fn complete_order(_c: u32, a: u32, m: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `11960 + a * (205 ±0) + c * (31 ±0) + m * (559 ±0)`
-		//  Estimated: `53424 + a * (2143 ±246) + m * (10315 ±2_929)`
-		// Minimum execution time: 1_941_516_000 picoseconds.
-		Weight::from_parts(1_950_730_000, 0)
+		//  Estimated: `53424 + a * (2143 ±246) + m * (10315 ±0)`
+		// Minimum execution time: 1_988_294_000 picoseconds.
+		Weight::from_parts(1_997_739_000, 0)
 			.saturating_add(Weight::from_parts(0, 53424))
-			// Standard Error: 6_303_854
-			.saturating_add(Weight::from_parts(130_949_713, 0).saturating_mul(a.into()))
-			// Standard Error: 77_605_826
-			.saturating_add(Weight::from_parts(1_868_114_587, 0).saturating_mul(m.into()))
+			// Standard Error: 11_143_917
+			.saturating_add(Weight::from_parts(130_844_739, 0).saturating_mul(a.into()))
+			// Standard Error: 137_191_128
+			.saturating_add(Weight::from_parts(2_043_106_359, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(18))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(m.into())))
@@ -369,14 +369,14 @@ impl<T: polkadot_sdk::frame_system::Config> pallet_pot_market::WeightInfo for We
 	fn fail_order(_c: u32, a: u32, m: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `11396 + a * (203 ±0) + c * (31 ±0) + m * (559 ±0)`
-		//  Estimated: `53424 + a * (2143 ±246) + m * (10315 ±2_929)`
-		// Minimum execution time: 1_435_166_000 picoseconds.
-		Weight::from_parts(1_452_252_000, 0)
+		//  Estimated: `53424 + a * (2143 ±246) + m * (10315 ±0)`
+		// Minimum execution time: 1_498_759_000 picoseconds.
+		Weight::from_parts(1_504_227_000, 0)
 			.saturating_add(Weight::from_parts(0, 53424))
-			// Standard Error: 6_868_134
-			.saturating_add(Weight::from_parts(135_680_272, 0).saturating_mul(a.into()))
-			// Standard Error: 84_552_598
-			.saturating_add(Weight::from_parts(1_868_899_512, 0).saturating_mul(m.into()))
+			// Standard Error: 8_779_696
+			.saturating_add(Weight::from_parts(136_513_945, 0).saturating_mul(a.into()))
+			// Standard Error: 108_085_555
+			.saturating_add(Weight::from_parts(2_001_033_231, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(17))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(m.into())))
