@@ -14,7 +14,7 @@
 //! preset is http://127.0.0.1:8800, so that port must be free.
 
 use anyhow::{ensure, Context, Result};
-use pot_client::{account_of, api, keypair_from_suri, Chain};
+use pot_client::{account_of, keypair_from_suri, Chain};
 use pot_tests::{
 	processes::{json_events, run_trainer, s, Processes},
 	Network, NodeSpec,
