@@ -376,7 +376,6 @@ fn check_whole(
 		norms,
 		root,
 	})
-
 }
 
 /// Why the proof in `dir` fails [`check_whole`] (empty: it passes), for a committee that
